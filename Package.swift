@@ -1,0 +1,67 @@
+// swift-tools-version:6.0
+// Tessera — a distributed photo-processing farm. See docs/architecture.md for the target graph.
+import PackageDescription
+
+/// Warnings are errors in CI (`make test` passes `-Xswiftc -warnings-as-errors`); keep targets clean.
+let package = Package(
+    name: "Tessera",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tessera", targets: ["tessera"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // C libraries, wrapped once: a module map and a shim header each, nothing else.
+        .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
+        .systemLibrary(name: "CLibRaw", path: "Sources/CLibRaw"),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
+        .systemLibrary(name: "CTIFF", path: "Sources/CTIFF"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+
+        // Ids, geometry, tiling, task states, checksums, deterministic RNG — no I/O.
+        .target(name: "TesseraCore"),
+        // Wire protocol v1: messages, encoder/decoder, limits — no libzmq.
+        .target(name: "TesseraWire", dependencies: ["TesseraCore"]),
+        // The only importer of CZeroMQ.
+        .target(name: "TesseraZMQ", dependencies: ["CZeroMQ"]),
+        // The only owner of SQL.
+        .target(name: "TesseraStore", dependencies: ["TesseraCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Images, codecs, RAW decode, develop stages, synthetic shoots — no networking.
+        .target(name: "TesseraImaging", dependencies: ["TesseraCore", "CLibRaw", "CTurboJPEG", "CTIFF", "CPNG"]),
+        // Planning, scheduling, dispatch, reassembly, control API.
+        .target(name: "TesseraCoordinator", dependencies: [
+            "TesseraCore", "TesseraWire", "TesseraZMQ", "TesseraStore", "TesseraImaging",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Worker runtime: connect, take credit-based tasks, execute, report.
+        .target(name: "TesseraWorker", dependencies: [
+            "TesseraCore", "TesseraWire", "TesseraZMQ", "TesseraImaging",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The command tree; the only place that bootstraps logging.
+        .target(name: "TesseraCLI", dependencies: [
+            "TesseraCore", "TesseraWire", "TesseraZMQ", "TesseraStore", "TesseraImaging",
+            "TesseraCoordinator", "TesseraWorker",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "tessera", dependencies: ["TesseraCLI"]),
+
+        .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore"]),
+        // Golden vectors are read from protos/vectors via #filePath: one copy, shared with other languages.
+        .testTarget(name: "TesseraWireTests", dependencies: ["TesseraWire", "TesseraCore"]),
+        .testTarget(name: "TesseraZMQTests", dependencies: ["TesseraZMQ"]),
+        .testTarget(name: "TesseraStoreTests", dependencies: ["TesseraStore", "TesseraCore"]),
+        .testTarget(name: "TesseraImagingTests", dependencies: ["TesseraImaging", "TesseraCore"]),
+        // End-to-end: real `tessera` processes, real sockets, real files.
+        .testTarget(name: "TesseraFarmTests", dependencies: [
+            "TesseraCLI", "TesseraCoordinator", "TesseraWorker", "TesseraStore", "TesseraImaging",
+            "TesseraWire", "TesseraZMQ", "TesseraCore",
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// TesseraCoordinator — see docs/architecture.md.

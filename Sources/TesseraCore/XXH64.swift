@@ -1,0 +1,86 @@
+/// XXH64 (Yann Collet's xxHash, 64-bit variant): the checksum carried with every bulk payload on
+/// the wire and with every spooled file. Chosen over CRC-32C because a portable implementation
+/// runs at memory speed (several GB/s) without CPU-specific instructions, and 64 bits make an
+/// undetected corruption negligible. Specified in protos/PROTOCOL.md; the test vectors in
+/// TesseraCoreTests come from the reference implementation.
+public enum XXH64 {
+    @usableFromInline static let p1: UInt64 = 0x9E37_79B1_85EB_CA87
+    @usableFromInline static let p2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
+    @usableFromInline static let p3: UInt64 = 0x1656_67B1_9E37_79F9
+    @usableFromInline static let p4: UInt64 = 0x85EB_CA77_C2B2_AE63
+    @usableFromInline static let p5: UInt64 = 0x27D4_EB2F_1656_67C5
+
+    /// The XXH64 digest of `bytes` with `seed`.
+    public static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
+        let count = bytes.count
+        guard let base = bytes.baseAddress else { return avalanche(seed &+ p5) }
+        var offset = 0
+        var h: UInt64
+        if count >= 32 {
+            var v1 = seed &+ p1 &+ p2
+            var v2 = seed &+ p2
+            var v3 = seed
+            var v4 = seed &- p1
+            let limit = count - 32
+            while offset <= limit {
+                v1 = round(v1, load64(base, offset))
+                v2 = round(v2, load64(base, offset + 8))
+                v3 = round(v3, load64(base, offset + 16))
+                v4 = round(v4, load64(base, offset + 24))
+                offset += 32
+            }
+            h = rotl(v1, 1) &+ rotl(v2, 7) &+ rotl(v3, 12) &+ rotl(v4, 18)
+            h = mergeRound(h, v1)
+            h = mergeRound(h, v2)
+            h = mergeRound(h, v3)
+            h = mergeRound(h, v4)
+        } else {
+            h = seed &+ p5
+        }
+        h &+= UInt64(count)
+        while offset + 8 <= count {
+            h ^= round(0, load64(base, offset))
+            h = rotl(h, 27) &* p1 &+ p4
+            offset += 8
+        }
+        if offset + 4 <= count {
+            h ^= UInt64(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))) &* p1
+            h = rotl(h, 23) &* p2 &+ p3
+            offset += 4
+        }
+        while offset < count {
+            h ^= UInt64(base.load(fromByteOffset: offset, as: UInt8.self)) &* p5
+            h = rotl(h, 11) &* p1
+            offset += 1
+        }
+        return avalanche(h)
+    }
+
+    /// The XXH64 digest of a byte collection (copied only if it is not contiguous).
+    public static func hash<Bytes: Sequence>(_ bytes: Bytes, seed: UInt64 = 0) -> UInt64 where Bytes.Element == UInt8 {
+        if let digest = bytes.withContiguousStorageIfAvailable({ hash(UnsafeRawBufferPointer($0), seed: seed) }) {
+            return digest
+        }
+        return Array(bytes).withUnsafeBytes { hash($0, seed: seed) }
+    }
+
+    @inline(__always) static func load64(_ base: UnsafeRawPointer, _ offset: Int) -> UInt64 {
+        UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+    @inline(__always) static func rotl(_ x: UInt64, _ r: UInt64) -> UInt64 { (x << r) | (x >> (64 - r)) }
+    @inline(__always) static func round(_ acc: UInt64, _ input: UInt64) -> UInt64 {
+        rotl(acc &+ input &* p2, 31) &* p1
+    }
+    @inline(__always) static func mergeRound(_ acc: UInt64, _ value: UInt64) -> UInt64 {
+        (acc ^ round(0, value)) &* p1 &+ p4
+    }
+    @inline(__always) static func avalanche(_ hash: UInt64) -> UInt64 {
+        var h = hash
+        h ^= h >> 33
+        h &*= p2
+        h ^= h >> 29
+        h &*= p3
+        h ^= h >> 32
+        return h
+    }
+}

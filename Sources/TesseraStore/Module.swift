@@ -1,0 +1,1 @@
+// TesseraStore — see docs/architecture.md.

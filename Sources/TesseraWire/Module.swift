@@ -1,0 +1,1 @@
+// TesseraWire — see docs/architecture.md.

@@ -1,0 +1,1 @@
+// TesseraWorker — see docs/architecture.md.

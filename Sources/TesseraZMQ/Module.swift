@@ -1,0 +1,1 @@
+// TesseraZMQ — see docs/architecture.md.

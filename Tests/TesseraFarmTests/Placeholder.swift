@@ -1,0 +1,4 @@
+import Testing
+import TesseraCLI
+
+@Test func TesseraFarmTestsBuilds() {}

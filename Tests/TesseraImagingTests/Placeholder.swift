@@ -1,0 +1,4 @@
+import Testing
+import TesseraImaging
+
+@Test func TesseraImagingTestsBuilds() {}

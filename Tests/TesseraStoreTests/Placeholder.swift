@@ -1,0 +1,4 @@
+import Testing
+import TesseraStore
+
+@Test func TesseraStoreTestsBuilds() {}

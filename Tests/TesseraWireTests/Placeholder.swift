@@ -1,0 +1,4 @@
+import Testing
+import TesseraWire
+
+@Test func TesseraWireTestsBuilds() {}

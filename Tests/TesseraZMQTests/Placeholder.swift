@@ -1,0 +1,4 @@
+import Testing
+import TesseraZMQ
+
+@Test func TesseraZMQTestsBuilds() {}
