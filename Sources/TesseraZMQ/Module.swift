@@ -1,1 +1,0 @@
-// TesseraZMQ — see docs/architecture.md.

@@ -1,4 +1,0 @@
-import Testing
-import TesseraZMQ
-
-@Test func TesseraZMQTestsBuilds() {}
