@@ -217,7 +217,8 @@ enum LibZMQ {
         }
     }
 
-    /// `zmq_msg_recv` into an initialised message. Returns false on EAGAIN.
+    /// `zmq_msg_recv` into an initialised message. Returns false on EAGAIN. A receive interrupted
+    /// by a signal is restarted, which restarts a `ZMQ_RCVTIMEO` wait as well.
     static func messageReceive(
         _ message: UnsafeMutablePointer<zmq_msg_t>, _ socket: ZMQHandle, dontWait: Bool,
         endpoint: String?
