@@ -62,7 +62,14 @@ public enum AttemptOutcome: String, Sendable, Codable, CaseIterable {
 
 /// Severity of an operator event.
 public enum EventLevel: String, Sendable, Codable, CaseIterable {
-    case debug, info, warning, error
+    /// Diagnostics for developers.
+    case debug
+    /// Normal progress (job created, frame done).
+    case info
+    /// Something recovered by itself (worker lost, task retried).
+    case warning
+    /// Something an operator must look at (frame failed).
+    case error
 }
 
 // MARK: - Inputs
@@ -90,6 +97,7 @@ public struct NewJob: Sendable, Hashable {
     /// Whether existing output files may be replaced.
     public var overwrite: Bool
 
+    /// A job description; `priority` defaults to 0 and `overwrite` to `false`.
     public init(name: String, captureDir: String, outputDir: String, recipeName: String,
                 recipeDocument: String, recipeHash: String, tileSize: Int, format: String,
                 priority: Int = 0, overwrite: Bool = false) {
@@ -115,6 +123,7 @@ public struct NewFrame: Sendable, Hashable {
     /// Size of the RAW file in bytes.
     public var byteCount: Int64
 
+    /// One input file: absolute `path`, output `stem`, size in bytes.
     public init(path: String, stem: String, byteCount: Int64) {
         self.path = path
         self.stem = stem
@@ -136,6 +145,7 @@ public struct NewEvent: Sendable, Hashable {
     /// Milliseconds since the Unix epoch; `nil` means "now" by the store's clock.
     public var at: Int64?
 
+    /// An event; ids are optional context, `at` defaults to the store's clock.
     public init(level: EventLevel, kind: String, message: String, job: JobID? = nil,
                 frame: FrameID? = nil, task: TaskID? = nil, worker: WorkerID? = nil, at: Int64? = nil) {
         self.level = level

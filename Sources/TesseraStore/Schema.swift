@@ -79,7 +79,7 @@ enum Schema {
                 );
                 CREATE INDEX tasks_by_frame ON tasks(frame_id, id);
                 CREATE INDEX tasks_queued ON tasks(job_id, id) WHERE state = 'queued';
-                CREATE INDEX tasks_running ON tasks(worker_id) WHERE state = 'running';
+                CREATE INDEX tasks_running ON tasks(id) WHERE state = 'running';
 
                 CREATE TABLE attempts (
                     task_id         INTEGER NOT NULL,

@@ -64,7 +64,7 @@ extension TesseraStore {
                 INSERT INTO attempts (task_id, attempt, worker_id, started_at, outcome) VALUES (?, ?, ?, ?, 'running')
                 """)
             var claimed: [ClaimedTask] = []
-            claimed.reserveCapacity(limit)
+            claimed.reserveCapacity(min(limit, 1_024))
             var ledger = Ledger()
             for job in jobs where claimed.count < limit {
                 let jobID: Int64 = job[0]

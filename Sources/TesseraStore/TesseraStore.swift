@@ -33,6 +33,7 @@ public struct StoreOptions: Sendable {
     /// The time source for every timestamp the store writes.
     public var clock: StoreClock
 
+    /// Defaults: full durability, 10 s busy timeout, the system clock.
     public init(durability: Durability = .full, busyTimeout: Double = 10, clock: StoreClock = .system) {
         self.durability = durability
         self.busyTimeout = busyTimeout
