@@ -1,1 +1,0 @@
-// TesseraStore — see docs/architecture.md.

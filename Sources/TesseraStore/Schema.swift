@@ -1,0 +1,128 @@
+import GRDB
+
+/// The schema, as append-only named migrations. Never edit a shipped migration: add a new one.
+/// `docs/store.md` explains every table, column and index.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-jobs-frames-tasks-attempts-workers-events") { db in
+            try db.execute(sql: """
+                CREATE TABLE jobs (
+                    id               INTEGER PRIMARY KEY,
+                    name             TEXT    NOT NULL,
+                    capture_dir      TEXT    NOT NULL,
+                    output_dir       TEXT    NOT NULL,
+                    recipe_name      TEXT    NOT NULL,
+                    recipe_document  TEXT    NOT NULL,
+                    recipe_hash      TEXT    NOT NULL,
+                    tile_size        INTEGER NOT NULL CHECK (tile_size > 0),
+                    format           TEXT    NOT NULL,
+                    priority         INTEGER NOT NULL DEFAULT 0,
+                    overwrite        INTEGER NOT NULL DEFAULT 0,
+                    state            TEXT    NOT NULL,
+                    paused           INTEGER NOT NULL DEFAULT 0,
+                    created_at       INTEGER NOT NULL,
+                    finished_at      INTEGER,
+                    frames_total     INTEGER NOT NULL DEFAULT 0,
+                    frames_done      INTEGER NOT NULL DEFAULT 0,
+                    frames_failed    INTEGER NOT NULL DEFAULT 0,
+                    tasks_queued     INTEGER NOT NULL DEFAULT 0,
+                    tasks_running    INTEGER NOT NULL DEFAULT 0,
+                    tasks_succeeded  INTEGER NOT NULL DEFAULT 0,
+                    tasks_failed     INTEGER NOT NULL DEFAULT 0,
+                    tasks_cancelled  INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX jobs_by_dirs ON jobs(capture_dir, output_dir);
+
+                CREATE TABLE frames (
+                    id                INTEGER PRIMARY KEY,
+                    job_id            INTEGER NOT NULL REFERENCES jobs(id),
+                    ordinal           INTEGER NOT NULL,
+                    path              TEXT    NOT NULL,
+                    stem              TEXT    NOT NULL,
+                    byte_count        INTEGER NOT NULL,
+                    state             TEXT    NOT NULL,
+                    width             INTEGER,
+                    height            INTEGER,
+                    metadata          TEXT,
+                    spool_path        TEXT,
+                    tiles_total       INTEGER NOT NULL DEFAULT 0,
+                    tiles_done        INTEGER NOT NULL DEFAULT 0,
+                    output_path       TEXT,
+                    output_bytes      INTEGER,
+                    output_checksum   INTEGER,
+                    failure_code      TEXT,
+                    failure_reason    TEXT,
+                    failure_attempts  INTEGER NOT NULL DEFAULT 0,
+                    decoded_at        INTEGER,
+                    finished_at       INTEGER
+                );
+                CREATE INDEX frames_by_job ON frames(job_id, id);
+                CREATE INDEX frames_assembling ON frames(id) WHERE state = 'assembling';
+                CREATE INDEX frames_failed ON frames(job_id, id) WHERE state = 'failed';
+
+                CREATE TABLE tasks (
+                    id           INTEGER PRIMARY KEY,
+                    job_id       INTEGER NOT NULL REFERENCES jobs(id),
+                    frame_id     INTEGER NOT NULL REFERENCES frames(id),
+                    kind         INTEGER NOT NULL,
+                    state        TEXT    NOT NULL,
+                    attempts     INTEGER NOT NULL DEFAULT 0,
+                    worker_id    INTEGER,
+                    core_x       INTEGER,
+                    core_y       INTEGER,
+                    core_width   INTEGER,
+                    core_height  INTEGER,
+                    started_at   INTEGER,
+                    finished_at  INTEGER,
+                    last_error   TEXT
+                );
+                CREATE INDEX tasks_by_frame ON tasks(frame_id, id);
+                CREATE INDEX tasks_queued ON tasks(job_id, id) WHERE state = 'queued';
+                CREATE INDEX tasks_running ON tasks(id) WHERE state = 'running';
+
+                CREATE TABLE attempts (
+                    task_id         INTEGER NOT NULL,
+                    attempt         INTEGER NOT NULL,
+                    worker_id       INTEGER NOT NULL,
+                    started_at      INTEGER NOT NULL,
+                    finished_at     INTEGER,
+                    outcome         TEXT    NOT NULL,
+                    error_code      TEXT,
+                    error           TEXT,
+                    compute_micros  INTEGER,
+                    PRIMARY KEY (task_id, attempt)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE workers (
+                    id             INTEGER PRIMARY KEY,
+                    name           TEXT    NOT NULL,
+                    host           TEXT    NOT NULL,
+                    cores          INTEGER NOT NULL,
+                    memory_bytes   INTEGER NOT NULL,
+                    slots          INTEGER NOT NULL,
+                    version        TEXT    NOT NULL,
+                    active         INTEGER NOT NULL DEFAULT 1,
+                    registered_at  INTEGER NOT NULL,
+                    last_seen      INTEGER NOT NULL,
+                    lost_at        INTEGER,
+                    lost_reason    TEXT
+                );
+
+                CREATE TABLE events (
+                    id         INTEGER PRIMARY KEY,
+                    at         INTEGER NOT NULL,
+                    level      TEXT    NOT NULL,
+                    kind       TEXT    NOT NULL,
+                    message    TEXT    NOT NULL,
+                    job_id     INTEGER,
+                    frame_id   INTEGER,
+                    task_id    INTEGER,
+                    worker_id  INTEGER
+                );
+                CREATE INDEX events_by_job ON events(job_id, id) WHERE job_id IS NOT NULL;
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-import TesseraStore
-
-@Test func TesseraStoreTestsBuilds() {}
