@@ -6,20 +6,35 @@ import TesseraCore
 /// `0x20`–`0x3F` to the control socket (CLI DEALER ⇄ coordinator ROUTER). Code `0x00` is
 /// reserved and never valid. Specified in protos/PROTOCOL.md §4.
 public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    /// HELLO
     case hello = 0x01
+    /// WELCOME
     case welcome = 0x02
+    /// REFUSE
     case refuse = 0x03
+    /// CREDIT
     case credit = 0x04
+    /// HEARTBEAT
     case heartbeat = 0x05
+    /// TASK
     case task = 0x06
+    /// RESULT
     case result = 0x07
+    /// FAILURE
     case failure = 0x08
+    /// CANCEL
     case cancel = 0x09
+    /// GOODBYE
     case goodbye = 0x0A
+    /// SUBMIT
     case submit = 0x20
+    /// SUBMITTED
     case submitted = 0x21
+    /// STATUS
     case status = 0x22
+    /// STATUS_REPLY
     case statusReply = 0x23
+    /// CONTROL_ERROR
     case controlError = 0x24
 
     /// Which socket a message type travels on.
@@ -82,6 +97,7 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     /// Whether a message of this type may be followed by payload frames (TASK and RESULT only).
     public var carriesPayloads: Bool { self == .task || self == .result }
 
+    /// The spec name (same as `name`).
     public var description: String { name }
 }
 
@@ -228,6 +244,7 @@ public enum OutputFormat: UInt8, Sendable, CaseIterable, CustomStringConvertible
         }
     }
 
+    /// The spec name, e.g. `"jpeg"`.
     public var description: String {
         switch self {
         case .jpeg: "jpeg"

@@ -27,6 +27,7 @@ public struct PayloadDescriptor: Equatable, Hashable, Sendable, CustomStringConv
         self = bytes.withUnsafeBytes { PayloadDescriptor(describing: $0) }
     }
 
+    /// `"<length> B xxh64=<hex>"`, for logs.
     public var description: String { "\(length) B xxh64=\(hex(checksum, width: 16))" }
 }
 
@@ -397,20 +398,35 @@ public struct ControlError: Equatable, Sendable {
 /// Payload frames (TASK, RESULT) are not part of this value; they travel as separate frames and
 /// are described by `payloads`. Value type, `Sendable`.
 public enum WireMessage: Equatable, Sendable {
+    /// HELLO (0x01), worker → coordinator.
     case hello(Hello)
+    /// WELCOME (0x02), coordinator → worker.
     case welcome(Welcome)
+    /// REFUSE (0x03), coordinator → worker.
     case refuse(Refuse)
+    /// CREDIT (0x04), worker → coordinator.
     case credit(Credit)
+    /// HEARTBEAT (0x05), either direction; empty body.
     case heartbeat
+    /// TASK (0x06), coordinator → worker; payload frames follow.
     case task(TaskAssignment)
+    /// RESULT (0x07), worker → coordinator; payload frames follow.
     case result(TaskResult)
+    /// FAILURE (0x08), worker → coordinator.
     case failure(TaskFailure)
+    /// CANCEL (0x09), coordinator → worker.
     case cancel(Cancel)
+    /// GOODBYE (0x0A), worker → coordinator.
     case goodbye(Goodbye)
+    /// SUBMIT (0x20), client → coordinator.
     case submit(Submit)
+    /// SUBMITTED (0x21), coordinator → client.
     case submitted(Submitted)
+    /// STATUS (0x22), client → coordinator.
     case status(StatusRequest)
+    /// STATUS_REPLY (0x23), coordinator → client.
     case statusReply(StatusReply)
+    /// CONTROL_ERROR (0x24), coordinator → client.
     case controlError(ControlError)
 
     /// The message's type.
