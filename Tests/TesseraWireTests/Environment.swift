@@ -1,0 +1,6 @@
+import Foundation
+
+/// Environment access for tests (kept in one place).
+enum ProcessInfoShim {
+    static func environment(_ name: String) -> String? { ProcessInfo.processInfo.environment[name] }
+}

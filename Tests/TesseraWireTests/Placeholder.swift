@@ -1,4 +1,0 @@
-import Testing
-import TesseraWire
-
-@Test func TesseraWireTestsBuilds() {}
