@@ -12,8 +12,10 @@ import Darwin
 /// Rendering integrates the scene over each pixel's unit box ("box filter"): exactly, in closed
 /// form, for soft-edged axis-aligned rectangles, block grids, bilinear gradients and the
 /// sum-of-sinusoids texture; by `supersampling²` point samples for curved and slanted shapes.
-/// Edges are soft ramps `edge` pixels wide (a lens-like blur), which keeps most content at or
-/// below ~0.35 cycles/pixel; the "hard" region deliberately goes to ~0.45 cycles/pixel.
+/// Edges are soft ramps `edge` = 2 pixels wide (lens and optical low-pass filter): a 2-pixel ramp
+/// has no energy at Nyquist, so edges stay demosaicable; gratings are sinusoidal at ≤ 0.29
+/// cycles/pixel. Only the small "hard" region (hard-edged lines near 0.45 cycles/pixel) is meant
+/// to defeat demosaicing.
 struct SynthScene: Sendable {
     typealias RGB = SIMD3<Double>
 
@@ -25,8 +27,9 @@ struct SynthScene: Sendable {
     enum Shape: Sendable {
         /// Convex polygon: inside where `n · p ≤ c` for every edge; soft by `edge` pixels.
         case polygon(edges: [SIMD3<Double>], color: RGB)
-        /// Parallel lines of `lineWidth` every `period` pixels along unit normal (nx, ny), inside `rect`.
-        case grating(rect: Rect, normal: SIMD2<Double>, period: Double, lineWidth: Double, ink: RGB, paper: RGB)
+        /// Parallel lines of `lineWidth` every `period` pixels along unit normal (nx, ny), inside
+        /// `rect`, with ramps `soft` pixels wide.
+        case grating(rect: Rect, normal: SIMD2<Double>, period: Double, lineWidth: Double, soft: Double, ink: RGB, paper: RGB)
         case disc(center: SIMD2<Double>, radius: Double, color: RGB)
         /// A disc with stripes (the moving object).
         case stripedDisc(center: SIMD2<Double>, radius: Double, light: RGB, dark: RGB, normal: SIMD2<Double>, period: Double)
@@ -39,6 +42,8 @@ struct SynthScene: Sendable {
         case gradient(RGB, RGB, RGB, RGB)
         /// The sum-of-sinusoids texture (see ``Texture``), integrated exactly.
         case texture
+        /// Sinusoidal grating: paper + (ink − paper)·(½ + ½·cos(2π n·p / period)), integrated exactly.
+        case sineGrating(normal: SIMD2<Double>, period: Double, ink: RGB, paper: RGB)
         /// Text-like glyph blocks: cells of `cell` pixels, on/off from `seed`, drawn in `ink`.
         case blocks(cell: Double, ink: RGB, seed: UInt64)
         /// Point-sampled shape, `supersampling²` samples per pixel.
@@ -93,7 +98,7 @@ struct SynthScene: Sendable {
     init(width: Int, height: Int, seed: UInt64) {
         self.width = width
         self.height = height
-        edge = 0.8
+        edge = 3.0
         let W = Double(width), H = Double(height)
         func rect(_ u0: Double, _ v0: Double, _ u1: Double, _ v1: Double) -> Rect {
             Rect(x0: (u0 * W).rounded(), y0: (v0 * H).rounded(), x1: (u1 * W).rounded(), y1: (v1 * H).rounded())
@@ -139,17 +144,18 @@ struct SynthScene: Sendable {
         }
         region("slanted-edge", edgePanel, "dark square rotated 5 degrees on light grey: slanted edges for MTF/sharpness")
 
-        // 3. Line gratings at several angles (periods 3.5-8 px, <= 0.29 cycles/pixel).
+        // 3. Sinusoidal gratings at several angles (periods 4.5-8 px, <= 0.22 cycles/pixel).
         let gratePanel = rect(0.59, 0.05, 0.71, 0.46)
-        let grates: [(angle: Double, period: Double, width: Double)] = [(10, 8, 2.5), (35, 6, 2), (60, 4.5, 1.6), (100, 3.5, 1.4)]
+        let grates: [(angle: Double, period: Double)] = [(10, 8), (35, 6), (60, 5), (100, 4.5)]
         let gh = (gratePanel.y1 - gratePanel.y0) / Double(grates.count)
         for (i, g) in grates.enumerated() {
-            let r = Rect(x0: gratePanel.x0, y0: gratePanel.y0 + Double(i) * gh, x1: gratePanel.x1, y1: gratePanel.y0 + Double(i + 1) * gh)
+            let r = Rect(x0: gratePanel.x0, y0: (gratePanel.y0 + Double(i) * gh).rounded(), x1: gratePanel.x1,
+                         y1: (gratePanel.y0 + Double(i + 1) * gh).rounded())
             let t = g.angle * Double.pi / 180
-            layers.append(Layer(rect: r, kind: .sampled(.grating(rect: r, normal: SIMD2(cos(t), sin(t)), period: g.period, lineWidth: g.width,
-                                                                  ink: RGB(0.04, 0.05, 0.06), paper: RGB(0.80, 0.78, 0.74)))))
+            layers.append(Layer(rect: r, kind: .sineGrating(normal: SIMD2(cos(t), sin(t)), period: g.period,
+                                                            ink: RGB(0.12, 0.13, 0.14), paper: RGB(0.62, 0.60, 0.57))))
         }
-        region("gratings", gratePanel, "four line gratings stacked top to bottom: 10 deg/8 px, 35 deg/6 px, 60 deg/4.5 px, 100 deg/3.5 px periods")
+        region("gratings", gratePanel, "four sinusoidal gratings stacked top to bottom: 10 deg/8 px, 35 deg/6 px, 60 deg/5 px, 100 deg/4.5 px periods")
 
         // 4. Saturated colour discs on a mid-grey panel.
         let discPanel = rect(0.74, 0.05, 0.97, 0.46)
@@ -189,19 +195,20 @@ struct SynthScene: Sendable {
         let paper = rect(0.58, 0.50, 0.80, 0.95)
         layers.append(Layer(rect: paper, kind: .flat(RGB(0.78, 0.76, 0.70))))
         let inset = Rect(x0: paper.x0 + 6, y0: paper.y0 + 6, x1: paper.x1 - 6, y1: paper.y1 - 6)
-        layers.append(Layer(rect: inset, kind: .blocks(cell: 2, ink: RGB(0.03, 0.03, 0.04), seed: rng.next())))
-        region("text", paper, "text-like glyphs of 2-pixel blocks (4x6-cell glyphs on a 5-cell pitch, lines every 10 cells) on paper")
+        layers.append(Layer(rect: inset, kind: .blocks(cell: 4, ink: RGB(0.06, 0.06, 0.07), seed: rng.next())))
+        region("text", paper, "text-like glyphs of 4-pixel blocks (4x6-cell glyphs on a 5-cell pitch, lines every 10 cells) on paper")
 
-        // 7. Hard region: gratings at ~0.45 cycles/pixel (demosaic stress test).
-        let hard = rect(0.83, 0.50, 0.97, 0.74)
-        let hm = (hard.y0 + hard.y1) / 2
+        // 7. Hard region: hard-edged lines near 0.45 cycles/pixel (demosaic stress test), kept small.
+        let hard = rect(0.86, 0.50, 0.94, 0.62)
+        let hm = ((hard.y0 + hard.y1) / 2).rounded()
         let hardTop = Rect(x0: hard.x0, y0: hard.y0, x1: hard.x1, y1: hm), hardBottom = Rect(x0: hard.x0, y0: hm, x1: hard.x1, y1: hard.y1)
-        layers.append(Layer(rect: hardTop, kind: .sampled(.grating(rect: hardTop, normal: SIMD2(1, 0), period: 2.2, lineWidth: 1.0,
-                                                                     ink: RGB(0.05, 0.05, 0.05), paper: RGB(0.85, 0.85, 0.85)))))
+        let hardInk = RGB(0.30, 0.30, 0.30), hardPaper = RGB(0.50, 0.50, 0.50)
+        layers.append(Layer(rect: hardTop, kind: .sampled(.grating(rect: hardTop, normal: SIMD2(1, 0), period: 2.2, lineWidth: 1.0, soft: 0.3,
+                                                                     ink: hardInk, paper: hardPaper))))
         let d = 1 / 2.0.squareRoot()
-        layers.append(Layer(rect: hardBottom, kind: .sampled(.grating(rect: hardBottom, normal: SIMD2(d, d), period: 2.4, lineWidth: 1.1,
-                                                                        ink: RGB(0.05, 0.05, 0.05), paper: RGB(0.85, 0.85, 0.85)))))
-        region("hard", hard, "fine lines near Nyquist (vertical 2.2 px period, diagonal 2.4 px): expect demosaic artefacts; exclude from PSNR thresholds")
+        layers.append(Layer(rect: hardBottom, kind: .sampled(.grating(rect: hardBottom, normal: SIMD2(d, d), period: 2.4, lineWidth: 1.1, soft: 0.3,
+                                                                        ink: hardInk, paper: hardPaper))))
+        region("hard", hard, "hard-edged lines near Nyquist (vertical 2.2 px period top, diagonal 2.4 px bottom): expect demosaic artefacts; exclude from PSNR thresholds")
 
         // 8. Smooth colour gradient (bilinear: red, blue, green, white corners).
         let grad = rect(0.83, 0.78, 0.97, 0.95)
@@ -244,10 +251,18 @@ struct SynthScene: Sendable {
         let gi = i >= 0 ? i / 5 : (i - 4) / 5, gj = j >= 0 ? j / 10 : (j - 9) / 10
         let ci = i - gi * 5, cj = j - gj * 10
         guard ci < 4, cj < 6 else { return false }
-        var g = SplitMix64(seed: seed, stream: UInt64(bitPattern: Int64(gi)) &* 0x9E37_79B9 ^ UInt64(bitPattern: Int64(gj)))
-        if g.next() % 6 == 0 { return false }
-        var c = SplitMix64(seed: seed ^ 0xB10C, stream: UInt64(bitPattern: Int64(i)) &* 0x1_0000_0001 ^ UInt64(bitPattern: Int64(j)) << 20)
-        return c.next() % 100 < 48
+        let glyph = mix(seed ^ UInt64(bitPattern: Int64(gi)) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bitPattern: Int64(gj)) &* 0xC2B2_AE3D_27D4_EB4F)
+        if glyph % 6 == 0 { return false }
+        let cell = mix(glyph ^ UInt64(ci) &* 0x1656_67B1_9E37_79F9 ^ UInt64(cj) &* 0x85EB_CA77_C2B2_AE63)
+        return cell % 100 < 48
+    }
+
+    /// SplitMix64's finaliser: a cheap, well-mixed hash of 64 bits.
+    @inline(__always) static func mix(_ v: UInt64) -> UInt64 {
+        var z = v &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     // MARK: - Point samples
@@ -262,11 +277,11 @@ struct SynthScene: Sendable {
                 a = min(a, max(0, min(1, 0.5 - dist / edge)))
             }
             return (a, color)
-        case .grating(let r, let n, let period, let lineWidth, let ink, let paper):
+        case .grating(let r, let n, let period, let lineWidth, let soft, let ink, let paper):
             guard p.x >= r.x0, p.x < r.x1, p.y >= r.y0, p.y < r.y1 else { return (0, paper) }
             let t = (n.x * p.x + n.y * p.y) / period
             let d = abs(t - t.rounded(.down) - 0.5) * period
-            let inkAmount = max(0, min(1, (0.5 * lineWidth - d) / (0.5 * edge) + 0.5))
+            let inkAmount = max(0, min(1, (0.5 * lineWidth - d) / soft + 0.5))
             return (1, paper + (ink - paper) * inkAmount)
         case .disc(let c, let radius, let color):
             let dist = ((p - c) * (p - c)).sum().squareRoot() - radius
@@ -276,9 +291,8 @@ struct SynthScene: Sendable {
             let dist = (q * q).sum().squareRoot() - radius
             let a = max(0, min(1, 0.5 - dist / edge))
             if a == 0 { return (0, dark) }
-            let t = (n.x * q.x + n.y * q.y) / period
-            let f = t - t.rounded(.down)
-            return (a, f < 0.5 ? light : dark)
+            let stripe = 0.5 + 0.5 * cos(2 * Double.pi * (n.x * q.x + n.y * q.y) / period)
+            return (a, dark + (light - dark) * stripe)
         }
     }
 }
@@ -353,6 +367,18 @@ struct SynthFrameRenderer: Sendable {
                     let u = max(0, min(1, (Double(x) + dx + 0.5 - r.x0) / (r.x1 - r.x0)))
                     blend(scratch, x, a, left + (right - left) * u)
                 }
+            case .sineGrating(let n, let period, let ink, let paper):
+                // Box mean of cos(k·p): cos(k·centre)·sinc(kx/2)·sinc(ky/2).
+                let kx = 2 * Double.pi * n.x / period, ky = 2 * Double.pi * n.y / period
+                func sincHalf(_ w: Double) -> Double { abs(w) < 1e-9 ? 1 : sin(w / 2) / (w / 2) }
+                let damping = sincHalf(kx) * sincHalf(ky)
+                let cy = SynthScene.coverage(r.y0, r.y1, sy0, e)
+                for x in xStart..<xEnd {
+                    let a = cy * SynthScene.coverage(r.x0, r.x1, Double(x) + dx, e)
+                    guard a > 0 else { continue }
+                    let wave = 0.5 + 0.5 * cos(kx * (Double(x) + dx + 0.5) + ky * (sy0 + 0.5)) * damping
+                    blend(scratch, x, a, paper + (ink - paper) * wave)
+                }
             case .texture:
                 renderTexture(rowY: sy0, rect: r, xStart: xStart, xEnd: xEnd, scratch: scratch)
             case .blocks(let cell, let ink, let seed):
@@ -375,28 +401,78 @@ struct SynthFrameRenderer: Sendable {
                     if a > 0 { blend(scratch, x, min(1, a), ink) }
                 }
             case .sampled(let shape):
-                let n = supersampling
-                let inv = 1 / Double(n), weight = 1 / Double(n * n)
-                for x in xStart..<xEnd {
-                    var acc = SIMD3<Double>(repeating: 0)
-                    var alpha = 0.0
-                    for j in 0..<n {
-                        let py = sy0 + (Double(j) + 0.5) * inv
-                        for i in 0..<n {
-                            let (a, c) = scene.sample(shape, SIMD2(Double(x) + dx + (Double(i) + 0.5) * inv, py))
-                            alpha += a
-                            acc += c * a
-                        }
-                    }
-                    if alpha > 0 {
-                        // Composite the mean coverage-weighted colour over what is there.
-                        let a = alpha * weight
-                        for c in 0..<3 { scratch[3 * x + c] = scratch[3 * x + c] * (1 - a) + acc[c] * weight }
-                    }
-                }
+                renderSampled(shape, rowY: sy0, xStart: xStart, xEnd: xEnd, scratch: scratch)
             }
         }
         for i in 0..<(3 * width) { out[i] = Float(scratch[i]) }
+    }
+
+    /// Box-filters a point-sampled shape over a span: pixels whose box is certainly inside or
+    /// outside a disc or polygon are settled from the centre distance; the rest get
+    /// `supersampling²` samples.
+    private func renderSampled(_ shape: SynthScene.Shape, rowY sy0: Double, xStart: Int, xEnd: Int, scratch: UnsafeMutablePointer<Double>) {
+        // Half the pixel diagonal plus half the soft edge: beyond this the box sees no edge.
+        let reach = 0.5 * 2.0.squareRoot() + 0.5 * scene.edge + 1e-9
+        let cy = sy0 + 0.5
+        switch shape {
+        case .polygon(let edges, let color):
+            edges.withUnsafeBufferPointer { eb in
+                for x in xStart..<xEnd {
+                    let cx = Double(x) + dx + 0.5
+                    var far = -Double.infinity
+                    for e in eb { far = max(far, e.x * cx + e.y * cy - e.z) }
+                    if far > reach { continue }
+                    if far < -reach {
+                        blend(scratch, x, 1, color)
+                        continue
+                    }
+                    supersample(x, sy0, scratch) { p in
+                        var a = 1.0
+                        for e in eb { a = min(a, max(0, min(1, 0.5 - (e.x * p.x + e.y * p.y - e.z) / scene.edge))) }
+                        return (a, color)
+                    }
+                }
+            }
+        case .disc(let c, let radius, let color):
+            for x in xStart..<xEnd {
+                let q = SIMD2(Double(x) + dx + 0.5, cy) - c
+                let d = (q * q).sum().squareRoot() - radius
+                if d > reach { continue }
+                if d < -reach {
+                    blend(scratch, x, 1, color)
+                    continue
+                }
+                supersample(x, sy0, scratch) { p in scene.sample(shape, p) }
+            }
+        case .stripedDisc(let c, let radius, _, _, _, _):
+            for x in xStart..<xEnd {
+                let q = SIMD2(Double(x) + dx + 0.5, cy) - c
+                if (q * q).sum().squareRoot() - radius > reach { continue }
+                supersample(x, sy0, scratch) { p in scene.sample(shape, p) }
+            }
+        case .grating:
+            for x in xStart..<xEnd { supersample(x, sy0, scratch) { p in scene.sample(shape, p) } }
+        }
+    }
+
+    /// Mean of `supersampling²` point samples over pixel `x`'s box, composited over `scratch`.
+    @inline(__always) private func supersample(_ x: Int, _ sy0: Double, _ scratch: UnsafeMutablePointer<Double>,
+                                               _ at: (SIMD2<Double>) -> (Double, SIMD3<Double>)) {
+        let n = supersampling
+        let inv = 1 / Double(n), weight = 1 / Double(n * n)
+        var acc = SIMD3<Double>(repeating: 0)
+        var alpha = 0.0
+        for j in 0..<n {
+            let py = sy0 + (Double(j) + 0.5) * inv
+            for i in 0..<n {
+                let (a, c) = at(SIMD2(Double(x) + dx + (Double(i) + 0.5) * inv, py))
+                alpha += a
+                acc += c * a
+            }
+        }
+        guard alpha > 0 else { return }
+        let a = alpha * weight
+        for c in 0..<3 { scratch[3 * x + c] = scratch[3 * x + c] * (1 - a) + acc[c] * weight }
     }
 
     @inline(__always) private func blend(_ p: UnsafeMutablePointer<Double>, _ x: Int, _ a: Double, _ c: SIMD3<Double>) {
@@ -415,6 +491,7 @@ struct SynthFrameRenderer: Sendable {
         // Accumulate the texture's box means for the span in single precision, term by term.
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * n) { acc in
             acc.initialize(repeating: 0)
+            let accR = acc.baseAddress!, accG = accR + n, accB = accG + n
             texCos.withUnsafeBufferPointer { tc in
                 texSin.withUnsafeBufferPointer { ts in
                     for k in 0..<t.count {
@@ -422,12 +499,12 @@ struct SynthFrameRenderer: Sendable {
                         let cyk = Float(cos(ay)), syk = Float(sin(ay))
                         let amp = t.amplitude[k]
                         let ar = Float(amp.x), ag = Float(amp.y), ab = Float(amp.z)
-                        let base = k * width + xStart
+                        let cosRow = tc.baseAddress! + k * width + xStart, sinRow = ts.baseAddress! + k * width + xStart
                         for i in 0..<n {
-                            let v = tc[base + i] * cyk - ts[base + i] * syk
-                            acc[3 * i] += ar * v
-                            acc[3 * i + 1] += ag * v
-                            acc[3 * i + 2] += ab * v
+                            let v = cosRow[i] * cyk - sinRow[i] * syk
+                            accR[i] += ar * v
+                            accG[i] += ag * v
+                            accB[i] += ab * v
                         }
                     }
                 }
@@ -435,7 +512,7 @@ struct SynthFrameRenderer: Sendable {
             for i in 0..<n {
                 let x = xStart + i
                 let a = cy * SynthScene.coverage(r.x0, r.x1, Double(x) + dx, e)
-                let c = t.base + SIMD3(Double(acc[3 * i]), Double(acc[3 * i + 1]), Double(acc[3 * i + 2]))
+                let c = t.base + SIMD3(Double(accR[i]), Double(accG[i]), Double(accB[i]))
                 blend(scratch, x, a, c)
             }
         }
