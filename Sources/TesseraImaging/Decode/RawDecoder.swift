@@ -102,6 +102,9 @@ public struct RawDecoder: Sendable, Hashable {
         _ body: (UnsafeMutablePointer<libraw_data_t>, UnsafeMutablePointer<Counters>) throws(ImagingError) -> T
     ) throws(ImagingError) -> T {
         guard bytes.count > 0, let base = bytes.baseAddress else { throw .emptyFile(file: name) }
+        if let overrun = TIFFExtents.firstOverrun(bytes) {
+            throw .truncated(file: name, detail: "\(overrun.tag) need \(overrun.needed) bytes but the file has \(bytes.count)")
+        }
         guard let lr = libraw_init(0) else {
             throw .libraw(file: name, code: LIBRAW_UNSUFFICIENT_MEMORY.rawValue, message: "libraw_init failed")
         }
@@ -139,7 +142,7 @@ public struct RawDecoder: Sendable, Hashable {
         case LIBRAW_FILE_UNSUPPORTED.rawValue: return .notRaw(file: name)
         case LIBRAW_TOO_BIG.rawValue: return .tooLarge(file: name, pixels: -1, limit: -1)
         case LIBRAW_IO_ERROR.rawValue:
-            return .truncated(file: name, detail: "\(message) (the data ends before the image does)")
+            return .truncated(file: name, detail: "LibRaw: \(message): the image data ends before the image does")
         case LIBRAW_DATA_ERROR.rawValue: return .corrupt(file: name, detail: message)
         default:
             if counters.0 > 0 { return dataError(name: name, counters: counters) }
