@@ -213,7 +213,9 @@ public struct Recipe: Codable, Sendable, Hashable {
         guard c.contains(k) else { return nil }
         do {
             return try c.decode(T.self, forKey: k)
-        } catch is DecodingError {
+        } catch {
+            // Any failure here (DecodingError, or the decoder's internal number errors) is a
+            // wrong type or unrepresentable value for this key.
             let expected = T.self == String.self ? "a string" : T.self == Int.self ? "an integer" : "a number"
             throw ImagingError.invalidRecipe(source: "", key: prefix + key, reason: "wrong type or value: expected \(expected)")
         }
