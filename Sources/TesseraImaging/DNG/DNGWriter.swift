@@ -234,7 +234,7 @@ public enum DNGWriter {
     /// Encodes `image` and writes it to `path` atomically (temporary file in the same directory,
     /// fsync, rename). Overwrites an existing file at `path`.
     public static func write(_ image: DNGImage, to path: String) throws(DNGWriterError) {
-        try FileOutput.writeAtomically(encode(image), to: path)
+        try DNGFileOutput.writeAtomically(encode(image), to: path)
     }
 
     /// Exposure times below one second as 1/n when that is exact (1/125), else n/1000000.
@@ -264,7 +264,7 @@ public enum DNGWriter {
 /// Whole-file writes for the DNG writer and the synthesiser: temporary file in the target's
 /// directory, write, fsync, rename (so readers never see a partial file). Blocking; call from
 /// any thread.
-enum FileOutput {
+enum DNGFileOutput {
     static func writeAtomically(_ bytes: [UInt8], to path: String) throws(DNGWriterError) {
         let temp = path + ".tmp-\(getpid())"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
