@@ -19,7 +19,7 @@ import TesseraImaging
         let dir = DevelopFixtures.tempDir("decode-empty")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/empty.dng"
-        FileManager.default.createFile(atPath: path, contents: Data())
+        #expect(FileManager.default.createFile(atPath: path, contents: Data()))
         expectError({ _ = try RawDecoder.decode(path: path) }, {
             if case .emptyFile(let file) = $0 { return file == path }
             return false
