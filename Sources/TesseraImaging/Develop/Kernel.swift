@@ -30,17 +30,6 @@ struct Kernel: Sendable {
         transfer = s.transfer
     }
 
-    /// Pixel kinds for MHC: which colour the sample is and which colour its horizontal neighbours are.
-    enum Kind { case red, blue, greenRedRow, greenBlueRow }
-
-    func kind(x: Int, y: Int) -> Kind {
-        switch cfa.color(x: x, y: y) {
-        case .red: .red
-        case .blue: .blue
-        case .green: cfa.color(x: x + 1, y: y) == .red ? .greenRedRow : .greenBlueRow
-        }
-    }
-
     /// Develops `core` into `output` (row stride `outputStride` UInt16s). `input` holds the
     /// samples of `inputRect` (frame coordinates), which must contain core ± halo.
     func run(input: UnsafePointer<UInt16>, inputRect: PixelRect, core: PixelRect, output: UnsafeMutablePointer<UInt16>, outputStride: Int) {
@@ -71,68 +60,74 @@ struct Kernel: Sendable {
         let m0 = m[0], m1 = m[1], m2 = m[2], m3 = m[3], m4 = m[4], m5 = m[5], m6 = m[6], m7 = m[7], m8 = m[8]
         let gain = self.gain
         let srgb = transfer == .srgb
+        // One row of clipped, exposed output-linear RGB, encoded in a second tight loop.
+        let rowCount = core.width * 3
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: rowCount)
+        defer { row.deallocate() }
         Kernel.srgbTable.withUnsafeBufferPointer { lutBuffer in
             let lut = lutBuffer.baseAddress!
             let lutScale = Float(Kernel.lutSegments)
             let lutLast = Kernel.lutSegments - 1
-            @inline(__always) func encode(_ v: Float) -> UInt16 {
-                // v is already in [0, 1].
-                if srgb {
-                    let t = v * lutScale
-                    let i = min(Int(t), lutLast)
-                    let f = t - Float(i)
-                    let a = lut[i], b = lut[i + 1]
-                    return UInt16(a + f * (b - a) + 0.5)
-                }
-                return UInt16(v * 65535 + 0.5)
-            }
             for oy in 0..<core.height {
                 let y = core.y + oy
                 let p0 = norm + (oy + h) * nw + h
                 let m1r = p0 - nw, m2r = p0 - 2 * nw, p1r = p0 + nw, p2r = p0 + 2 * nw
-                let kinds = (kind(x: core.x, y: y), kind(x: core.x + 1, y: y))
-                let out = output + oy * outputStride
-                for ox in 0..<core.width {
-                    let cc = p0[ox]
-                    let n1 = m1r[ox], s1 = p1r[ox], w1 = p0[ox - 1], e1 = p0[ox + 1]
-                    let n2 = m2r[ox], s2 = p2r[ox], w2 = p0[ox - 2], e2 = p0[ox + 2]
-                    let diag = (m1r[ox - 1] + m1r[ox + 1]) + (p1r[ox - 1] + p1r[ox + 1])
-                    var r: Float, g: Float, b: Float
-                    switch (ox & 1) == 0 ? kinds.0 : kinds.1 {
-                    case .red, .blue:
-                        let far = (n2 + s2) + (w2 + e2)
-                        let green = (4 * cc + 2 * ((n1 + s1) + (w1 + e1)) - far) * 0.125
-                        let other = (6 * cc + 2 * diag - 1.5 * far) * 0.125
-                        g = green
-                        if (ox & 1) == 0 ? kinds.0 == .red : kinds.1 == .red {
-                            r = cc
-                            b = other
-                        } else {
-                            r = other
-                            b = cc
-                        }
-                    case .greenRedRow, .greenBlueRow:
-                        let horizontal = (5 * cc + 4 * (w1 + e1) - diag - (w2 + e2) + 0.5 * (n2 + s2)) * 0.125
-                        let vertical = (5 * cc + 4 * (n1 + s1) - diag - (n2 + s2) + 0.5 * (w2 + e2)) * 0.125
-                        g = cc
-                        if (ox & 1) == 0 ? kinds.0 == .greenRedRow : kinds.1 == .greenRedRow {
-                            r = horizontal
-                            b = vertical
-                        } else {
-                            r = vertical
-                            b = horizontal
-                        }
-                    }
+                // A Bayer row alternates one chroma colour (red or blue) with green.
+                let chromaIsRed = cfa.color(x: 0, y: y) == .red || cfa.color(x: 1, y: y) == .red
+                let chromaParity = cfa.color(x: 0, y: y) == .green ? 1 : 0
+
+                @inline(__always) func store(_ ox: Int, _ r: Float, _ g: Float, _ b: Float) {
                     // Camera → output, clip, exposure, clip.
-                    var ro = m0 * r + m1 * g + m2 * b
-                    var go = m3 * r + m4 * g + m5 * b
-                    var bo = m6 * r + m7 * g + m8 * b
-                    ro = min(min(max(ro, 0), 1) * gain, 1)
-                    go = min(min(max(go, 0), 1) * gain, 1)
-                    bo = min(min(max(bo, 0), 1) * gain, 1)
-                    out[ox * 3] = encode(ro)
-                    out[ox * 3 + 1] = encode(go)
-                    out[ox * 3 + 2] = encode(bo)
+                    row[ox * 3] = min(min(max(m0 * r + m1 * g + m2 * b, 0), 1) * gain, 1)
+                    row[ox * 3 + 1] = min(min(max(m3 * r + m4 * g + m5 * b, 0), 1) * gain, 1)
+                    row[ox * 3 + 2] = min(min(max(m6 * r + m7 * g + m8 * b, 0), 1) * gain, 1)
+                }
+                /// MHC at a red or blue sample: green from the cross, the other chroma from the diagonals.
+                @inline(__always) func chroma(_ ox: Int) {
+                    let cc = p0[ox]
+                    let far = (m2r[ox] + p2r[ox]) + (p0[ox - 2] + p0[ox + 2])
+                    let cross = (m1r[ox] + p1r[ox]) + (p0[ox - 1] + p0[ox + 1])
+                    let diag = (m1r[ox - 1] + m1r[ox + 1]) + (p1r[ox - 1] + p1r[ox + 1])
+                    let green = (4 * cc + 2 * cross - far) * 0.125
+                    let other = (6 * cc + 2 * diag - 1.5 * far) * 0.125
+                    if chromaIsRed { store(ox, cc, green, other) } else { store(ox, other, green, cc) }
+                }
+                /// MHC at a green sample: the row's chroma from the horizontal neighbours, the
+                /// other chroma from the vertical ones.
+                @inline(__always) func green(_ ox: Int) {
+                    let cc = p0[ox]
+                    let n1s1 = m1r[ox] + p1r[ox], w1e1 = p0[ox - 1] + p0[ox + 1]
+                    let n2s2 = m2r[ox] + p2r[ox], w2e2 = p0[ox - 2] + p0[ox + 2]
+                    let diag = (m1r[ox - 1] + m1r[ox + 1]) + (p1r[ox - 1] + p1r[ox + 1])
+                    let horizontal = (5 * cc + 4 * w1e1 - diag - w2e2 + 0.5 * n2s2) * 0.125
+                    let vertical = (5 * cc + 4 * n1s1 - diag - n2s2 + 0.5 * w2e2) * 0.125
+                    if chromaIsRed { store(ox, horizontal, cc, vertical) } else { store(ox, vertical, cc, horizontal) }
+                }
+
+                var ox = 0
+                if (core.x + ox) & 1 != chromaParity {
+                    green(ox)
+                    ox += 1
+                }
+                while ox + 1 < core.width {
+                    chroma(ox)
+                    green(ox + 1)
+                    ox += 2
+                }
+                if ox < core.width { chroma(ox) }
+
+                // Transfer curve and 16-bit rounding; values are in [0, 1].
+                let out = output + oy * outputStride
+                if srgb {
+                    for i in 0..<rowCount {
+                        let t = row[i] * lutScale
+                        let k = min(Int(t), lutLast)
+                        let f = t - Float(k)
+                        let a = lut[k], b = lut[k + 1]
+                        out[i] = UInt16(a + f * (b - a) + 0.5)
+                    }
+                } else {
+                    for i in 0..<rowCount { out[i] = UInt16(row[i] * 65535 + 0.5) }
                 }
             }
         }
