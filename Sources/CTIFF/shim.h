@@ -1,4 +1,126 @@
 #ifndef TESSERA_CTIFF_SHIM_H
 #define TESSERA_CTIFF_SHIM_H
 #include <tiffio.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An in-memory TIFF stream for TIFFClientOpenExt: reads from caller-owned bytes or writes
+   into a growing malloc'd buffer. Also collects the first libtiff error message of the handle
+   (per handle, via TIFFOpenOptions — no process-global handlers). */
+typedef struct {
+    unsigned char *data;
+    size_t size;
+    size_t capacity;
+    size_t pos;
+    int writable; /* 1: `data` is ours (malloc'd), grows on write */
+    char error[512];
+} tessera_tiff_stream;
+
+static tmsize_t tessera_tiff_stream_read(thandle_t h, void *buf, tmsize_t n) {
+    tessera_tiff_stream *s = (tessera_tiff_stream *)h;
+    if (n <= 0 || s->pos >= s->size) return 0;
+    size_t avail = s->size - s->pos;
+    size_t count = (size_t)n < avail ? (size_t)n : avail;
+    memcpy(buf, s->data + s->pos, count);
+    s->pos += count;
+    return (tmsize_t)count;
+}
+
+static tmsize_t tessera_tiff_stream_write(thandle_t h, void *buf, tmsize_t n) {
+    tessera_tiff_stream *s = (tessera_tiff_stream *)h;
+    if (!s->writable || n < 0) return -1;
+    size_t end = s->pos + (size_t)n;
+    if (end > s->capacity) {
+        size_t cap = s->capacity ? s->capacity : 65536;
+        while (cap < end) cap *= 2;
+        unsigned char *grown = (unsigned char *)realloc(s->data, cap);
+        if (!grown) return -1;
+        memset(grown + s->capacity, 0, cap - s->capacity);
+        s->data = grown;
+        s->capacity = cap;
+    }
+    memcpy(s->data + s->pos, buf, (size_t)n);
+    s->pos = end;
+    if (end > s->size) s->size = end;
+    return n;
+}
+
+static toff_t tessera_tiff_stream_seek(thandle_t h, toff_t off, int whence) {
+    tessera_tiff_stream *s = (tessera_tiff_stream *)h;
+    long long base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (long long)s->pos : (long long)s->size;
+    long long target = base + (long long)off;
+    if (target < 0) return (toff_t)-1;
+    s->pos = (size_t)target;
+    return (toff_t)s->pos;
+}
+
+static int tessera_tiff_stream_close(thandle_t h) { (void)h; return 0; }
+static toff_t tessera_tiff_stream_size(thandle_t h) { return (toff_t)((tessera_tiff_stream *)h)->size; }
+static int tessera_tiff_stream_map(thandle_t h, void **base, toff_t *size) { (void)h; (void)base; (void)size; return 0; }
+static void tessera_tiff_stream_unmap(thandle_t h, void *base, toff_t size) { (void)h; (void)base; (void)size; }
+
+static int tessera_tiff_error_handler(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap) {
+    (void)tif;
+    tessera_tiff_stream *s = (tessera_tiff_stream *)user;
+    if (s && !s->error[0]) {
+        int n = snprintf(s->error, sizeof s->error, "%s: ", module ? module : "libtiff");
+        if (n < 0) n = 0;
+        if ((size_t)n < sizeof s->error) vsnprintf(s->error + n, sizeof s->error - (size_t)n, fmt, ap);
+    }
+    return 1;
+}
+
+static int tessera_tiff_warning_handler(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap) {
+    (void)tif; (void)user; (void)module; (void)fmt; (void)ap;
+    return 1; /* warnings (unknown tags, …) are not errors; keep stderr quiet */
+}
+
+/* A stream reading `size` bytes at `bytes` (not copied: they must outlive the TIFF handle). */
+static inline tessera_tiff_stream *tessera_tiff_stream_reader(const void *bytes, size_t size) {
+    tessera_tiff_stream *s = (tessera_tiff_stream *)calloc(1, sizeof(tessera_tiff_stream));
+    if (!s) return NULL;
+    s->data = (unsigned char *)bytes;
+    s->size = size;
+    return s;
+}
+
+static inline tessera_tiff_stream *tessera_tiff_stream_writer(void) {
+    tessera_tiff_stream *s = (tessera_tiff_stream *)calloc(1, sizeof(tessera_tiff_stream));
+    if (s) s->writable = 1;
+    return s;
+}
+
+static inline void tessera_tiff_stream_free(tessera_tiff_stream *s) {
+    if (!s) return;
+    if (s->writable) free(s->data);
+    free(s);
+}
+
+static inline const unsigned char *tessera_tiff_stream_data(const tessera_tiff_stream *s) { return s->data; }
+static inline size_t tessera_tiff_stream_size_bytes(const tessera_tiff_stream *s) { return s->size; }
+static inline const char *tessera_tiff_stream_error(const tessera_tiff_stream *s) { return s->error; }
+
+/* Opens a TIFF handle over the stream; `mode` as TIFFOpen ("r", "wl", …). NULL on failure
+   (the reason is in tessera_tiff_stream_error). */
+static inline TIFF *tessera_tiff_open_stream(tessera_tiff_stream *s, const char *name, const char *mode) {
+    TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
+    if (!opts) return NULL;
+    TIFFOpenOptionsSetErrorHandlerExtR(opts, tessera_tiff_error_handler, s);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, tessera_tiff_warning_handler, s);
+    TIFF *tif = TIFFClientOpenExt(name, mode, (thandle_t)s, tessera_tiff_stream_read, tessera_tiff_stream_write,
+                                  tessera_tiff_stream_seek, tessera_tiff_stream_close, tessera_tiff_stream_size,
+                                  tessera_tiff_stream_map, tessera_tiff_stream_unmap, opts);
+    TIFFOpenOptionsFree(opts);
+    return tif;
+}
+
+/* Typed wrappers for the variadic TIFFSetField / TIFFGetField (return 1 on success). */
+static inline int tessera_tiff_set_u16(TIFF *tif, uint32_t tag, uint16_t value) { return TIFFSetField(tif, tag, value); }
+static inline int tessera_tiff_set_u32(TIFF *tif, uint32_t tag, uint32_t value) { return TIFFSetField(tif, tag, value); }
+static inline int tessera_tiff_get_u16(TIFF *tif, uint32_t tag, uint16_t *value) { return TIFFGetField(tif, tag, value); }
+static inline int tessera_tiff_get_u32(TIFF *tif, uint32_t tag, uint32_t *value) { return TIFFGetField(tif, tag, value); }
+static inline int tessera_tiff_get_u16_defaulted(TIFF *tif, uint32_t tag, uint16_t *value) { return TIFFGetFieldDefaulted(tif, tag, value); }
+
 #endif

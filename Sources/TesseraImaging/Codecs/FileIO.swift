@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Small POSIX helpers shared by the decoder and the codecs. Every failure becomes an
+/// ``ImagingError/io(path:operation:message:)`` carrying `strerror(errno)`.
+enum FileIO {
+    static func errnoMessage(_ code: Int32 = errno) -> String {
+        String(cString: strerror(code))
+    }
+
+    /// Reads a whole regular file into memory. Retries EINTR; refuses directories.
+    static func readAll(path: String) throws(ImagingError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io(path: path, operation: "open", message: errnoMessage()) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .io(path: path, operation: "stat", message: errnoMessage()) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw .io(path: path, operation: "open", message: "not a regular file")
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(st.st_size))
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, operation: "read", message: errnoMessage())
+            }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return bytes
+    }
+
+    /// Writes all of `bytes` to `fd`, retrying EINTR and short writes.
+    static func writeAll(fd: Int32, bytes: UnsafeRawBufferPointer, path: String) throws(ImagingError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, operation: "write", message: errnoMessage())
+            }
+            offset += n
+        }
+    }
+
+    /// `bytes.withUnsafeBytes` for a body with typed throws.
+    static func withBytes<T>(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) throws(ImagingError) -> T) throws(ImagingError) -> T {
+        let result: Result<T, ImagingError> = bytes.withUnsafeBytes { buffer in
+            Result { () throws(ImagingError) -> T in try body(buffer) }
+        }
+        return try result.get()
+    }
+
+    /// The directory part of `path` ("." when there is none).
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let dir = String(path[..<slash])
+        return dir.isEmpty ? "/" : dir
+    }
+
+    static func fileExists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+}

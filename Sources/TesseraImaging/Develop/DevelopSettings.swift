@@ -1,0 +1,107 @@
+import Foundation
+
+/// Everything a worker needs to develop any tile of one frame: the frame's CFA layout and
+/// levels plus the recipe's choices, resolved to plain numbers. A value type; travels in task
+/// parameters as ``canonicalJSON``.
+///
+/// Pipeline (per pixel, in this order): per-cell black subtraction and white-level scaling →
+/// white balance → demosaic → `cameraToOutput` matrix → clip to [0, 1] → exposure gain →
+/// clip → output transfer curve → 16-bit (rounded).
+public struct DevelopSettings: Codable, Sendable, Hashable {
+    /// Output transfer functions.
+    public enum Transfer: String, Codable, Sendable, CaseIterable {
+        /// IEC 61966-2-1 sRGB curve.
+        case srgb
+        /// No curve (linear light), for tests and later merge stages.
+        case linear
+    }
+
+    /// The frame's Bayer layout from frame coordinate (0, 0).
+    public var cfa: CFAPattern
+    /// Black level per 2×2 cell in raw units, indexed by ``CFAPattern/cell(x:y:)`` of frame coordinates.
+    public var blackLevels: [Double]
+    /// Saturation level in raw units.
+    public var whiteLevel: Double
+    /// White-balance gains `[R, G, B]` applied to the black-subtracted, white-scaled samples.
+    public var wbMultipliers: [Double]
+    /// White-balanced camera RGB → output (linear sRGB) primaries, 9 row-major values.
+    public var cameraToOutput: [Double]
+    /// Linear gain applied after the matrix (2^exposureEV).
+    public var exposureGain: Double
+    public var demosaic: Recipe.Demosaic
+    public var transfer: Transfer
+
+    public init(
+        cfa: CFAPattern, blackLevels: [Double], whiteLevel: Double, wbMultipliers: [Double],
+        cameraToOutput: [Double], exposureGain: Double = 1, demosaic: Recipe.Demosaic = .mhc, transfer: Transfer = .srgb
+    ) {
+        self.cfa = cfa
+        self.blackLevels = blackLevels
+        self.whiteLevel = whiteLevel
+        self.wbMultipliers = wbMultipliers
+        self.cameraToOutput = cameraToOutput
+        self.exposureGain = exposureGain
+        self.demosaic = demosaic
+        self.transfer = transfer
+    }
+
+    /// Pixels of input needed around a core on every side: 2 for Malvar–He–Cutler. Always a
+    /// multiple of 2, so an input window starting at `core.x - halo` keeps the CFA phase.
+    public var halo: Int {
+        switch demosaic {
+        case .mhc: 2
+        }
+    }
+
+    /// The settings for developing the frame described by `info` with `recipe`.
+    public static func resolve(recipe: Recipe, info: RawFrameInfo) -> DevelopSettings {
+        let wb: [Double] =
+            switch recipe.whiteBalance {
+            case .asShot: info.asShotMultipliers
+            }
+        return DevelopSettings(
+            cfa: info.cfa, blackLevels: info.blackLevels, whiteLevel: info.whiteLevel, wbMultipliers: wb,
+            cameraToOutput: info.cameraToSRGB.m, exposureGain: pow(2.0, recipe.exposureEV),
+            demosaic: recipe.demosaic, transfer: .srgb)
+    }
+
+    /// Checks sizes and ranges (settings may arrive from the network).
+    /// Throws ``ImagingError/invalidSettings(field:reason:)`` naming the field.
+    public func validate() throws(ImagingError) {
+        guard cfa.colors.count == 4, cfa.colors.map(\.rawValue).sorted() == [0, 1, 1, 2] else {
+            throw .invalidSettings(field: "cfa", reason: "not a Bayer pattern: \(cfa.colors)")
+        }
+        guard blackLevels.count == 4, blackLevels.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            throw .invalidSettings(field: "blackLevels", reason: "need 4 finite non-negative values, got \(blackLevels)")
+        }
+        guard whiteLevel.isFinite, whiteLevel <= 65535, blackLevels.allSatisfy({ whiteLevel > $0 }) else {
+            throw .invalidSettings(field: "whiteLevel", reason: "\(whiteLevel) must be finite, ≤ 65535 and above every black level")
+        }
+        guard wbMultipliers.count == 3, wbMultipliers.allSatisfy({ $0.isFinite && $0 > 0 && $0 < 1000 }) else {
+            throw .invalidSettings(field: "wbMultipliers", reason: "need 3 finite values in (0, 1000), got \(wbMultipliers)")
+        }
+        guard cameraToOutput.count == 9, cameraToOutput.allSatisfy({ $0.isFinite && abs($0) < 1000 }) else {
+            throw .invalidSettings(field: "cameraToOutput", reason: "need 9 finite values of magnitude < 1000, got \(cameraToOutput)")
+        }
+        guard exposureGain.isFinite, exposureGain > 0, exposureGain <= 1_048_576 else {
+            throw .invalidSettings(field: "exposureGain", reason: "\(exposureGain) must be in (0, 2^20]")
+        }
+    }
+
+    /// The canonical JSON text (sorted keys, stable numbers): equal settings ⇒ equal text.
+    public var canonicalJSON: String {
+        (try? CanonicalJSON.encode(self)) ?? ""
+    }
+
+    /// Parses settings from JSON (canonical or not) and validates them.
+    public init(json bytes: [UInt8]) throws(ImagingError) {
+        let decoded: DevelopSettings
+        do {
+            decoded = try JSONDecoder().decode(DevelopSettings.self, from: Data(bytes))
+        } catch {
+            throw .invalidSettings(field: "json", reason: "\(error)")
+        }
+        try decoded.validate()
+        self = decoded
+    }
+}

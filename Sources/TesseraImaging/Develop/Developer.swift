@@ -1,0 +1,130 @@
+import Dispatch
+import Foundation
+import TesseraCore
+
+/// The develop pipeline over CFA planes: tile-able and deterministic.
+///
+/// Every output pixel is computed from its own input neighbourhood only (5×5 for
+/// Malvar–He–Cutler), in a fixed floating-point order, by the same code whether it is part of a
+/// small tile or of a whole frame: tiled output is bit-identical to whole-frame output for any
+/// tile size, tile position and thread count. All functions are thread-safe (no shared state
+/// besides a read-only lookup table).
+public enum Developer {
+    /// Copies `rect` (frame coordinates, may reach past the frame's edges) out of a frame's CFA
+    /// plane. Pixels outside the frame are mirrored with ``BorderIndex/reflect101(_:count:)``,
+    /// which keeps the CFA phase (for frames at least 2 pixels wide and high).
+    ///
+    /// - Parameters:
+    ///   - frame: the whole frame, row-major, `width * height` samples (e.g. a memory-mapped
+    ///     spool file); only read during the call.
+    /// - Returns: a plane of `rect.width × rect.height` samples whose (0, 0) is frame (rect.x, rect.y).
+    public static func window(_ rect: PixelRect, of frame: UnsafeBufferPointer<UInt16>, width: Int, height: Int) -> RawPlane {
+        precondition(width > 0 && height > 0 && frame.count >= width * height, "window: frame buffer smaller than width × height")
+        var pixels = [UInt16](repeating: 0, count: rect.area)
+        guard rect.area > 0 else { return RawPlane(width: rect.width, height: rect.height, pixels: pixels) }
+        let src = frame.baseAddress!
+        // Columns that need mirroring, and the directly copyable interior span.
+        let inner0 = min(max(rect.x, 0), rect.maxX), inner1 = max(min(rect.maxX, width), inner0)
+        let columnMap = (rect.x..<rect.maxX).map { BorderIndex.reflect101($0, count: width) }
+        pixels.withUnsafeMutableBufferPointer { out in
+            let dst = out.baseAddress!
+            for j in 0..<rect.height {
+                let sy = BorderIndex.reflect101(rect.y + j, count: height)
+                let srow = src + sy * width
+                let drow = dst + j * rect.width
+                for x in rect.x..<inner0 { drow[x - rect.x] = srow[columnMap[x - rect.x]] }
+                if inner1 > inner0 { (drow + (inner0 - rect.x)).update(from: srow + inner0, count: inner1 - inner0) }
+                for x in inner1..<rect.maxX { drow[x - rect.x] = srow[columnMap[x - rect.x]] }
+            }
+        }
+        return RawPlane(width: rect.width, height: rect.height, pixels: pixels)
+    }
+
+    /// ``window(_:of:width:height:)`` over a whole-frame plane.
+    public static func window(_ rect: PixelRect, of frame: RawPlane) -> RawPlane {
+        frame.pixels.withUnsafeBufferPointer { window(rect, of: $0, width: frame.width, height: frame.height) }
+    }
+
+    /// Develops `core` (frame coordinates) from `input`, a window of the frame whose extent in
+    /// frame coordinates is `inputRect` and which covers `core.expanded(by: settings.halo)`.
+    /// Returns only the core, `core.width × core.height` interleaved RGB, 16 bits, output-referred.
+    ///
+    /// Throws ``ImagingError/invalidTile(reason:)`` when the input does not cover the core plus
+    /// halo or its size disagrees with `inputRect`, and ``ImagingError/invalidSettings(field:reason:)``.
+    public static func developTile(_ input: RawPlane, inputRect: PixelRect, core: PixelRect, settings: DevelopSettings) throws(ImagingError) -> RGBImage16 {
+        try settings.validate()
+        guard input.width == inputRect.width, input.height == inputRect.height else {
+            throw .invalidTile(reason: "input plane is \(input.width)x\(input.height) but inputRect is \(inputRect)")
+        }
+        guard !core.isEmpty else { throw .invalidTile(reason: "empty core \(core)") }
+        let needed = core.expanded(by: settings.halo)
+        guard inputRect.contains(needed) else {
+            throw .invalidTile(reason: "input \(inputRect) does not cover core \(core) plus halo \(settings.halo) (\(needed))")
+        }
+        var out = [UInt16](repeating: 0, count: core.area * 3)
+        let kernel = Kernel(settings)
+        input.pixels.withUnsafeBufferPointer { inp in
+            out.withUnsafeMutableBufferPointer { o in
+                kernel.run(input: inp.baseAddress!, inputRect: inputRect, core: core, output: o.baseAddress!, outputStride: core.width * 3)
+            }
+        }
+        return RGBImage16(width: core.width, height: core.height, pixels: out)
+    }
+
+    /// Develops a whole frame: the frame is cut into row bands (tiles of full width), each band's
+    /// input is taken with ``window(_:of:width:height:)`` and developed by the same kernel as
+    /// ``developTile(_:inputRect:core:settings:)``; bands run in parallel. The result is
+    /// bit-identical to any tiling. `threads` limits the parallelism (default: all cores).
+    public static func developFrame(_ raw: DecodedRaw, settings: DevelopSettings, threads: Int? = nil) throws(ImagingError) -> RGBImage16 {
+        try developFrame(raw.plane, settings: settings, threads: threads)
+    }
+
+    /// ``developFrame(_:settings:threads:)`` for a bare CFA plane (frame coordinates start at its top-left).
+    public static func developFrame(_ plane: RawPlane, settings: DevelopSettings, threads: Int? = nil) throws(ImagingError) -> RGBImage16 {
+        try settings.validate()
+        let width = plane.width, height = plane.height
+        guard width > 0, height > 0 else { return RGBImage16(width: width, height: height) }
+        let workers = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        // About 4 bands per worker for load balance, at least 16 rows, even heights.
+        let rough = max(16, (height + workers * 4 - 1) / (workers * 4))
+        let bandHeight = rough + (rough & 1)
+        let bands = (height + bandHeight - 1) / bandHeight
+        let halo = settings.halo
+        let kernel = Kernel(settings)
+        var out = [UInt16](repeating: 0, count: width * height * 3)
+        plane.pixels.withUnsafeBufferPointer { frame in
+            out.withUnsafeMutableBufferPointer { o in
+                // Bands write disjoint rows of `out` and only read `frame`.
+                let output = UncheckedSendable(value: o.baseAddress!)
+                let source = UncheckedSendable(value: frame)
+                let runBand: @Sendable (Int) -> Void = { band in
+                    let y0 = band * bandHeight
+                    let core = PixelRect(x: 0, y: y0, width: width, height: min(bandHeight, height - y0))
+                    let inputRect = core.expanded(by: halo)
+                    let input = window(inputRect, of: source.value, width: width, height: height)
+                    input.pixels.withUnsafeBufferPointer { inp in
+                        kernel.run(input: inp.baseAddress!, inputRect: inputRect, core: core,
+                                   output: output.value + y0 * width * 3, outputStride: width * 3)
+                    }
+                }
+                if workers == 1 || bands == 1 {
+                    for band in 0..<bands { runBand(band) }
+                } else {
+                    DispatchQueue.concurrentPerform(iterations: bands, execute: runBand)
+                }
+            }
+        }
+        return RGBImage16(width: width, height: height, pixels: out)
+    }
+
+    /// Number of output pixels per second is what callers usually want; this is the number of
+    /// 16-bit input samples a tile of `core` needs (core plus halo on every side).
+    public static func inputArea(core: PixelRect, settings: DevelopSettings) -> Int {
+        core.expanded(by: settings.halo).area
+    }
+}
+
+/// Carries a pointer into a `@Sendable` closure whose callers guarantee disjoint or read-only use.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+}
