@@ -350,7 +350,7 @@ public enum WireCodec {
             let recipe = try r.longstr("recipe", max: limits.maxRecipeLength)
             let tileSize = try r.u32("tileSize")
             let rawFormat = try r.u8("format")
-            guard let format = OutputFormat(rawValue: rawFormat) else {
+            guard let format = WireOutputFormat(rawValue: rawFormat) else {
                 throw .invalidEnumValue(field: "format", value: UInt64(rawFormat))
             }
             let priority = try r.i32("priority")
@@ -397,7 +397,7 @@ public enum WireCodec {
         let jobID = try r.id("jobID")
         let name = try r.str("name", max: limits.maxStringLength)
         let rawState = try r.u8("state")
-        guard let state = JobState(rawValue: rawState) else {
+        guard let state = WireJobState(rawValue: rawState) else {
             throw .invalidEnumValue(field: "state", value: UInt64(rawState))
         }
         let total = try r.u32("framesTotal")
@@ -408,14 +408,14 @@ public enum WireCodec {
             failed: try r.u64("tasksFailed"), cancelled: try r.u64("tasksCancelled"))
         let outputDir = try r.str("outputDir", max: limits.maxStringLength)
         let count = try r.count("failures", max: limits.maxJobFailures, minItemSize: 2 + 2 + 4)
-        var failures: [FrameFailure] = []
+        var failures: [WireFrameFailure] = []
         failures.reserveCapacity(count)
         for index in 0..<count {
             do {
                 let path = try r.str("framePath", max: limits.maxStringLength)
                 let reason = try r.str("reason", max: limits.maxStringLength)
                 let attempts = try r.u32("attempts")
-                failures.append(FrameFailure(framePath: path, reason: reason, attempts: attempts))
+                failures.append(WireFrameFailure(framePath: path, reason: reason, attempts: attempts))
             } catch {
                 throw error.prefixed("failures[\(index)]")
             }

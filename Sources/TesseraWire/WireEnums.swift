@@ -191,7 +191,7 @@ public enum FailureCode: UInt16, Sendable, CaseIterable, CustomStringConvertible
 }
 
 /// The state of a job as reported by STATUS_REPLY (u8 on the wire). Closed set for v1.
-public enum JobState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+public enum WireJobState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// Submitted; no task has started yet.
     case queued = 1
     /// At least one task has started and not all frames are finished.
@@ -227,7 +227,7 @@ public enum JobState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
 }
 
 /// The output file format requested by SUBMIT (u8 on the wire). Closed set for v1.
-public enum OutputFormat: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+public enum WireOutputFormat: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// JPEG (`.jpg`).
     case jpeg = 1
     /// TIFF (`.tif`).

@@ -225,7 +225,7 @@ public struct Submit: Equatable, Sendable {
     /// Tile edge length in pixels.
     public var tileSize: UInt32
     /// Output file format.
-    public var format: OutputFormat
+    public var format: WireOutputFormat
     /// Scheduling priority; higher runs first, 0 is normal.
     public var priority: Int32
     /// Whether existing files in `outputDir` may be replaced.
@@ -234,7 +234,7 @@ public struct Submit: Equatable, Sendable {
     /// Creates a SUBMIT.
     public init(
         requestID: UInt32, jobName: String, captureDir: String, outputDir: String, recipe: String, tileSize: UInt32,
-        format: OutputFormat, priority: Int32, overwrite: Bool
+        format: WireOutputFormat, priority: Int32, overwrite: Bool
     ) {
         self.requestID = requestID
         self.jobName = jobName
@@ -303,7 +303,7 @@ public struct TaskCounts: Equatable, Sendable {
 }
 
 /// One failed frame of a job, as listed by STATUS_REPLY.
-public struct FrameFailure: Equatable, Sendable {
+public struct WireFrameFailure: Equatable, Sendable {
     /// The frame's input path.
     public var framePath: String
     /// The last failure's reason.
@@ -326,7 +326,7 @@ public struct JobStatus: Equatable, Sendable {
     /// Its name from SUBMIT.
     public var name: String
     /// Its state.
-    public var state: JobState
+    public var state: WireJobState
     /// Frames in the job.
     public var framesTotal: UInt32
     /// Frames written successfully.
@@ -338,12 +338,12 @@ public struct JobStatus: Equatable, Sendable {
     /// Where its outputs go.
     public var outputDir: String
     /// Its failed frames (≤ 100,000).
-    public var failures: [FrameFailure]
+    public var failures: [WireFrameFailure]
 
     /// Creates a job status entry.
     public init(
-        jobID: JobID, name: String, state: JobState, framesTotal: UInt32, framesDone: UInt32, framesFailed: UInt32,
-        tasks: TaskCounts, outputDir: String, failures: [FrameFailure]
+        jobID: JobID, name: String, state: WireJobState, framesTotal: UInt32, framesDone: UInt32, framesFailed: UInt32,
+        tasks: TaskCounts, outputDir: String, failures: [WireFrameFailure]
     ) {
         self.jobID = jobID
         self.name = name

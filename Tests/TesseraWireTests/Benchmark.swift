@@ -30,7 +30,7 @@ struct WireBenchmark {
                     JobStatus(
                         jobID: JobID(Int64(i + 1)), name: "job-\(i)", state: .running, framesTotal: 100, framesDone: 50, framesFailed: 1,
                         tasks: TaskCounts(queued: 10, running: 8, succeeded: 600), outputDir: "/data/out/job-\(i)",
-                        failures: [FrameFailure(framePath: "/data/in/job-\(i)/IMG_0001.CR2", reason: "decodeFailed", attempts: 3)])
+                        failures: [WireFrameFailure(framePath: "/data/in/job-\(i)/IMG_0001.CR2", reason: "decodeFailed", attempts: 3)])
                 }))
         let cases: [(String, WireMessage, Int)] = [
             ("HEARTBEAT", .heartbeat, 2_000_000), ("CREDIT", .credit(Credit(credits: 4)), 2_000_000),

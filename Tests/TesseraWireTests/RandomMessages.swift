@@ -133,7 +133,7 @@ struct RandomMessages {
             return .submit(
                 Submit(
                     requestID: u32(), jobName: string(max: s), captureDir: string(max: s), outputDir: string(max: s),
-                    recipe: string(max: limits.maxRecipeLength), tileSize: u32(), format: OutputFormat.allCases.randomElement(using: &rng)!,
+                    recipe: string(max: limits.maxRecipeLength), tileSize: u32(), format: WireOutputFormat.allCases.randomElement(using: &rng)!,
                     priority: Int32(truncatingIfNeeded: edgy()), overwrite: chance(0.5)))
         case .submitted:
             return .submitted(Submitted(requestID: u32(), jobID: JobID(id()), frames: u32()))
@@ -142,12 +142,12 @@ struct RandomMessages {
         case .statusReply:
             let jobs = (0..<count(max: limits.maxStatusJobs, typical: 4)).map { _ in
                 JobStatus(
-                    jobID: JobID(id()), name: string(max: s), state: JobState.allCases.randomElement(using: &rng)!, framesTotal: u32(),
+                    jobID: JobID(id()), name: string(max: s), state: WireJobState.allCases.randomElement(using: &rng)!, framesTotal: u32(),
                     framesDone: u32(), framesFailed: u32(),
                     tasks: TaskCounts(queued: u64(), running: u64(), succeeded: u64(), failed: u64(), cancelled: u64()),
                     outputDir: string(max: s),
                     failures: (0..<count(max: limits.maxJobFailures, typical: 4)).map { _ in
-                        FrameFailure(framePath: string(max: s), reason: string(max: s), attempts: u32())
+                        WireFrameFailure(framePath: string(max: s), reason: string(max: s), attempts: u32())
                     })
             }
             return .statusReply(StatusReply(requestID: u32(), workersConnected: u32(), jobs: jobs))

@@ -130,7 +130,7 @@ enum Vectors {
                 Submit(
                     requestID: UInt32(int(f, "requestID")), jobName: str(f, "jobName"), captureDir: str(f, "captureDir"),
                     outputDir: str(f, "outputDir"), recipe: str(f, "recipe"), tileSize: UInt32(int(f, "tileSize")),
-                    format: OutputFormat(rawValue: UInt8(int(f, "format")))!, priority: Int32(int(f, "priority")),
+                    format: WireOutputFormat(rawValue: UInt8(int(f, "format")))!, priority: Int32(int(f, "priority")),
                     overwrite: bool(f, "overwrite")))
         case "SUBMITTED":
             return .submitted(Submitted(requestID: UInt32(int(f, "requestID")), jobID: JobID(id(f, "jobID")), frames: UInt32(int(f, "frames"))))
@@ -140,7 +140,7 @@ enum Vectors {
         case "STATUS_REPLY":
             let jobs = (f["jobs"] as! [[String: Any]]).map { j in
                 JobStatus(
-                    jobID: JobID(id(j, "jobID")), name: str(j, "name"), state: JobState(rawValue: UInt8(int(j, "state")))!,
+                    jobID: JobID(id(j, "jobID")), name: str(j, "name"), state: WireJobState(rawValue: UInt8(int(j, "state")))!,
                     framesTotal: UInt32(int(j, "framesTotal")), framesDone: UInt32(int(j, "framesDone")),
                     framesFailed: UInt32(int(j, "framesFailed")),
                     tasks: TaskCounts(
@@ -148,7 +148,7 @@ enum Vectors {
                         failed: u64(j, "tasksFailed"), cancelled: u64(j, "tasksCancelled")),
                     outputDir: str(j, "outputDir"),
                     failures: (j["failures"] as! [[String: Any]]).map {
-                        FrameFailure(framePath: str($0, "framePath"), reason: str($0, "reason"), attempts: UInt32(int($0, "attempts")))
+                        WireFrameFailure(framePath: str($0, "framePath"), reason: str($0, "reason"), attempts: UInt32(int($0, "attempts")))
                     })
             }
             return .statusReply(StatusReply(requestID: UInt32(int(f, "requestID")), workersConnected: UInt32(int(f, "workersConnected")), jobs: jobs))

@@ -1,0 +1,79 @@
+import Foundation
+import TesseraWire
+import TesseraZMQ
+
+/// A short-lived connection to a coordinator's control socket: one request, one reply.
+struct ControlClient {
+    let endpoint: String
+    let timeoutMillis: Int
+
+    /// Errors an operator sees; each says which endpoint was involved and what to do.
+    enum Failure: Error, CustomStringConvertible {
+        case unreachable(endpoint: String, seconds: Double)
+        case transport(endpoint: String, message: String)
+        case rejected(String)
+        case unexpectedReply(String)
+
+        var description: String {
+            switch self {
+            case .unreachable(let endpoint, let seconds):
+                "no answer from a coordinator at \(endpoint) within \(seconds) s — is one running? "
+                    + "Start one with `tessera coordinator --control \(endpoint)` or pass --coordinator ENDPOINT."
+            case .transport(let endpoint, let message): "cannot talk to \(endpoint): \(message)"
+            case .rejected(let message): "coordinator refused: \(message)"
+            case .unexpectedReply(let name): "coordinator sent an unexpected \(name)"
+            }
+        }
+    }
+
+    /// Sends `request` and waits for the reply carrying the same request id.
+    func call(_ request: WireMessage, requestID: UInt32) throws(Failure) -> WireMessage {
+        do {
+            let context = try ZMQContext(ioThreads: 1)
+            defer { context.shutdown() }
+            let socket = try context.makeSocket(.dealer)
+            defer { socket.close() }
+            try socket.connect(endpoint)
+            _ = try socket.send([WireCodec.encode(request)])
+            var poller = ZMQPoller()
+            _ = poller.add(socket)
+            let deadline = ContinuousClock.now + .milliseconds(timeoutMillis)
+            while ContinuousClock.now < deadline {
+                let remaining = deadline - ContinuousClock.now
+                let millis = Int(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)
+                guard try !poller.poll(timeoutMilliseconds: max(1, millis)).isEmpty else { continue }
+                while let parts = try socket.receiveMultipart(dontWait: true) {
+                    guard let header = parts.first else { continue }
+                    let reply = try WireCodec.decode(header.bytes)
+                    switch reply {
+                    case .controlError(let error) where error.requestID == requestID || error.requestID == 0:
+                        throw Failure.rejected(error.message)
+                    case .submitted(let m) where m.requestID == requestID: return reply
+                    case .statusReply(let m) where m.requestID == requestID: return reply
+                    default: continue
+                    }
+                }
+            }
+            throw Failure.unreachable(endpoint: endpoint, seconds: Double(timeoutMillis) / 1000)
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            throw .transport(endpoint: endpoint, message: "\(error)")
+        }
+    }
+
+    static func newRequestID() -> UInt32 { UInt32.random(in: 1...UInt32.max) }
+}
+
+import ArgumentParser
+
+/// Options shared by commands that talk to a running coordinator.
+struct RemoteOptions: ParsableArguments {
+    @Option(help: "The coordinator's control endpoint.")
+    var coordinator: String = "tcp://127.0.0.1:7011"
+
+    @Option(help: "Seconds to wait for the coordinator's answer.")
+    var timeout: Double = 10
+
+    var client: ControlClient { ControlClient(endpoint: coordinator, timeoutMillis: Int(timeout * 1000)) }
+}

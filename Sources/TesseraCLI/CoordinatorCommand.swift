@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TesseraCoordinator
+
+/// `tessera coordinator`: the long-running coordinator service of a multi-machine farm.
+struct CoordinatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Run the coordinator: workers connect to --listen, operators' CLIs to --control.")
+
+    @Option(help: "Task endpoint workers connect to.")
+    var listen: String = "tcp://0.0.0.0:7010"
+
+    @Option(help: "Control endpoint for tessera submit/status.")
+    var control: String = "tcp://127.0.0.1:7011"
+
+    @Option(help: "SQLite database file (created if missing).")
+    var db: String = "tessera.db"
+
+    @Option(help: "Spool directory for decoded frames and tiles (default: next to the database).")
+    var spool: String?
+
+    @Option(help: "Heartbeat period in milliseconds.")
+    var heartbeatMs: Int = 1000
+
+    @Option(help: "Missed heartbeats before a worker is declared lost.")
+    var livenessBeats: Int = 5
+
+    @Option(help: "Attempts per task before it fails.")
+    var maxAttempts: Int = 3
+
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        guard heartbeatMs >= 10 else { throw ValidationError("--heartbeat-ms must be at least 10") }
+        guard livenessBeats >= 2 else { throw ValidationError("--liveness-beats must be at least 2") }
+        guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
+    }
+
+    func run() throws {
+        try logging.bootstrap()
+        var config = CoordinatorConfig(taskEndpoint: listen, controlEndpoint: control, databasePath: absolutePath(db),
+                                       spoolDirectory: spool.map(absolutePath))
+        config.heartbeatMillis = heartbeatMs
+        config.livenessBeats = livenessBeats
+        config.maxAttempts = maxAttempts
+        let coordinator = try Coordinator(config: config)
+        try coordinator.start()
+        let stopped = DispatchSemaphore(value: 0)
+        let watcher = SignalWatcher { _ in stopped.signal() }
+        // Written unbuffered: scripts and tests wait for this line to learn the bound endpoints.
+        let banner = "coordinator listening: tasks \(coordinator.taskEndpoint ?? listen) control \(coordinator.controlEndpoint ?? control)\n"
+        FileHandle.standardOutput.write(Data(banner.utf8))
+        stopped.wait()
+        withExtendedLifetime(watcher) {}
+        coordinator.stop()
+    }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import TesseraImaging
+
+/// `tessera develop`: the whole-frame reference path, in one process, no network.
+struct Develop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Develop one RAW file into an image in this process (the reference path; no farm).")
+
+    @Argument(help: "The RAW file.")
+    var input: String
+
+    @Option(help: "The output file.")
+    var out: String
+
+    @Option(help: "A built-in recipe name (neutral, standard) or a recipe file.")
+    var recipe: String = "standard"
+
+    @Option(help: "Output format: jpeg, tiff or png (default: from the output's extension, else jpeg).")
+    var format: OutputFormat?
+
+    @Flag(help: "Replace the output if it exists.")
+    var overwrite = false
+
+    func run() throws {
+        let outputPath = absolutePath(out)
+        try FileManager.default.createDirectory(
+            atPath: (outputPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let chosen = format ?? OutputFormat.from(pathExtension: (outputPath as NSString).pathExtension) ?? .jpeg
+        let recipe = try Recipe.resolve(self.recipe)
+        let decoded = try RawDecoder.decode(path: absolutePath(input))
+        let settings = DevelopSettings.resolve(recipe: recipe, info: decoded.info)
+        let image = try Developer.developFrame(decoded, settings: settings)
+        let bytes = try ImageWriter.encode(image, format: chosen, options: recipe.output)
+        try ImageWriter.writeAtomically(bytes, to: outputPath, overwrite: overwrite)
+        print(outputPath)
+    }
+}
+
+extension OutputFormat: ExpressibleByArgument {
+    /// The format a file name's extension implies, if any.
+    static func from(pathExtension ext: String) -> OutputFormat? {
+        switch ext.lowercased() {
+        case "jpg", "jpeg": .jpeg
+        case "tif", "tiff": .tiff
+        case "png": .png
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,199 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Synchronization
+import TesseraCoordinator
+import TesseraCore
+import TesseraImaging
+import TesseraStore
+
+/// `tessera run`: a whole farm on this machine — a coordinator in this process and N worker
+/// processes speaking ZeroMQ over ipc, exactly the code paths of a multi-machine farm.
+///
+/// The job lives in a SQLite database (default `OUT_DIR/.tessera/tessera.db`): running the same
+/// command again after an interruption resumes the job and recomputes nothing finished.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Develop a capture directory on an embedded farm (a coordinator and N worker processes).")
+
+    @Argument(help: "The capture directory of RAW files.")
+    var captureDir: String
+
+    @Option(help: "The output directory (created if missing).")
+    var out: String
+
+    @Option(help: "Worker processes to start.")
+    var workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    @Option(help: "Task slots per worker process.")
+    var slots: Int = 1
+
+    @Option(help: "Tile edge in pixels; frames no larger are one task.")
+    var tileSize: Int = 1024
+
+    @Option(help: "A built-in recipe name (neutral, standard) or a recipe file.")
+    var recipe: String = "standard"
+
+    @Option(help: "Output format: jpeg, tiff or png.")
+    var format: OutputFormat = .jpeg
+
+    @Option(help: "The job database (default: OUT_DIR/.tessera/tessera.db).")
+    var db: String?
+
+    @Flag(help: "Replace outputs that already exist.")
+    var overwrite = false
+
+    @Flag(help: "Print the final status as JSON (the `tessera status --json` schema).")
+    var json = false
+
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256") }
+        guard (1...64).contains(slots) else { throw ValidationError("--slots must be between 1 and 64") }
+        guard JobRequest.tileSizeRange.contains(tileSize) else {
+            throw ValidationError("--tile-size must be between \(JobRequest.tileSizeRange.lowerBound) and \(JobRequest.tileSizeRange.upperBound)")
+        }
+    }
+
+    func run() throws {
+        if logging.logLevel == "info" { LoggingBootstrap.once(level: .warning) } else { try logging.bootstrap() }
+        let captureDirectory = absolutePath(captureDir)
+        let outputDirectory = absolutePath(out)
+        let databasePath = db.map(absolutePath) ?? outputDirectory + "/.tessera/tessera.db"
+        let runtimeDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-run-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: runtimeDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: runtimeDirectory) }
+
+        let config = CoordinatorConfig(taskEndpoint: "ipc://\(runtimeDirectory)/tasks", controlEndpoint: nil,
+                                       databasePath: databasePath)
+        let coordinator = try Coordinator(config: config)
+        try coordinator.start()
+        defer { coordinator.stop() }
+
+        let request = JobRequest(captureDirectory: captureDirectory, outputDirectory: outputDirectory, recipe: recipe,
+                                 tileSize: tileSize, format: format, overwrite: overwrite)
+        let jobID: JobID
+        if let existing = try coordinator.store.findJob(captureDir: captureDirectory, outputDir: outputDirectory) {
+            jobID = existing
+            FileHandle.standardError.write(Data("resuming job \(jobID.rawValue) from \(databasePath)\n".utf8))
+        } else {
+            jobID = try coordinator.submit(request).job
+        }
+
+        let interrupted = Atomic<Bool>(false)
+        let watcher = SignalWatcher { _ in interrupted.store(true, ordering: .relaxed) }
+        defer { withExtendedLifetime(watcher) {} }
+        let pool = try WorkerPool(count: workers, slots: slots, endpoint: coordinator.taskEndpoint ?? config.taskEndpoint,
+                                  logLevel: logging.logLevel == "info" ? "warning" : logging.logLevel)
+        defer { pool.stop() }
+
+        let progress = ProgressPrinter()
+        var summary = try jobSummary(coordinator, jobID)
+        while !summary.state.isFinished {
+            if interrupted.load(ordering: .relaxed) {
+                progress.finish()
+                FileHandle.standardError.write(Data("interrupted; run the same command again to resume job \(jobID.rawValue)\n".utf8))
+                throw ExitCode(130)
+            }
+            try pool.superviseAlive()
+            progress.show(summary)
+            // Progress display cadence; completion is read from the store, not inferred from time.
+            Thread.sleep(forTimeInterval: 0.1)
+            summary = try jobSummary(coordinator, jobID)
+        }
+        progress.show(summary)
+        progress.finish()
+        let report = StatusReport(workersConnected: coordinator.counters.workersConnected.load(ordering: .relaxed),
+                                  jobs: [StatusReport.Job(summary: summary)])
+        if json {
+            print(report.json())
+        } else {
+            print(report.text())
+        }
+        if summary.state != .succeeded { throw ExitCode(1) }
+    }
+
+    private func jobSummary(_ coordinator: Coordinator, _ id: JobID) throws -> JobSummary {
+        guard let summary = try coordinator.store.jobSummaries(id).first else {
+            throw ValidationError("job \(id.rawValue) vanished from the database")
+        }
+        return summary
+    }
+}
+
+/// The worker processes of an embedded farm: started from this executable, restarted if one
+/// dies while the job runs (up to a limit), stopped with SIGTERM at the end.
+final class WorkerPool {
+    private var processes: [Process] = []
+    private let endpoint: String
+    private let slots: Int
+    private let logLevel: String
+    private var restarts = 0
+    private static let maxRestarts = 8
+
+    init(count: Int, slots: Int, endpoint: String, logLevel: String) throws {
+        self.endpoint = endpoint
+        self.slots = slots
+        self.logLevel = logLevel
+        for index in 0..<count { processes.append(try Self.spawn(index: index, endpoint: endpoint, slots: slots, logLevel: logLevel)) }
+    }
+
+    private static func spawn(index: Int, endpoint: String, slots: Int, logLevel: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try executablePath())
+        process.arguments = ["worker", "--connect", endpoint, "--slots", "\(slots)", "--name", "local-\(index + 1)",
+                             "--log-level", logLevel]
+        try process.run()
+        return process
+    }
+
+    /// Restarts workers that died; throws when they keep dying.
+    func superviseAlive() throws {
+        for (index, process) in processes.enumerated() where !process.isRunning {
+            restarts += 1
+            guard restarts <= Self.maxRestarts else {
+                throw ValidationError("worker processes keep exiting (last status \(process.terminationStatus)); giving up")
+            }
+            FileHandle.standardError.write(Data("worker local-\(index + 1) exited (status \(process.terminationStatus)); restarting\n".utf8))
+            processes[index] = try Self.spawn(index: index, endpoint: endpoint, slots: slots, logLevel: logLevel)
+        }
+    }
+
+    /// Asks every worker to stop and waits for them.
+    func stop() {
+        for process in processes where process.isRunning { process.terminate() }
+        for process in processes { process.waitUntilExit() }
+    }
+
+    /// This executable's path (workers are this binary with the `worker` subcommand).
+    static func executablePath() throws -> String {
+        let path = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        return path
+    }
+}
+
+/// Live progress: a redrawn line on a terminal, plain lines (on change) otherwise.
+final class ProgressPrinter {
+    private let isTTY = isatty(STDERR_FILENO) == 1
+    private var lastLine = ""
+    private let started = ContinuousClock.now
+
+    func show(_ s: JobSummary) {
+        let tiles = s.taskCounts
+        let done = tiles[.succeeded, default: 0], total = tiles.values.reduce(0, +) - tiles[.cancelled, default: 0]
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let line = "frames \(s.framesDone)/\(s.framesTotal) done, \(s.framesFailed) failed · tasks \(done)/\(total) · \(tiles[.running, default: 0]) running · \(String(format: "%.1f", seconds)) s"
+        if isTTY {
+            FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8))
+        } else if line.split(separator: "·").prefix(2) != lastLine.split(separator: "·").prefix(2) {
+            FileHandle.standardError.write(Data("\(line)\n".utf8))
+        }
+        lastLine = line
+    }
+
+    func finish() {
+        if isTTY { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}

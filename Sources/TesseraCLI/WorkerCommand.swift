@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import TesseraWorker
+
+/// `tessera worker`: a worker process; runs until SIGTERM/SIGINT.
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run a worker that takes tasks from a coordinator.")
+
+    @Option(help: "The coordinator's task endpoint.")
+    var connect: String
+
+    @Option(help: "Tasks to run at once (default: the number of cores).")
+    var slots: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Name shown to operators (default: host name and process id).")
+    var name: String?
+
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        guard (1...1024).contains(slots) else { throw ValidationError("--slots must be between 1 and 1024") }
+    }
+
+    func run() throws {
+        try logging.bootstrap()
+        let runtime = try WorkerRuntime(config: WorkerConfig(endpoint: connect, slots: slots, name: name))
+        let watcher = SignalWatcher { _ in runtime.stop() }
+        defer { withExtendedLifetime(watcher) {} }
+        try runtime.run()
+    }
+}

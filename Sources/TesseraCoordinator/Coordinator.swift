@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import TesseraCore
+import TesseraStore
+import TesseraZMQ
+
+/// The coordinator service: the store, the spool, the task socket and the control socket.
+///
+/// Start-up is crash recovery: tasks that were running when the previous process died go back
+/// to the queue, and frames whose tiles were all done but whose output was not recorded are
+/// assembled again (outputs are written atomically, so nothing partial is ever visible).
+public final class Coordinator: Sendable {
+    public let config: CoordinatorConfig
+    public let store: TesseraStore
+    public let counters = DispatchCounters()
+    private let spool: Spool
+    private let context: ZMQContext
+    private let logger: Logger
+    private let pipeline: FramePipeline
+    private let dispatcher: TaskDispatcher
+    private let control: ControlServer?
+
+    public init(config: CoordinatorConfig, logger: Logger = Logger(label: "tessera.coordinator")) throws(CoordinatorError) {
+        self.config = config
+        self.logger = logger
+        do {
+            let directory = (config.databasePath as NSString).deletingLastPathComponent
+            if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            store = try TesseraStore(path: config.databasePath)
+        } catch {
+            throw .store("cannot open \(config.databasePath): \(error)")
+        }
+        spool = try Spool(directory: config.spoolDirectory)
+        do { context = try ZMQContext(ioThreads: 1) } catch { throw .transport("\(error)") }
+        pipeline = FramePipeline(store: store, spool: spool, config: config, logger: logger)
+        dispatcher = try TaskDispatcher(config: config, store: store, pipeline: pipeline, context: context,
+                                    counters: counters, logger: logger)
+        if let endpoint = config.controlEndpoint {
+            let dispatcher = self.dispatcher, counters = self.counters
+            control = try ControlServer(endpoint: endpoint, store: store, context: context, counters: counters, logger: logger,
+                                    workersConnected: { counters.workersConnected.load(ordering: .relaxed) },
+                                    onSubmit: { dispatcher.mailbox.post(.tasksAvailable) })
+        } else {
+            control = nil
+        }
+    }
+
+    /// Recovers from any previous run, then binds the sockets and starts dispatching.
+    public func start() throws(CoordinatorError) {
+        do {
+            let requeued = try store.requeueAllRunning(reason: "coordinator restarted")
+            if requeued > 0 { logger.notice("requeued \(requeued) task(s) that were running before a restart") }
+            for frame in try store.framesToAssemble() { pipeline.assemble(frame) }
+        } catch {
+            throw .store("recovery failed: \(error)")
+        }
+        try dispatcher.start()
+        do { try control?.start() } catch {
+            dispatcher.stop()
+            throw error
+        }
+    }
+
+    /// Stops dispatching and closes the sockets. Tasks in flight stay `running` in the store and
+    /// are requeued by the next start (their results, if they arrive later, are ignored).
+    public func stop() {
+        control?.stop()
+        dispatcher.stop()
+        context.shutdown()
+    }
+
+    /// The task endpoint actually bound (wildcard ports resolved).
+    public var taskEndpoint: String? { dispatcher.endpoint }
+    /// The control endpoint actually bound, if any.
+    public var controlEndpoint: String? { control?.endpoint }
+
+    /// Submits a job in-process (what `tessera run` does; remote CLIs use the control socket).
+    public func submit(_ request: JobRequest) throws(CoordinatorError) -> (job: JobID, frames: Int) {
+        let result = try JobSubmitter.submit(request, store: store)
+        dispatcher.mailbox.post(.tasksAvailable)
+        return result
+    }
+}

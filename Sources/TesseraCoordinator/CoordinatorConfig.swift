@@ -1,0 +1,54 @@
+import Foundation
+
+/// Everything a coordinator needs to run. Defaults suit one studio machine; every field is a
+/// command-line flag of `tessera coordinator` (see docs/operator-guide.md).
+public struct CoordinatorConfig: Sendable {
+    /// Where workers connect (ROUTER), e.g. `tcp://0.0.0.0:7010` or `ipc:///run/tessera/tasks`.
+    public var taskEndpoint: String
+    /// Where operators' CLIs connect (ROUTER), e.g. `tcp://127.0.0.1:7011`; nil for none (embedded runs).
+    public var controlEndpoint: String?
+    /// The SQLite database file.
+    public var databasePath: String
+    /// Directory for decoded CFA planes and tiles awaiting assembly (large; local disk).
+    public var spoolDirectory: String
+    /// Heartbeat period both ways, in milliseconds.
+    public var heartbeatMillis: Int = 1000
+    /// A worker silent for this many heartbeat periods is declared lost and its tasks requeued.
+    public var livenessBeats: Int = 5
+    /// Attempts per task before it (and its frame) is marked failed.
+    public var maxAttempts: Int = 3
+    /// Frames with more pixels than this are refused by the decoder (decompression-bomb guard).
+    public var maxFramePixels: Int = 250_000_000
+    /// Tasks being prepared (file reads, tile windows) at once; bounds coordinator memory.
+    public var maxPreparing: Int = 8
+
+    public init(taskEndpoint: String, controlEndpoint: String?, databasePath: String, spoolDirectory: String? = nil) {
+        self.taskEndpoint = taskEndpoint
+        self.controlEndpoint = controlEndpoint
+        self.databasePath = databasePath
+        self.spoolDirectory = spoolDirectory ?? (databasePath + ".spool")
+    }
+}
+
+/// Errors that stop a coordinator from starting or a request from being served.
+public enum CoordinatorError: Error, CustomStringConvertible {
+    case captureDirectoryUnreadable(path: String, reason: String)
+    case noFrames(path: String)
+    case outputDirectoryUnusable(path: String, reason: String)
+    case invalidRecipe(String)
+    case invalidRequest(String)
+    case transport(String)
+    case store(String)
+
+    public var description: String {
+        switch self {
+        case .captureDirectoryUnreadable(let path, let reason): "cannot read capture directory \(path): \(reason)"
+        case .noFrames(let path): "no RAW files found in \(path)"
+        case .outputDirectoryUnusable(let path, let reason): "cannot use output directory \(path): \(reason)"
+        case .invalidRecipe(let message): "invalid recipe: \(message)"
+        case .invalidRequest(let message): "invalid request: \(message)"
+        case .transport(let message): "transport error: \(message)"
+        case .store(let message): "database error: \(message)"
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import Logging
+import Synchronization
+import TesseraCore
+import TesseraImaging
+import TesseraStore
+import TesseraWire
+
+/// The coordinator's side of a frame's life, off the socket thread: preparing task messages
+/// (reading RAW files, cutting tile windows out of spooled planes), persisting results
+/// (persist-before-record: pixels reach the spool before the task is marked done), and
+/// assembling and writing finished frames atomically.
+///
+/// Every method is safe to call from any thread; the store serialises state changes.
+public final class FramePipeline: Sendable {
+    let store: TesseraStore
+    let spool: Spool
+    let config: CoordinatorConfig
+    let logger: Logger
+    /// Develop settings per frame, resolved once from the recipe and the decode metadata.
+    private let settingsCache = Mutex<[FrameID: DevelopSettings]>([:])
+
+    init(store: TesseraStore, spool: Spool, config: CoordinatorConfig, logger: Logger) {
+        self.store = store
+        self.spool = spool
+        self.config = config
+        self.logger = logger
+    }
+
+    /// A task ready to send: the wire header plus payload frames.
+    struct PreparedTask: Sendable {
+        var message: TaskAssignment
+        var payloads: [[UInt8]]
+    }
+
+    /// Builds the TASK message for a claimed task. Throws a reason when the task cannot be
+    /// prepared (unreadable file, missing spool); the caller records it as a failure.
+    func prepare(_ task: ClaimedTask) throws -> PreparedTask {
+        switch task.kind {
+        case .decode:
+            let bytes: [UInt8]
+            do {
+                bytes = Array(try Data(contentsOf: URL(fileURLWithPath: task.framePath), options: .mappedIfSafe))
+            } catch {
+                throw PipelineError.unreadableInput(path: task.framePath, reason: error.localizedDescription)
+            }
+            let params = TaskContract.DecodeParameters(
+                fileName: (task.framePath as NSString).lastPathComponent, maxPixels: config.maxFramePixels)
+            return PreparedTask(
+                message: assignment(task, parameters: TaskContract.encode(params), payloads: [bytes]),
+                payloads: [bytes])
+        case .developTile:
+            guard let core = task.core, let width = task.frameWidth, let height = task.frameHeight,
+                  let spoolPath = task.spoolPath
+            else { throw PipelineError.inconsistent("tile task \(task.taskID) has no decoded frame") }
+            let settings = try developSettings(for: task)
+            let inputRect = core.expanded(by: settings.halo)
+            let window = try spool.withPlane(at: spoolPath, count: width * height) { plane in
+                Developer.window(inputRect, of: plane, width: width, height: height)
+            }
+            let params = TaskContract.DevelopTileParameters(settings: settings, inputRect: inputRect, core: core)
+            let payload = SampleBytes.bytes(of: window.pixels)
+            return PreparedTask(
+                message: assignment(task, parameters: TaskContract.encode(params), payloads: [payload]),
+                payloads: [payload])
+        }
+    }
+
+    private func assignment(_ task: ClaimedTask, parameters: [UInt8], payloads: [[UInt8]]) -> TaskAssignment {
+        TaskAssignment(
+            taskID: task.taskID, attempt: UInt32(task.attempt), kind: task.kind,
+            jobID: task.jobID, frameID: task.frameID,
+            parameters: parameters, payloads: payloads.map { PayloadDescriptor(describing: $0) })
+    }
+
+    func developSettings(for task: ClaimedTask) throws -> DevelopSettings {
+        if let cached = settingsCache.withLock({ $0[task.frameID] }) { return cached }
+        guard let metadata = task.frameMetadata else { throw PipelineError.inconsistent("frame \(task.frameID) has no metadata") }
+        let info = try TaskContract.decode(RawFrameInfo.self, from: Array(metadata.utf8))
+        let recipe = try TaskContract.decode(Recipe.self, from: Array(task.recipeDocument.utf8))
+        let settings = DevelopSettings.resolve(recipe: recipe, info: info)
+        settingsCache.withLock { cache in
+            if cache.count > 4096 { cache.removeAll() }
+            cache[task.frameID] = settings
+        }
+        return settings
+    }
+
+    /// Persists a decode result and plans the frame's tiles. Returns true when new tasks exist.
+    func acceptDecode(taskID: TaskID, attempt: Int, frameID: FrameID, result: TaskResult, payloads: [[UInt8]]) throws -> Bool {
+        let decoded = try TaskContract.decode(TaskContract.DecodeResult.self, from: result.metadata)
+        let info = decoded.info
+        guard payloads.count == 1 else { throw TaskContractError.payloadCount(expected: 1, actual: payloads.count) }
+        guard payloads[0].count == info.width * info.height * 2, info.width > 0, info.height > 0 else {
+            throw TaskContractError.payloadSize(what: "decoded plane", expected: info.width * info.height * 2, actual: payloads[0].count)
+        }
+        let job = try job(of: frameID)
+        let spoolPath = try payloads[0].withUnsafeBytes { try spool.storePlane($0, frame: frameID) }
+        let cores = TilePlanner(tileSize: job.tileSize).cores(width: info.width, height: info.height)
+        let metadata = String(decoding: TaskContract.encode(info), as: UTF8.self)
+        let outcome = try store.recordDecoded(
+            task: taskID, attempt: attempt, width: info.width, height: info.height, metadata: metadata,
+            spoolPath: spoolPath, tiles: cores, computeMicros: Int64(result.computeMicros))
+        if case .stale = outcome { return false }
+        return true
+    }
+
+    /// Persists a developed tile; when it completes its frame, assembles and writes the output.
+    func acceptTile(taskID: TaskID, attempt: Int, frameID: FrameID, result: TaskResult, payloads: [[UInt8]]) throws {
+        guard let frame = try store.frame(frameID), let width = frame.width, let height = frame.height else {
+            throw PipelineError.inconsistent("tile result for unknown or undecoded frame \(frameID)")
+        }
+        guard let tile = try store.tiles(of: frameID).first(where: { $0.taskID == taskID }) else {
+            throw PipelineError.inconsistent("task \(taskID) is not a tile of frame \(frameID)")
+        }
+        guard payloads.count == 1 else { throw TaskContractError.payloadCount(expected: 1, actual: payloads.count) }
+        try payloads[0].withUnsafeBytes {
+            try spool.storeTile($0, core: tile.core, frame: frameID, frameWidth: width, frameHeight: height)
+        }
+        let outcome = try store.recordTileDone(task: taskID, attempt: attempt, computeMicros: Int64(result.computeMicros))
+        if case .frameComplete(let complete) = outcome { assemble(complete) }
+    }
+
+    /// Encodes frame `id` from its assembly file, writes the output atomically and records it.
+    /// A failure here fails the frame with the reason (the job goes on).
+    func assemble(_ id: FrameID) {
+        do {
+            guard let frame = try store.frame(id), let width = frame.width, let height = frame.height
+            else { throw PipelineError.inconsistent("frame \(id) vanished before assembly") }
+            let job = try job(of: id)
+            guard let format = OutputFormat(rawValue: job.format) else {
+                throw PipelineError.inconsistent("job \(job.id) has unknown format \(job.format)")
+            }
+            let recipe = try TaskContract.decode(Recipe.self, from: Array(job.recipeDocument.utf8))
+            let image = try spool.readAssembled(frame: id, width: width, height: height)
+            let bytes = try ImageWriter.encode(image, format: format, options: recipe.output)
+            let outputPath = URL(fileURLWithPath: job.outputDir).appendingPathComponent("\(frame.stem).\(format.fileExtension)").path
+            try writeOutput(bytes, to: outputPath, overwrite: job.overwrite)
+            try store.recordFrameOutput(frame: id, outputPath: outputPath, byteCount: Int64(bytes.count), checksum: XXH64.hash(bytes))
+            spool.remove(frame: id)
+            settingsCache.withLock { _ = $0.removeValue(forKey: id) }
+        } catch {
+            logger.error("frame \(id) failed in assembly: \(error)")
+            do { try store.recordFrameFailed(frame: id, reason: "assembly: \(error)") } catch {
+                logger.critical("cannot record failure of frame \(id): \(error)")
+            }
+        }
+    }
+
+    private func job(of frame: FrameID) throws -> JobRecord {
+        guard let record = try store.frame(frame), let job = try store.job(record.jobID) else {
+            throw PipelineError.inconsistent("frame \(frame) has no job")
+        }
+        return job
+    }
+
+    /// Writes an output atomically. An existing file with exactly these bytes counts as written
+    /// (a coordinator that crashed between rename and commit is resuming); any other existing
+    /// file is kept unless the job allows overwriting.
+    private func writeOutput(_ bytes: [UInt8], to path: String, overwrite: Bool) throws {
+        if !overwrite, FileManager.default.fileExists(atPath: path) {
+            if let existing = FileManager.default.contents(atPath: path), existing.elementsEqual(bytes) { return }
+        }
+        try ImageWriter.writeAtomically(bytes, to: path, overwrite: overwrite)
+    }
+}
+
+/// The coordinator could not do its share of a task.
+enum PipelineError: Error, CustomStringConvertible {
+    case unreadableInput(path: String, reason: String)
+    case inconsistent(String)
+
+    var description: String {
+        switch self {
+        case .unreadableInput(let path, let reason): "cannot read \(path): \(reason)"
+        case .inconsistent(let message): "internal inconsistency: \(message)"
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// TesseraCoordinator — see docs/architecture.md.

@@ -1,0 +1,396 @@
+import Foundation
+import Logging
+import Synchronization
+import TesseraCore
+import TesseraStore
+import TesseraWire
+import TesseraZMQ
+
+/// The coordinator's task socket: one dedicated thread owns the ROUTER that workers connect to,
+/// keeps each worker session (credit, tasks in flight, last heard), and hands out tasks.
+///
+/// Nothing slow happens on this thread: task preparation (file reads, tile windows) and result
+/// handling (spool writes, state changes, output encoding) run on `work` queues and report
+/// back through the mailbox, so dispatch never waits on a disk.
+final class TaskDispatcher: Sendable {
+    enum Event: Sendable {
+        /// New tasks may be claimable (a job was submitted, a frame decoded, a task requeued).
+        case tasksAvailable
+        /// A prepared task to send to a worker session.
+        case prepared(routingID: [UInt8], session: UInt64, task: FramePipeline.PreparedTask)
+        /// A claimed task could not be sent or prepared; its credit goes back to the session.
+        case preparationFailed(routingID: [UInt8], session: UInt64, task: TaskID)
+        case stop
+    }
+
+    private let config: CoordinatorConfig
+    private let store: TesseraStore
+    private let pipeline: FramePipeline
+    private let context: ZMQContext
+    private let logger: Logger
+    let mailbox: Mailbox<Event>
+    let counters: DispatchCounters
+    private let work = DispatchQueue(label: "tessera.coordinator.work", attributes: .concurrent)
+    private let boundEndpoint = Mutex<String?>(nil)
+    private let ready = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let startError = Mutex<String?>(nil)
+
+    init(config: CoordinatorConfig, store: TesseraStore, pipeline: FramePipeline, context: ZMQContext,
+         counters: DispatchCounters, logger: Logger) throws(CoordinatorError) {
+        do { mailbox = try Mailbox() } catch { throw .transport("\(error)") }
+        self.config = config
+        self.store = store
+        self.pipeline = pipeline
+        self.context = context
+        self.counters = counters
+        self.logger = logger
+    }
+
+    /// The endpoint actually bound (wildcard ports resolved), once started.
+    var endpoint: String? { boundEndpoint.withLock { $0 } }
+
+    /// Starts the socket thread; returns once the socket is bound (or throws why it could not be).
+    func start() throws(CoordinatorError) {
+        let thread = Thread { [self] in
+            self.threadMain()
+            self.finished.signal()
+        }
+        thread.name = "tessera-dispatch"
+        thread.start()
+        ready.wait()
+        if let message = startError.withLock({ $0 }) { throw .transport(message) }
+    }
+
+    /// Stops the thread and waits for it.
+    func stop() {
+        mailbox.post(.stop)
+        finished.wait()
+    }
+
+    // MARK: - Socket thread
+
+    /// A connected worker, as the socket thread sees it.
+    private struct Session {
+        var id: UInt64
+        var workerID: WorkerID
+        var routingID: [UInt8]
+        var name: String
+        var credits: Int
+        /// Tasks sent to (or being prepared for) this worker, with what a result needs to be routed.
+        var inFlight: [TaskID: (kind: TaskKind, frameID: FrameID)] = [:]
+        var lastHeard: ContinuousClock.Instant
+    }
+
+    private final class LoopState {
+        var sessions: [[UInt8]: Session] = [:]
+        var nextSession: UInt64 = 1
+        var preparing = 0
+        var lastBeat = ContinuousClock.now
+        var rotation = 0
+    }
+
+    private func threadMain() {
+        let socket: ZMQSocket
+        do {
+            socket = try context.makeSocket(.router)
+            try socket.set(.routerMandatory, true)
+            try socket.set(.routerHandover, true)
+            try socket.bind(config.taskEndpoint)
+            boundEndpoint.withLock { $0 = try? socket.lastEndpoint }
+        } catch {
+            startError.withLock { $0 = "cannot bind task endpoint \(config.taskEndpoint): \(error)" }
+            ready.signal()
+            return
+        }
+        ready.signal()
+        defer { socket.close() }
+        let state = LoopState()
+        var poller = ZMQPoller()
+        _ = poller.add(socket)
+        _ = poller.add(fileDescriptor: mailbox.fileDescriptor)
+        logger.info("dispatching", metadata: ["endpoint": "\(endpoint ?? config.taskEndpoint)"])
+        while true {
+            let readyItems: ZMQPollResult
+            do { readyItems = try poller.poll(timeoutMilliseconds: config.heartbeatMillis) } catch {
+                logger.critical("poll failed: \(error)")
+                return
+            }
+            if readyItems.isReadable(0) {
+                while let parts = receive(socket) { handle(parts, socket: socket, state: state) }
+            }
+            if readyItems.isReadable(1) {
+                var shouldDispatch = false
+                for event in mailbox.drainAll() {
+                    switch event {
+                    case .stop: return
+                    case .tasksAvailable: shouldDispatch = true
+                    case .prepared(let routingID, let sessionID, let task):
+                        state.preparing -= 1
+                        send(task, to: routingID, sessionID: sessionID, socket: socket, state: state)
+                    case .preparationFailed(let routingID, let sessionID, let taskID):
+                        state.preparing -= 1
+                        if state.sessions[routingID]?.id == sessionID {
+                            state.sessions[routingID]?.credits += 1
+                            state.sessions[routingID]?.inFlight.removeValue(forKey: taskID)
+                        }
+                        shouldDispatch = true
+                    }
+                }
+                if shouldDispatch { dispatch(state: state) }
+            }
+            housekeeping(socket: socket, state: state)
+        }
+    }
+
+    private func receive(_ socket: ZMQSocket) -> [[UInt8]]? {
+        do {
+            guard let parts = try socket.receiveMultipart(dontWait: true) else { return nil }
+            return parts.map(\.bytes)
+        } catch {
+            logger.error("receive failed: \(error)")
+            return nil
+        }
+    }
+
+    private func reply(_ message: WireMessage, to routingID: [UInt8], payloads: [[UInt8]] = [], socket: ZMQSocket) -> Bool {
+        do {
+            return try socket.send([routingID, WireCodec.encode(message)] + payloads, dontWait: true)
+        } catch {
+            logger.debug("cannot send \(message.name) to peer: \(error)")
+            return false
+        }
+    }
+
+    private func handle(_ parts: [[UInt8]], socket: ZMQSocket, state: LoopState) {
+        guard parts.count >= 2 else {
+            counters.malformed.add(1)
+            return
+        }
+        let routingID = parts[0]
+        let message: WireMessage
+        do {
+            message = try WireCodec.decode(parts[1])
+        } catch let error {
+            counters.malformed.add(1)
+            logger.warning("malformed message from a peer rejected: \(error)")
+            _ = reply(.refuse(Refuse(code: error.wireStatus, reason: WireText.clamped("\(error)"))), to: routingID, socket: socket)
+            return
+        }
+        let payloads = Array(parts.dropFirst(2))
+        if case .hello(let hello) = message {
+            register(hello, routingID: routingID, socket: socket, state: state)
+            return
+        }
+        guard var session = state.sessions[routingID] else {
+            _ = reply(.refuse(Refuse(code: .notRegistered, reason: "say HELLO first")), to: routingID, socket: socket)
+            return
+        }
+        session.lastHeard = .now
+        state.sessions[routingID] = session
+        switch message {
+        case .heartbeat:
+            break
+        case .credit(let credit):
+            state.sessions[routingID]?.credits += Int(credit.credits)
+            dispatch(state: state)
+        case .result(let result):
+            guard let task = state.sessions[routingID]?.inFlight.removeValue(forKey: result.taskID) else {
+                counters.staleResults.add(1)
+                return
+            }
+            accept(result, kind: task.kind, frameID: task.frameID, payloads: payloads)
+        case .failure(let failure):
+            guard state.sessions[routingID]?.inFlight.removeValue(forKey: failure.taskID) != nil else {
+                counters.staleResults.add(1)
+                return
+            }
+            recordFailure(failure, worker: session.workerID)
+        case .goodbye(let goodbye):
+            drop(routingID, reason: "worker left: \(goodbye.reason)", graceful: true, state: state)
+        default:
+            counters.malformed.add(1)
+            logger.warning("unexpected \(message.name) from worker \(session.name); ignored")
+        }
+    }
+
+    private func register(_ hello: Hello, routingID: [UInt8], socket: ZMQSocket, state: LoopState) {
+        if state.sessions[routingID] != nil { drop(routingID, reason: "worker re-registered", state: state) }
+        let workerID: WorkerID
+        do {
+            workerID = try store.registerWorker(
+                name: hello.workerName, host: hello.hostname, cores: Int(hello.cores),
+                memoryBytes: Int64(clamping: hello.memoryBytes), slots: Int(hello.slots), version: hello.softwareVersion)
+        } catch {
+            logger.error("cannot register worker \(hello.workerName): \(error)")
+            _ = reply(.refuse(Refuse(code: .shuttingDown, reason: "coordinator database unavailable")), to: routingID, socket: socket)
+            return
+        }
+        let session = Session(id: state.nextSession, workerID: workerID, routingID: routingID, name: hello.workerName,
+                              credits: 0, lastHeard: .now)
+        state.nextSession += 1
+        state.sessions[routingID] = session
+        counters.workersConnected.store(state.sessions.count, ordering: .relaxed)
+        let welcome = Welcome(workerID: workerID, heartbeatIntervalMillis: UInt32(config.heartbeatMillis),
+                              livenessBeats: UInt16(config.livenessBeats), coordinatorVersion: TesseraVersion.string)
+        _ = reply(.welcome(welcome), to: routingID, socket: socket)
+        logger.info("worker joined", metadata: ["worker": "\(workerID)", "name": "\(hello.workerName)", "slots": "\(hello.slots)"])
+    }
+
+    private func drop(_ routingID: [UInt8], reason: String, graceful: Bool = false, state: LoopState) {
+        guard let session = state.sessions.removeValue(forKey: routingID) else { return }
+        counters.workersConnected.store(state.sessions.count, ordering: .relaxed)
+        do {
+            let requeued = try store.workerLost(session.workerID, reason: reason)
+            let level: Logger.Level = graceful && requeued == 0 ? .info : .warning
+            logger.log(level: level, "worker \(session.name) \(graceful ? "left" : "lost") (\(reason)); \(requeued) task(s) requeued")
+        } catch {
+            logger.error("cannot record loss of worker \(session.name): \(error)")
+        }
+        mailbox.post(.tasksAvailable)
+    }
+
+    /// Claims tasks for sessions with credit, round-robin, and starts preparing them.
+    private func dispatch(state: LoopState) {
+        var routingIDs = state.sessions.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        guard !routingIDs.isEmpty else { return }
+        let start = state.rotation % routingIDs.count
+        routingIDs = Array(routingIDs[start...] + routingIDs[..<start])
+        state.rotation += 1
+        for routingID in routingIDs {
+            guard state.preparing < config.maxPreparing else { return }
+            guard let session = state.sessions[routingID], session.credits > 0 else { continue }
+            let limit = min(session.credits, config.maxPreparing - state.preparing)
+            let claimed: [ClaimedTask]
+            do { claimed = try store.claimTasks(worker: session.workerID, limit: limit) } catch {
+                logger.error("claiming tasks failed: \(error)")
+                return
+            }
+            if claimed.isEmpty { return }
+            state.sessions[routingID]?.credits -= claimed.count
+            state.preparing += claimed.count
+            for task in claimed {
+                state.sessions[routingID]?.inFlight[task.taskID] = (task.kind, task.frameID)
+                prepare(task, routingID: routingID, sessionID: session.id)
+            }
+        }
+    }
+
+    private func prepare(_ task: ClaimedTask, routingID: [UInt8], sessionID: UInt64) {
+        let pipeline = self.pipeline, mailbox = self.mailbox, store = self.store, config = self.config, logger = self.logger
+        work.async {
+            do {
+                let prepared = try pipeline.prepare(task)
+                mailbox.post(.prepared(routingID: routingID, session: sessionID, task: prepared))
+            } catch {
+                logger.warning("cannot prepare \(task.kind) task \(task.taskID): \(error)")
+                do {
+                    _ = try store.recordFailure(task: task.taskID, attempt: task.attempt, code: "unsupportedInput",
+                                                reason: "\(error)", retryable: false, maxAttempts: config.maxAttempts)
+                } catch {
+                    logger.error("cannot record failure of task \(task.taskID): \(error)")
+                }
+                mailbox.post(.preparationFailed(routingID: routingID, session: sessionID, task: task.taskID))
+            }
+        }
+    }
+
+    private func send(_ task: FramePipeline.PreparedTask, to routingID: [UInt8], sessionID: UInt64, socket: ZMQSocket, state: LoopState) {
+        let taskID = task.message.taskID
+        guard state.sessions[routingID]?.id == sessionID else {
+            // The worker left while we prepared; its tasks were requeued with the session.
+            return
+        }
+        if reply(.task(task.message), to: routingID, payloads: task.payloads, socket: socket) {
+            counters.tasksSent.add(1)
+            counters.bytesSent.add(task.payloads.reduce(0) { $0 + $1.count })
+        } else {
+            state.sessions[routingID]?.inFlight.removeValue(forKey: taskID)
+            drop(routingID, reason: "unreachable", state: state)
+        }
+    }
+
+    private func accept(_ result: TaskResult, kind: TaskKind, frameID: FrameID, payloads: [[UInt8]]) {
+        let pipeline = self.pipeline, mailbox = self.mailbox, store = self.store, config = self.config, logger = self.logger
+        let counters = self.counters
+        counters.resultsReceived.add(1)
+        counters.bytesReceived.add(payloads.reduce(0) { $0 + $1.count })
+        work.async {
+            let taskID = result.taskID, attempt = Int(result.attempt)
+            do {
+                try WireCodec.verifyPayloads(payloads, against: result.payloads)
+                switch kind {
+                case .decode:
+                    _ = try pipeline.acceptDecode(taskID: taskID, attempt: attempt, frameID: frameID, result: result, payloads: payloads)
+                case .developTile:
+                    try pipeline.acceptTile(taskID: taskID, attempt: attempt, frameID: frameID, result: result, payloads: payloads)
+                }
+            } catch {
+                logger.warning("result of task \(taskID) rejected: \(error)")
+                do {
+                    _ = try store.recordFailure(task: taskID, attempt: attempt, code: "payloadCorrupt", reason: "result rejected: \(error)",
+                                                retryable: true, maxAttempts: config.maxAttempts)
+                } catch {
+                    logger.error("cannot record failure of task \(taskID): \(error)")
+                }
+            }
+            mailbox.post(.tasksAvailable)
+        }
+    }
+
+    private func recordFailure(_ failure: TaskFailure, worker: WorkerID) {
+        counters.failuresReceived.add(1)
+        do {
+            _ = try store.recordFailure(task: failure.taskID, attempt: Int(failure.attempt), code: "\(failure.code)",
+                                        reason: failure.reason, retryable: failure.retryable, maxAttempts: config.maxAttempts)
+        } catch {
+            logger.error("cannot record failure of task \(failure.taskID): \(error)")
+        }
+        dispatchSoon()
+    }
+
+    private func dispatchSoon() { mailbox.post(.tasksAvailable) }
+
+    /// Heartbeats out, lost workers dropped, and a periodic dispatch as a safety net.
+    private func housekeeping(socket: ZMQSocket, state: LoopState) {
+        let now = ContinuousClock.now
+        let beat = Duration.milliseconds(config.heartbeatMillis)
+        guard now - state.lastBeat >= beat else { return }
+        state.lastBeat = now
+        let deadline = beat * config.livenessBeats
+        for (routingID, session) in state.sessions {
+            if now - session.lastHeard > deadline {
+                drop(routingID, reason: "missed \(config.livenessBeats) heartbeats", state: state)
+            } else if !reply(.heartbeat, to: routingID, socket: socket) {
+                drop(routingID, reason: "unreachable", state: state)
+            }
+        }
+        if !state.sessions.isEmpty {
+            do {
+                for session in state.sessions.values { try store.workerSeen(session.workerID) }
+            } catch {
+                logger.error("cannot update worker liveness: \(error)")
+            }
+        }
+        dispatch(state: state)
+    }
+}
+
+/// Counters the coordinator keeps for operators and tests (read from any thread).
+public final class DispatchCounters: Sendable {
+    public let tasksSent = Atomic<Int>(0)
+    public let resultsReceived = Atomic<Int>(0)
+    public let failuresReceived = Atomic<Int>(0)
+    public let malformed = Atomic<Int>(0)
+    /// Results for tasks this worker session no longer holds (late, duplicate or after a requeue).
+    public let staleResults = Atomic<Int>(0)
+    public let bytesSent = Atomic<Int>(0)
+    public let bytesReceived = Atomic<Int>(0)
+    public let workersConnected = Atomic<Int>(0)
+    public init() {}
+}
+
+extension Atomic where Value == Int {
+    /// Adds `delta` (relaxed ordering: these are statistics).
+    func add(_ delta: Int) { _ = wrappingAdd(delta, ordering: .relaxed) }
+}

@@ -1,1 +1,0 @@
-// TesseraWorker — see docs/architecture.md.

@@ -1,0 +1,91 @@
+import Foundation
+import TesseraCore
+import TesseraImaging
+import TesseraWire
+
+/// Runs one task's computation: pure work on bytes in, bytes out — no sockets, no files. The
+/// worker runtime calls it on an execution thread; it is also what in-process tests drive.
+public enum TaskExecutor {
+    /// What a task produced.
+    public struct Output: Sendable {
+        /// The result's metadata document (canonical JSON from ``TaskContract``).
+        public var metadata: [UInt8]
+        /// The result's payload frames.
+        public var payloads: [[UInt8]]
+    }
+
+    /// Why a task could not be done, in wire terms.
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var code: FailureCode
+        /// Whether another attempt (possibly on another worker) might succeed.
+        public var retryable: Bool
+        public var reason: String
+        public var description: String { reason }
+
+        public init(code: FailureCode, retryable: Bool, reason: String) {
+            self.code = code
+            self.retryable = retryable
+            self.reason = reason
+        }
+    }
+
+    /// Executes a task of `kind`. `payloads` are the task's verified payload frames.
+    public static func execute(kind: TaskKind, parameters: [UInt8], payloads: [[UInt8]]) throws(Failure) -> Output {
+        switch kind {
+        case .decode: return try decode(parameters: parameters, payloads: payloads)
+        case .developTile: return try developTile(parameters: parameters, payloads: payloads)
+        }
+    }
+
+    static func decode(parameters: [UInt8], payloads: [[UInt8]]) throws(Failure) -> Output {
+        let params: TaskContract.DecodeParameters
+        do {
+            params = try TaskContract.decode(TaskContract.DecodeParameters.self, from: parameters)
+        } catch {
+            throw Failure(code: .invalidParameters, retryable: false, reason: "\(error)")
+        }
+        guard payloads.count == 1 else {
+            throw Failure(code: .invalidParameters, retryable: false,
+                          reason: "\(TaskContractError.payloadCount(expected: 1, actual: payloads.count))")
+        }
+        let decoded: DecodedRaw
+        do {
+            decoded = try payloads[0].withUnsafeBytes { bytes in
+                try RawDecoder(maxPixels: params.maxPixels).decode(bytes: bytes, name: params.fileName)
+            }
+        } catch {
+            throw Failure(code: .decodeFailed, retryable: false, reason: "\(error)")
+        }
+        let metadata = TaskContract.encode(TaskContract.DecodeResult(info: decoded.info))
+        return Output(metadata: metadata, payloads: [SampleBytes.bytes(of: decoded.plane.pixels)])
+    }
+
+    static func developTile(parameters: [UInt8], payloads: [[UInt8]]) throws(Failure) -> Output {
+        let params: TaskContract.DevelopTileParameters
+        do {
+            params = try TaskContract.decode(TaskContract.DevelopTileParameters.self, from: parameters)
+        } catch {
+            throw Failure(code: .invalidParameters, retryable: false, reason: "\(error)")
+        }
+        guard payloads.count == 1 else {
+            throw Failure(code: .invalidParameters, retryable: false,
+                          reason: "\(TaskContractError.payloadCount(expected: 1, actual: payloads.count))")
+        }
+        guard params.inputRect.contains(params.core.expanded(by: params.settings.halo)) else {
+            throw Failure(code: .invalidParameters, retryable: false,
+                          reason: "tile input \(params.inputRect) does not cover core \(params.core) with halo \(params.settings.halo)")
+        }
+        do {
+            let samples = try payloads[0].withUnsafeBytes {
+                try SampleBytes.samples(from: $0, count: params.inputRect.area, what: "tile input")
+            }
+            let input = RawPlane(width: params.inputRect.width, height: params.inputRect.height, pixels: samples)
+            let output = try Developer.developTile(input, inputRect: params.inputRect, core: params.core, settings: params.settings)
+            return Output(metadata: [], payloads: [SampleBytes.bytes(of: output.pixels)])
+        } catch let error as TaskContractError {
+            throw Failure(code: .invalidParameters, retryable: false, reason: "\(error)")
+        } catch {
+            throw Failure(code: .internalError, retryable: true, reason: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,281 @@
+import Foundation
+import Logging
+import TesseraCore
+import TesseraWire
+import TesseraZMQ
+
+/// How a worker connects and how much it takes on.
+public struct WorkerConfig: Sendable {
+    /// The coordinator's task endpoint, e.g. `tcp://farm-head:7010` or `ipc:///run/tessera/tasks`.
+    public var endpoint: String
+    /// Tasks run at once (each on its own thread); also the credit the worker grants.
+    public var slots: Int
+    /// A human name for operators (defaults to host name + pid).
+    public var name: String
+    /// Heartbeat period before the coordinator's WELCOME says otherwise, in milliseconds.
+    public var heartbeatMillis: Int
+    /// Missed beats before the coordinator is presumed gone and the worker reconnects.
+    public var livenessBeats: Int
+    /// Tasks accepted beyond `slots` and queued here, so a slot never waits for a round trip.
+    public var prefetch: Int = 1
+
+    /// The credit this worker grants: tasks running plus tasks queued.
+    public var capacity: Int { slots + prefetch }
+
+    public init(endpoint: String, slots: Int, name: String? = nil, heartbeatMillis: Int = 1000, livenessBeats: Int = 5) {
+        self.endpoint = endpoint
+        self.slots = max(1, slots)
+        self.name = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        self.heartbeatMillis = heartbeatMillis
+        self.livenessBeats = livenessBeats
+    }
+}
+
+/// Errors that end a worker.
+public enum WorkerError: Error, CustomStringConvertible {
+    case transport(String)
+    case refused(endpoint: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .transport(let message): "worker transport error: \(message)"
+        case .refused(let endpoint, let reason): "coordinator at \(endpoint) refused this worker: \(reason)"
+        }
+    }
+}
+
+/// The worker service: one socket thread (the caller of ``run()``) that owns the DEALER socket,
+/// and execution threads that run tasks. The socket thread never computes; execution threads never
+/// touch the socket — they hand finished work back through a ``Mailbox``.
+///
+/// Dialogue (protos/PROTOCOL.md): HELLO → WELCOME, then CREDIT(slots); each TASK is answered by
+/// RESULT or FAILURE followed by CREDIT(1); HEARTBEATs both ways keep the session alive.
+public final class WorkerRuntime: Sendable {
+    public let config: WorkerConfig
+    private let logger: Logger
+    private let mailbox: Mailbox<Event>
+
+    enum Event: Sendable {
+        case finished(taskID: TaskID, attempt: UInt32, micros: UInt64, outcome: Result<TaskExecutor.Output, TaskExecutor.Failure>)
+        case stop
+    }
+
+    public init(config: WorkerConfig, logger: Logger = Logger(label: "tessera.worker")) throws(WorkerError) {
+        do { mailbox = try Mailbox() } catch { throw .transport("\(error)") }
+        self.config = config
+        self.logger = logger
+    }
+
+    /// Asks the worker to leave: it says GOODBYE and ``run()`` returns. Safe from any thread.
+    public func stop() { mailbox.post(.stop) }
+
+    /// Runs until ``stop()`` or a refusal. Blocks the calling thread (call it on a dedicated
+    /// thread or the main thread, never from a Swift concurrency task).
+    public func run() throws(WorkerError) {
+        let context: ZMQContext
+        do { context = try ZMQContext(ioThreads: 1) } catch { throw .transport("\(error)") }
+        defer { context.shutdown() }
+        var session = Session(config: config)
+        while true {
+            let outcome = try runSession(context: context, session: &session)
+            switch outcome {
+            case .stopped: return
+            case .reconnect:
+                logger.warning("coordinator silent; reconnecting", metadata: ["endpoint": "\(config.endpoint)"])
+            }
+        }
+    }
+
+    enum SessionOutcome { case stopped, reconnect }
+
+    /// Per-connection state, owned by the socket thread.
+    struct Session {
+        var config: WorkerConfig
+        var registered = false
+        var heartbeatMillis: Int
+        var livenessBeats: Int
+        var lastHeard = ContinuousClock.now
+        var lastSent = ContinuousClock.now
+        /// Tasks accepted and not yet reported (running or queued).
+        var accepted: Set<TaskID> = []
+        /// Tasks executing now (at most `slots`).
+        var executing = 0
+        /// Tasks accepted but waiting for a free slot, oldest first.
+        var queued: [(TaskAssignment, [[UInt8]])] = []
+        var cancelled: Set<TaskID> = []
+
+        init(config: WorkerConfig) {
+            self.config = config
+            heartbeatMillis = config.heartbeatMillis
+            livenessBeats = config.livenessBeats
+        }
+    }
+
+    private func runSession(context: ZMQContext, session: inout Session) throws(WorkerError) -> SessionOutcome {
+        let socket: ZMQSocket
+        do {
+            socket = try context.makeSocket(.dealer)
+            try socket.set(.immediate, true)
+            try socket.connect(config.endpoint)
+        } catch { throw .transport("\(error)") }
+        defer { socket.close() }
+        session.registered = false
+        session.lastHeard = .now
+        // Tasks queued for the previous connection were requeued by the coordinator; running ones
+        // finish and report (the coordinator ignores results it no longer expects).
+        for (task, _) in session.queued { session.accepted.remove(task.taskID) }
+        session.queued.removeAll()
+        try send(.hello(helloMessage()), on: socket, session: &session)
+
+        var poller = ZMQPoller()
+        _ = poller.add(socket)
+        _ = poller.add(fileDescriptor: mailbox.fileDescriptor)
+        while true {
+            let ready: ZMQPollResult
+            do { ready = try poller.poll(timeoutMilliseconds: session.heartbeatMillis) } catch { throw .transport("\(error)") }
+            if ready.isReadable(1) {
+                for event in mailbox.drainAll() {
+                    switch event {
+                    case .stop:
+                        try? send(.goodbye(Goodbye(reason: "worker stopping")), on: socket, session: &session)
+                        return .stopped
+                    case .finished(let taskID, let attempt, let micros, let outcome):
+                        try report(taskID: taskID, attempt: attempt, micros: micros, outcome: outcome, on: socket, session: &session)
+                    }
+                }
+            }
+            if ready.isReadable(0) {
+                while let parts = try receive(on: socket) {
+                    session.lastHeard = .now
+                    if let outcome = try handle(parts, on: socket, session: &session) { return outcome }
+                }
+            }
+            let now = ContinuousClock.now
+            if now - session.lastSent >= .milliseconds(session.heartbeatMillis) {
+                try send(.heartbeat, on: socket, session: &session)
+            }
+            if now - session.lastHeard > .milliseconds(session.heartbeatMillis * session.livenessBeats) {
+                return .reconnect
+            }
+        }
+    }
+
+    private func helloMessage() -> Hello {
+        Hello(
+            workerName: config.name,
+            hostname: ProcessInfo.processInfo.hostName,
+            softwareVersion: TesseraVersion.string,
+            cores: UInt16(clamping: ProcessInfo.processInfo.activeProcessorCount),
+            memoryBytes: ProcessInfo.processInfo.physicalMemory,
+            slots: UInt16(clamping: config.slots),
+            taskKinds: Set(TaskKind.allCases),
+            capabilities: ["decode-libraw", "develop-mhc"])
+    }
+
+    private func receive(on socket: ZMQSocket) throws(WorkerError) -> [[UInt8]]? {
+        do {
+            guard let parts = try socket.receiveMultipart(dontWait: true) else { return nil }
+            return parts.map(\.bytes)
+        } catch { throw .transport("\(error)") }
+    }
+
+    private func send(_ message: WireMessage, payloads: [[UInt8]] = [], on socket: ZMQSocket, session: inout Session) throws(WorkerError) {
+        do {
+            _ = try socket.send([WireCodec.encode(message)] + payloads)
+            session.lastSent = .now
+        } catch { throw .transport("\(error)") }
+    }
+
+    /// Handles one message from the coordinator; returns an outcome when the session must end.
+    private func handle(_ parts: [[UInt8]], on socket: ZMQSocket, session: inout Session) throws(WorkerError) -> SessionOutcome? {
+        guard let header = parts.first else { return nil }
+        let message: WireMessage
+        do { message = try WireCodec.decode(header) } catch {
+            logger.error("dropping malformed message from coordinator: \(error)")
+            return nil
+        }
+        switch message {
+        case .welcome(let welcome):
+            session.registered = true
+            session.heartbeatMillis = max(50, Int(welcome.heartbeatIntervalMillis))
+            session.livenessBeats = max(2, Int(welcome.livenessBeats))
+            logger.info("registered", metadata: ["worker": "\(welcome.workerID)", "endpoint": "\(config.endpoint)"])
+            let free = config.capacity - session.accepted.count
+            if free > 0 { try send(.credit(Credit(credits: UInt16(free))), on: socket, session: &session) }
+        case .refuse(let refuse):
+            if refuse.code == .notRegistered {
+                // The coordinator restarted or forgot us: say hello again.
+                try send(.hello(helloMessage()), on: socket, session: &session)
+            } else {
+                throw .refused(endpoint: config.endpoint, reason: "\(refuse.code): \(refuse.reason)")
+            }
+        case .heartbeat:
+            break
+        case .task(let task):
+            session.accepted.insert(task.taskID)
+            session.queued.append((task, Array(parts.dropFirst())))
+            startQueued(session: &session)
+        case .cancel(let cancel):
+            for id in cancel.taskIDs where session.accepted.contains(id) { session.cancelled.insert(id) }
+        default:
+            logger.warning("unexpected \(message.name) from coordinator; ignored")
+        }
+        return nil
+    }
+
+    /// Starts queued tasks while slots are free. Cancelled ones are reported without running.
+    private func startQueued(session: inout Session) {
+        while session.executing < config.slots, !session.queued.isEmpty {
+            let (task, payloads) = session.queued.removeFirst()
+            session.executing += 1
+            start(task, payloads: payloads)
+        }
+    }
+
+    private func start(_ task: TaskAssignment, payloads: [[UInt8]]) {
+        let mailbox = self.mailbox
+        let taskID = task.taskID, attempt = task.attempt
+        do {
+            try WireCodec.verifyPayloads(payloads, against: task.payloads)
+        } catch {
+            mailbox.post(.finished(taskID: taskID, attempt: attempt, micros: 0, outcome: .failure(
+                TaskExecutor.Failure(code: .payloadCorrupt, retryable: true, reason: "\(error)"))))
+            return
+        }
+        let kind = task.kind, parameters = task.parameters
+        Thread.detachNewThread {
+            let started = ContinuousClock.now
+            let outcome: Result<TaskExecutor.Output, TaskExecutor.Failure>
+            do throws(TaskExecutor.Failure) {
+                outcome = .success(try TaskExecutor.execute(kind: kind, parameters: parameters, payloads: payloads))
+            } catch {
+                outcome = .failure(error)
+            }
+            let elapsed = ContinuousClock.now - started
+            let micros = UInt64(elapsed.components.seconds) * 1_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000)
+            mailbox.post(.finished(taskID: taskID, attempt: attempt, micros: micros, outcome: outcome))
+        }
+    }
+
+    private func report(taskID: TaskID, attempt: UInt32, micros: UInt64,
+                        outcome: Result<TaskExecutor.Output, TaskExecutor.Failure>,
+                        on socket: ZMQSocket, session: inout Session) throws(WorkerError) {
+        session.accepted.remove(taskID)
+        session.executing -= 1
+        defer { startQueued(session: &session) }
+        if session.cancelled.remove(taskID) == nil {
+            switch outcome {
+            case .success(let output):
+                let result = TaskResult(taskID: taskID, attempt: attempt, computeMicros: micros, metadata: output.metadata,
+                                        payloads: output.payloads.map { PayloadDescriptor(describing: $0) })
+                try send(.result(result), payloads: output.payloads, on: socket, session: &session)
+            case .failure(let failure):
+                logger.warning("task failed", metadata: ["task": "\(taskID)", "reason": "\(failure.reason)"])
+                try send(.failure(TaskFailure(taskID: taskID, attempt: attempt, code: failure.code,
+                                              retryable: failure.retryable, reason: WireText.clamped(failure.reason))),
+                         on: socket, session: &session)
+            }
+        }
+        try send(.credit(Credit(credits: 1)), on: socket, session: &session)
+    }
+}

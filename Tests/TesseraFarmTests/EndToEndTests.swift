@@ -1,0 +1,177 @@
+import Foundation
+import Testing
+import XCTest
+import TesseraCore
+import TesseraImaging
+import TesseraStore
+
+/// The farm end to end, through the real `tessera` executable: real DNG files from
+/// `tessera synth`, real worker processes, real ZeroMQ sockets, a real SQLite file.
+@Suite(.serialized) struct EndToEndTests {
+    private func synth(_ dir: String, frames: Int, size: String, seed: Int, pattern: String = "RGGB", truth: String? = nil) throws {
+        var args = ["synth", dir, "--frames", "\(frames)", "--size", size, "--seed", "\(seed)", "--pattern", pattern]
+        if let truth { args += ["--truth", truth] }
+        let result = try TesseraProcess.run(args)
+        #expect(result.status == 0, "synth failed: \(result.stderr)")
+    }
+
+    private func dngs(in dir: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".dng") }.sorted()
+    }
+
+    @Test("tiled farm output is byte-identical to whole-frame develop", arguments: ["RGGB", "GBRG"])
+    func tiledMatchesWholeFrame(pattern: String) throws {
+        let tmp = try TemporaryDirectory("tiled")
+        let shoot = tmp.sub("shoot")
+        try synth(shoot, frames: 3, size: "1100x802", seed: 3, pattern: pattern)
+        let names = try dngs(in: shoot)
+        #expect(names.count == 3)
+        var reference: [String: Data] = [:]
+        for name in names {
+            let stem = (name as NSString).deletingPathExtension
+            let out = tmp.sub("ref/\(stem).tif")
+            let developed = try TesseraProcess.run(["develop", shoot + "/" + name, "--out", out, "--format", "tiff"])
+            #expect(developed.status == 0, "develop failed: \(developed.stderr)")
+            reference[stem] = try Data(contentsOf: URL(fileURLWithPath: out))
+        }
+        for tileSize in [256, 512, 1000] {
+            let out = tmp.sub("out-\(tileSize)")
+            let run = try TesseraProcess.run(["run", shoot, "--out", out, "--workers", "2", "--tile-size", "\(tileSize)", "--format", "tiff"])
+            #expect(run.status == 0, "run with tile size \(tileSize) failed: \(run.stdout) \(run.stderr)")
+            for (stem, bytes) in reference {
+                let tiled = try Data(contentsOf: URL(fileURLWithPath: "\(out)/\(stem).tif"))
+                #expect(tiled == bytes, "\(stem).tif with \(tileSize)-px tiles differs from whole-frame develop")
+            }
+        }
+    }
+
+    @Test("a 12-frame shoot completes with one attempt per task and status reports it")
+    func twelveFrameShoot() throws {
+        let tmp = try TemporaryDirectory("twelve")
+        let shoot = tmp.sub("shoot"), out = tmp.sub("out"), db = tmp.sub("farm.db")
+        try synth(shoot, frames: 12, size: "640x480", seed: 12)
+        let run = try TesseraProcess.run(["run", shoot, "--out", out, "--workers", "2", "--tile-size", "256", "--db", db])
+        #expect(run.status == 0, "run failed: \(run.stdout) \(run.stderr)")
+        for name in try dngs(in: shoot) {
+            let jpeg = "\(out)/\((name as NSString).deletingPathExtension).jpg"
+            #expect(FileManager.default.fileExists(atPath: jpeg), "missing \(jpeg)")
+        }
+
+        let store = try TesseraStore(path: db)
+        let job = try #require(try store.jobSummaries(nil).first)
+        let tasks = try store.tasks(of: job.id)
+        #expect(tasks.count == 12 + 12 * 6, "12 decodes + 12 × 6 tiles of 256 px")
+        #expect(tasks.allSatisfy { $0.state == .succeeded })
+        let attempts = try store.attempts(of: job.id)
+        #expect(attempts.count == tasks.count)
+        #expect(attempts.allSatisfy { $0.attempt == 1 })
+        #expect(try store.integrityCheck() == "ok")
+
+        let status = try TesseraProcess.run(["status", "--json", "--db", db])
+        #expect(status.status == 0)
+        let report = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        let jobs = try #require(report?["jobs"] as? [[String: Any]])
+        let first = try #require(jobs.first)
+        #expect(first["state"] as? String == "succeeded")
+        #expect(first["complete"] as? Bool == true)
+        let frames = try #require(first["frames"] as? [String: Int])
+        #expect(frames == ["total": 12, "done": 12, "failed": 0])
+        let counts = try #require(first["tasks"] as? [String: Int])
+        #expect(counts["succeeded"] == tasks.count)
+        #expect(counts["queued"] == 0 && counts["running"] == 0 && counts["failed"] == 0)
+    }
+
+    @Test("developed output matches the synthetic ground truth (PSNR ≥ 30 dB)")
+    func colourPathAgainstGroundTruth() throws {
+        let tmp = try TemporaryDirectory("truth")
+        let shoot = tmp.sub("shoot"), truth = tmp.sub("truth")
+        try synth(shoot, frames: 2, size: "768x512", seed: 7, truth: truth)
+        for name in try dngs(in: shoot) {
+            let stem = (name as NSString).deletingPathExtension
+            let out = tmp.sub("\(stem).tif")
+            let developed = try TesseraProcess.run(["develop", shoot + "/" + name, "--out", out, "--recipe", "neutral", "--format", "tiff"])
+            #expect(developed.status == 0, "develop failed: \(developed.stderr)")
+            let image = try ImageReader.read(path: out)
+            let reference = try ImageReader.read(path: "\(truth)/\(stem).srgb.tif")
+            let psnr = ImageMetrics.psnr(image, reference, crop: 4, gainFit: true)
+            print("\(stem): PSNR vs sRGB ground truth \(String(format: "%.2f", psnr)) dB")
+            #expect(psnr >= 30, "\(stem): \(psnr) dB")
+        }
+    }
+
+    @Test("coordinator, two workers, submit and status complete a job over tcp loopback")
+    func multiProcessFarm() throws {
+        let tmp = try TemporaryDirectory("farm")
+        let shoot = tmp.sub("shoot"), out = tmp.sub("out")
+        try synth(shoot, frames: 4, size: "600x400", seed: 5)
+        let coordinator = try TesseraProcess.start([
+            "coordinator", "--listen", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*", "--db", tmp.sub("coordinator.db"),
+        ])
+        defer { coordinator.stop() }
+        let line = try #require(coordinator.waitForLine(containing: "coordinator listening"), "coordinator did not start: \(coordinator.stderr)")
+        let endpoints = line.split(separator: " ").filter { $0.contains("://") }.map(String.init)
+        #expect(endpoints.count == 2, "\(line)")
+        let (taskEndpoint, controlEndpoint) = (endpoints[0], endpoints[1])
+        let workers = try (1...2).map { i in
+            try TesseraProcess.start(["worker", "--connect", taskEndpoint, "--slots", "1", "--name", "w\(i)"])
+        }
+        defer { workers.forEach { $0.stop() } }
+
+        let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--tile-size", "256", "--coordinator", controlEndpoint])
+        #expect(submit.status == 0, "submit failed: \(submit.stderr)")
+        let jobID = try #require(Int64(submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "job id: \(submit.stdout)")
+
+        let status = try TesseraProcess.run(["status", "\(jobID)", "--wait", "--json", "--coordinator", controlEndpoint], timeout: 120)
+        #expect(status.status == 0, "status: \(status.stdout) \(status.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        let job = try #require((report?["jobs"] as? [[String: Any]])?.first)
+        #expect(job["state"] as? String == "succeeded")
+        #expect((report?["workersConnected"] as? Int) == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasSuffix(".jpg") }.count == 4)
+
+        let unknown = try TesseraProcess.run(["status", "999", "--coordinator", controlEndpoint])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("999"))
+    }
+
+    @Test("corrupt, empty and non-RAW files fail their frames with reasons; the rest succeed")
+    func badInputFailsOnlyThoseFrames() throws {
+        let tmp = try TemporaryDirectory("bad")
+        let shoot = tmp.sub("shoot"), out = tmp.sub("out")
+        try synth(shoot, frames: 3, size: "512x384", seed: 9)
+        let good = try Data(contentsOf: URL(fileURLWithPath: shoot + "/IMG_0001.dng"))
+        #expect(FileManager.default.createFile(atPath: shoot + "/BAD_EMPTY.dng", contents: Data()))
+        #expect(FileManager.default.createFile(atPath: shoot + "/BAD_TRUNCATED.dng", contents: good.prefix(good.count * 2 / 5)))
+        #expect(FileManager.default.createFile(atPath: shoot + "/BAD_TEXT.dng", contents: Data("this is a shopping list, not a raw file\n".utf8)))
+
+        let run = try TesseraProcess.run(["run", shoot, "--out", out, "--workers", "2", "--json"])
+        #expect(run.status == 1, "exit code must say some frames failed: \(run.status)")
+        let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        let job = try #require((report?["jobs"] as? [[String: Any]])?.first, "\(run.stdout)\n\(run.stderr)")
+        #expect(job["state"] as? String == "completedWithFailures")
+        #expect((job["frames"] as? [String: Int]) == ["total": 6, "done": 3, "failed": 3])
+        let failures = try #require(job["failures"] as? [[String: Any]])
+        let reasons = Dictionary(uniqueKeysWithValues: failures.map {
+            (($0["path"] as? String).map { ($0 as NSString).lastPathComponent } ?? "", $0["reason"] as? String ?? "")
+        })
+        #expect(Set(reasons.keys) == ["BAD_EMPTY.dng", "BAD_TRUNCATED.dng", "BAD_TEXT.dng"])
+        for (file, reason) in reasons {
+            print("\(file): \(reason)")
+            #expect(reason.count > 10, "\(file) needs a clear reason, got '\(reason)'")
+        }
+        #expect(reasons["BAD_EMPTY.dng"]?.lowercased().contains("empty") == true)
+        for stem in ["IMG_0001", "IMG_0002", "IMG_0003"] {
+            #expect(FileManager.default.fileExists(atPath: "\(out)/\(stem).jpg"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(out)/BAD_EMPTY.jpg"))
+    }
+}
+
+/// Keeps XCTest's summary meaningful (PLATFORM.md): the CLI answers --version.
+final class CLISmokeXCTests: XCTestCase {
+    func testVersion() throws {
+        let result = try TesseraProcess.run(["--version"])
+        XCTAssertEqual(result.status, 0)
+        XCTAssertEqual(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines), TesseraVersion.string)
+    }
+}

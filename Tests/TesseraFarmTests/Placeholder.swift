@@ -1,4 +1,0 @@
-import Testing
-import TesseraCLI
-
-@Test func TesseraFarmTestsBuilds() {}
