@@ -121,32 +121,34 @@ public enum ImageReader {
         guard let depth = PNGChunks.bitDepth(original),
             let bytes = PNGChunks.rewriteColorSpace(original, tagSRGB: depth != 16)
         else { throw .unreadableImage(path: name, reason: "malformed PNG chunk structure") }
-        var png = png_image()
-        png.version = tessera_png_image_version()
-        defer { png_image_free(&png) }
-        func failure() -> ImagingError {
-            let message = withUnsafeBytes(of: png.message) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
-            return .unreadableImage(path: name, reason: "libpng: \(message)")
-        }
-        let begun = bytes.withUnsafeBytes { png_image_begin_read_from_memory(&png, $0.baseAddress, $0.count) }
-        guard begun != 0 else { throw failure() }
-        let width = Int(png.width), height = Int(png.height)
-        guard width > 0, height > 0, width * height <= 1 << 30 else {
-            throw .unreadableImage(path: name, reason: "unsupported size \(width)x\(height)")
-        }
-        if depth == 16 {
-            // No colour-space chunks left: libpng treats 16-bit data as linear and returns it as stored.
-            png.format = tessera_png_format_linear_rgb()
-            var out = [UInt16](repeating: 0, count: width * height * 3)
-            let ok = out.withUnsafeMutableBytes { png_image_finish_read(&png, nil, $0.baseAddress, Int32(width * 3), nil) }
+        // libpng keeps reading from the buffer until png_image_finish_read: one scope for both.
+        return try FileIO.withBytes(bytes) { (raw) throws(ImagingError) -> RGBImage16 in
+            var png = png_image()
+            png.version = tessera_png_image_version()
+            defer { png_image_free(&png) }
+            func failure() -> ImagingError {
+                let message = withUnsafeBytes(of: png.message) { m in String(decoding: m.prefix { $0 != 0 }, as: UTF8.self) }
+                return .unreadableImage(path: name, reason: "libpng: \(message)")
+            }
+            guard png_image_begin_read_from_memory(&png, raw.baseAddress, raw.count) != 0 else { throw failure() }
+            let width = Int(png.width), height = Int(png.height)
+            guard width > 0, height > 0, width * height <= 1 << 30 else {
+                throw .unreadableImage(path: name, reason: "unsupported size \(width)x\(height)")
+            }
+            if depth == 16 {
+                // No colour-space chunks left: libpng treats 16-bit data as linear and returns it as stored.
+                png.format = tessera_png_format_linear_rgb()
+                var out = [UInt16](repeating: 0, count: width * height * 3)
+                let ok = out.withUnsafeMutableBytes { png_image_finish_read(&png, nil, $0.baseAddress, Int32(width * 3), nil) }
+                guard ok != 0 else { throw failure() }
+                return RGBImage16(width: width, height: height, pixels: out)
+            }
+            png.format = tessera_png_format_rgb()
+            var rgb8 = [UInt8](repeating: 0, count: width * height * 3)
+            let ok = rgb8.withUnsafeMutableBytes { png_image_finish_read(&png, nil, $0.baseAddress, Int32(width * 3), nil) }
             guard ok != 0 else { throw failure() }
-            return RGBImage16(width: width, height: height, pixels: out)
+            return RGBImage16(width: width, height: height, pixels: rgb8.map { UInt16($0) * 257 })
         }
-        png.format = tessera_png_format_rgb()
-        var rgb8 = [UInt8](repeating: 0, count: width * height * 3)
-        let ok = rgb8.withUnsafeMutableBytes { png_image_finish_read(&png, nil, $0.baseAddress, Int32(width * 3), nil) }
-        guard ok != 0 else { throw failure() }
-        return RGBImage16(width: width, height: height, pixels: rgb8.map { UInt16($0) * 257 })
     }
 
     // MARK: JPEG

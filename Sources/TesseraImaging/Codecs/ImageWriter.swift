@@ -22,6 +22,11 @@ public enum ImageWriter {
         }
     }
 
+    /// Encodes `image` as `format` with `recipe.output`.
+    public static func encode(_ image: RGBImage16, format: OutputFormat, recipe: Recipe) throws(ImagingError) -> [UInt8] {
+        try encode(image, format: format, options: recipe.output)
+    }
+
     /// Encodes and writes with ``writeAtomically(_:to:overwrite:)``.
     public static func write(_ image: RGBImage16, format: OutputFormat, options: Recipe.Output = Recipe.Output(), to path: String, overwrite: Bool = false) throws(ImagingError) {
         try writeAtomically(try encode(image, format: format, options: options), to: path, overwrite: overwrite)

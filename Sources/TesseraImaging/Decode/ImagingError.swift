@@ -15,6 +15,7 @@ public enum ImagingError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The image data is damaged (LibRaw reported data errors while unpacking).
     case corrupt(file: String, detail: String)
     /// The header announces more pixels than the decoder's limit; refused before unpacking.
+    /// `pixels` and `limit` are −1 when LibRaw's own memory limit refused the file (LIBRAW_TOO_BIG).
     case tooLarge(file: String, pixels: Int, limit: Int)
     /// Any other LibRaw failure, with LibRaw's error code and message.
     case libraw(file: String, code: Int32, message: String)
@@ -35,6 +36,7 @@ public enum ImagingError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Reading an image file failed or the file holds an image layout we do not read.
     case unreadableImage(path: String, reason: String)
 
+    /// The human-readable message, naming the file, recipe key or format involved.
     public var description: String {
         switch self {
         case .emptyFile(let file): "\(file): the file is empty"

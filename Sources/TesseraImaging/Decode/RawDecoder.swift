@@ -19,6 +19,7 @@ public struct RawDecoder: Sendable, Hashable {
     /// The default limit: 200 megapixels.
     public static let defaultMaxPixels = 200_000_000
 
+    /// A decoder refusing sensors larger than `maxPixels` (must be positive).
     public init(maxPixels: Int = RawDecoder.defaultMaxPixels) {
         precondition(maxPixels > 0, "maxPixels must be positive")
         self.maxPixels = maxPixels
@@ -105,13 +106,14 @@ public struct RawDecoder: Sendable, Hashable {
         if let overrun = TIFFExtents.firstOverrun(bytes) {
             throw .truncated(file: name, detail: "\(overrun.tag) need \(overrun.needed) bytes but the file has \(bytes.count)")
         }
+        // The data-error counters outlive the handle (defers run in reverse order).
+        let counters = UnsafeMutablePointer<Counters>.allocate(capacity: 1)
+        counters.initialize(to: (0, 0))
+        defer { counters.deallocate() }
         guard let lr = libraw_init(0) else {
             throw .libraw(file: name, code: LIBRAW_UNSUFFICIENT_MEMORY.rawValue, message: "libraw_init failed")
         }
         defer { libraw_close(lr) }
-        let counters = UnsafeMutablePointer<Counters>.allocate(capacity: 1)
-        counters.initialize(to: (0, 0))
-        defer { counters.deallocate() }
         counters.withMemoryRebound(to: Int32.self, capacity: 2) { tessera_libraw_install_data_error_counter(lr, $0) }
         // Memory cap for LibRaw's own raw buffer: maxPixels 16-bit samples (×4 for 4-colour
         // layouts) plus slack; the pixel-count check below is the primary guard.

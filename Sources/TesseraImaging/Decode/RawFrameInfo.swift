@@ -18,7 +18,9 @@ public struct RawFrameInfo: Codable, Sendable, Hashable {
     public var asShotMultipliers: [Double]
     /// White-balanced camera RGB → linear sRGB (LibRaw's `rgb_cam`); rows sum to 1.
     public var cameraToSRGB: Matrix3
+    /// Camera maker as LibRaw reports it (LibRaw may normalise it, e.g. "NIKON CORPORATION" → "Nikon").
     public var make: String
+    /// Camera model.
     public var model: String
     /// Lens name, empty when the file does not say.
     public var lens: String
@@ -76,9 +78,12 @@ public struct RawFrameInfo: Codable, Sendable, Hashable {
 /// A decoded RAW frame: its metadata and the active area's CFA samples (raw values, unscaled,
 /// black not subtracted). `plane.width == info.width`, `plane.height == info.height`.
 public struct DecodedRaw: Sendable, Hashable {
+    /// The frame's metadata.
     public var info: RawFrameInfo
+    /// The active area's CFA samples, row-major.
     public var plane: RawPlane
 
+    /// Pairs a plane with its metadata (sizes must agree; traps otherwise).
     public init(info: RawFrameInfo, plane: RawPlane) {
         precondition(plane.width == info.width && plane.height == info.height, "DecodedRaw: plane and info sizes differ")
         self.info = info

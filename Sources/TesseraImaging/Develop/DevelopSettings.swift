@@ -28,9 +28,12 @@ public struct DevelopSettings: Codable, Sendable, Hashable {
     public var cameraToOutput: [Double]
     /// Linear gain applied after the matrix (2^exposureEV).
     public var exposureGain: Double
+    /// Demosaicing algorithm (decides ``halo``).
     public var demosaic: Recipe.Demosaic
+    /// Output transfer curve.
     public var transfer: Transfer
 
+    /// Memberwise; call ``validate()`` before use if the values come from outside.
     public init(
         cfa: CFAPattern, blackLevels: [Double], whiteLevel: Double, wbMultipliers: [Double],
         cameraToOutput: [Double], exposureGain: Double = 1, demosaic: Recipe.Demosaic = .mhc, transfer: Transfer = .srgb

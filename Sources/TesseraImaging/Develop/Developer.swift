@@ -74,7 +74,10 @@ public enum Developer {
     /// Develops a whole frame: the frame is cut into row bands (tiles of full width), each band's
     /// input is taken with ``window(_:of:width:height:)`` and developed by the same kernel as
     /// ``developTile(_:inputRect:core:settings:)``; bands run in parallel. The result is
-    /// bit-identical to any tiling. `threads` limits the parallelism (default: all cores).
+    /// bit-identical to any tiling. Blocks the caller until done (call it off the cooperative
+    /// pool for large frames). `threads: 1` runs all bands serially on the calling thread;
+    /// otherwise about 4 bands per `threads` (default: the number of cores) are spread over
+    /// Dispatch's worker threads. The output never depends on `threads`.
     public static func developFrame(_ raw: DecodedRaw, settings: DevelopSettings, threads: Int? = nil) throws(ImagingError) -> RGBImage16 {
         try developFrame(raw.plane, settings: settings, threads: threads)
     }
@@ -115,12 +118,6 @@ public enum Developer {
             }
         }
         return RGBImage16(width: width, height: height, pixels: out)
-    }
-
-    /// Number of output pixels per second is what callers usually want; this is the number of
-    /// 16-bit input samples a tile of `core` needs (core plus halo on every side).
-    public static func inputArea(core: PixelRect, settings: DevelopSettings) -> Int {
-        core.expanded(by: settings.halo).area
     }
 }
 

@@ -40,6 +40,7 @@ public struct Recipe: Codable, Sendable, Hashable {
         /// PNG sample depth, 8 or 16 (default 16).
         public var pngBitDepth: Int
 
+        /// Options with the given values (not validated; decoding validates).
         public init(jpegQuality: Int = 92, jpegSubsampling: ChromaSubsampling = .s444, pngBitDepth: Int = 16) {
             self.jpegQuality = jpegQuality
             self.jpegSubsampling = jpegSubsampling
@@ -48,6 +49,7 @@ public struct Recipe: Codable, Sendable, Hashable {
 
         enum CodingKeys: String, CodingKey, CaseIterable { case jpegQuality, jpegSubsampling, pngBitDepth }
 
+        /// Strict decoding: unknown keys and out-of-range values throw ``ImagingError/invalidRecipe(source:key:reason:)``.
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: RecipeKey.self)
             try Recipe.rejectUnknownKeys(c, known: CodingKeys.allCases.map(\.rawValue), prefix: "output.")
@@ -76,10 +78,13 @@ public struct Recipe: Codable, Sendable, Hashable {
     public var version: Int
     /// A short name, reported in job listings.
     public var name: String
+    /// Demosaicing algorithm.
     public var demosaic: Demosaic
+    /// White-balance source.
     public var whiteBalance: WhiteBalance
     /// Exposure compensation in stops, applied as a gain of 2^EV after the colour matrix; −10…10.
     public var exposureEV: Double
+    /// Encoder options of the output files.
     public var output: Output
 
     /// The current recipe format version.
@@ -90,6 +95,7 @@ public struct Recipe: Codable, Sendable, Hashable {
     /// Allowed exposure compensation, in stops.
     public static let exposureRange: ClosedRange<Double> = -10...10
 
+    /// A version-1 recipe with the given values (defaults as in the JSON form).
     public init(
         name: String, demosaic: Demosaic = .mhc, whiteBalance: WhiteBalance = .asShot, exposureEV: Double = 0,
         output: Output = Output()
@@ -153,6 +159,8 @@ public struct Recipe: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey, CaseIterable { case version, name, demosaic, whiteBalance, exposureEV, output }
 
+    /// Strict decoding: unknown keys, wrong types and out-of-range values throw
+    /// ``ImagingError/invalidRecipe(source:key:reason:)`` naming the key (source filled in by ``decode(json:source:)``).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: RecipeKey.self)
         try Recipe.rejectUnknownKeys(c, known: CodingKeys.allCases.map(\.rawValue), prefix: "")
@@ -184,6 +192,7 @@ public struct Recipe: Codable, Sendable, Hashable {
         }
     }
 
+    /// Encodes every field (the canonical form is ``canonicalJSON``).
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(version, forKey: .version)
