@@ -160,6 +160,8 @@ import TesseraStore
             #expect(reason.count > 10, "\(file) needs a clear reason, got '\(reason)'")
         }
         #expect(reasons["BAD_EMPTY.dng"]?.lowercased().contains("empty") == true)
+        #expect(reasons["BAD_TRUNCATED.dng"]?.contains("truncated") == true)
+        #expect(reasons["BAD_TEXT.dng"]?.contains("not a RAW file") == true)
         for stem in ["IMG_0001", "IMG_0002", "IMG_0003"] {
             #expect(FileManager.default.fileExists(atPath: "\(out)/\(stem).jpg"))
         }

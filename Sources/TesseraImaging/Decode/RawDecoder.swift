@@ -121,6 +121,10 @@ public struct RawDecoder: Sendable, Hashable {
         tessera_libraw_set_max_raw_memory_mb(lr, UInt32(capMB))
 
         let rc = libraw_open_buffer(lr, UnsafeMutableRawPointer(mutating: base), bytes.count)
+        if rc == LIBRAW_IO_ERROR.rawValue {
+            // Reading the header ran off the end: a short non-RAW file, or a RAW cut inside its header.
+            throw .corrupt(file: name, detail: "no readable RAW header: not a RAW file, or its header is cut short")
+        }
         if rc != LIBRAW_SUCCESS.rawValue { throw Self.mapError(rc, name: name, counters: counters.pointee) }
         let rawW = Int(tessera_libraw_raw_width(lr)), rawH = Int(tessera_libraw_raw_height(lr))
         let w = Int(tessera_libraw_width(lr)), h = Int(tessera_libraw_height(lr))

@@ -1,4 +1,0 @@
-import Testing
-import TesseraImaging
-
-@Test func TesseraImagingTestsBuilds() {}
