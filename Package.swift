@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         // C libraries, wrapped once: a module map and a shim header each, nothing else.
@@ -21,6 +22,7 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
         .systemLibrary(name: "CTIFF", path: "Sources/CTIFF"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .systemLibrary(name: "CLCMS2", path: "Sources/CLCMS2"),
 
         // Ids, geometry, tiling, task states, checksums, deterministic RNG — no I/O.
         .target(name: "TesseraCore"),
@@ -31,7 +33,10 @@ let package = Package(
         // The only owner of SQL.
         .target(name: "TesseraStore", dependencies: ["TesseraCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // Images, codecs, RAW decode, develop stages, synthetic shoots — no networking.
-        .target(name: "TesseraImaging", dependencies: ["TesseraCore", "CLibRaw", "CTurboJPEG", "CTIFF", "CPNG"]),
+        .target(name: "TesseraImaging", dependencies: [
+            "TesseraCore", "CLibRaw", "CTurboJPEG", "CTIFF", "CPNG", "CLCMS2",
+            .product(name: "Yams", package: "Yams"),
+        ]),
         // Planning, scheduling, dispatch, reassembly, control API.
         .target(name: "TesseraCoordinator", dependencies: [
             "TesseraCore", "TesseraWire", "TesseraZMQ", "TesseraStore", "TesseraImaging",
