@@ -17,6 +17,7 @@ public final class FramePipeline: Sendable {
     let spool: Spool
     let config: CoordinatorConfig
     let logger: Logger
+    let events: EventLog
     /// Develop settings per frame, resolved once from the recipe and the decode metadata.
     private let settingsCache = Mutex<[FrameID: DevelopSettings]>([:])
 
@@ -25,6 +26,7 @@ public final class FramePipeline: Sendable {
         self.spool = spool
         self.config = config
         self.logger = logger
+        self.events = EventLog(store: store, logger: logger)
     }
 
     /// A task ready to send: the wire header plus payload frames.
@@ -136,11 +138,15 @@ public final class FramePipeline: Sendable {
             let bytes = try ImageWriter.encode(image, format: format, options: recipe.output)
             let outputPath = URL(fileURLWithPath: job.outputDir).appendingPathComponent("\(frame.stem).\(format.fileExtension)").path
             try writeOutput(bytes, to: outputPath, overwrite: job.overwrite)
-            try store.recordFrameOutput(frame: id, outputPath: outputPath, byteCount: Int64(bytes.count), checksum: XXH64.hash(bytes))
+            let jobState = try store.recordFrameOutput(frame: id, outputPath: outputPath, byteCount: Int64(bytes.count), checksum: XXH64.hash(bytes))
             spool.remove(frame: id)
+            events.record(NewEvent(level: .info, kind: "frame.done", message: "\(frame.stem) written to \(outputPath)", job: job.id, frame: id))
+            if jobState.isFinished {
+                events.record(NewEvent(level: .info, kind: "job.finished", message: "job \(job.id.rawValue) \(jobState.rawValue)", job: job.id))
+            }
             settingsCache.withLock { _ = $0.removeValue(forKey: id) }
         } catch {
-            logger.error("frame \(id) failed in assembly: \(error)")
+            events.record(NewEvent(level: .error, kind: "frame.failed", message: "assembly of frame \(id.rawValue) failed: \(error)", frame: id))
             do { try store.recordFrameFailed(frame: id, reason: "assembly: \(error)") } catch {
                 logger.critical("cannot record failure of frame \(id): \(error)")
             }
@@ -152,6 +158,26 @@ public final class FramePipeline: Sendable {
             throw PipelineError.inconsistent("frame \(frame) has no job")
         }
         return job
+    }
+
+    /// Records a task's failure (requeue or fail its frame) and the event operators see.
+    func recordFailure(task: TaskID, attempt: Int, code: String, reason: String, retryable: Bool, worker: WorkerID?) {
+        do {
+            let outcome = try store.recordFailure(task: task, attempt: attempt, code: code, reason: reason, retryable: retryable,
+                                                  maxAttempts: config.maxAttempts)
+            switch outcome {
+            case .requeued:
+                events.record(NewEvent(level: .warning, kind: "task.retry", message: "task \(task.rawValue) attempt \(attempt) failed (\(code)): \(reason); requeued",
+                                       task: task, worker: worker))
+            case .frameFailed(let frame):
+                events.record(NewEvent(level: .error, kind: "frame.failed", message: "frame \(frame.rawValue) failed: \(reason)",
+                                       frame: frame, task: task, worker: worker))
+            case .stale:
+                break
+            }
+        } catch {
+            logger.error("cannot record failure of task \(task): \(error)")
+        }
     }
 
     /// Writes an output atomically. An existing file with exactly these bytes counts as written

@@ -61,10 +61,12 @@ enum JobSubmitter {
             recipeName: recipe.name, recipeDocument: recipe.canonicalJSON, recipeHash: recipe.hash,
             tileSize: request.tileSize, format: request.format.rawValue, priority: request.priority,
             overwrite: request.overwrite)
-        do {
-            return (try store.createJob(job, frames: frames), frames.count)
-        } catch {
-            throw .store("\(error)")
-        }
+        let id: JobID
+        do { id = try store.createJob(job, frames: frames) } catch { throw .store("\(error)") }
+        _ = try? store.appendEvent(NewEvent(
+            level: .info, kind: "job.submitted",
+            message: "job \(id.rawValue) '\(request.name)': \(frames.count) frame(s) from \(request.captureDirectory), recipe \(recipe.name) (\(recipe.hash))",
+            job: id))
+        return (id, frames.count)
     }
 }

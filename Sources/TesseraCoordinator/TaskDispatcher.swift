@@ -234,7 +234,8 @@ final class TaskDispatcher: Sendable {
         let welcome = Welcome(workerID: workerID, heartbeatIntervalMillis: UInt32(config.heartbeatMillis),
                               livenessBeats: UInt16(config.livenessBeats), coordinatorVersion: TesseraVersion.string)
         _ = reply(.welcome(welcome), to: routingID, socket: socket)
-        logger.info("worker joined", metadata: ["worker": "\(workerID)", "name": "\(hello.workerName)", "slots": "\(hello.slots)"])
+        pipeline.events.record(NewEvent(level: .info, kind: "worker.joined",
+                                        message: "\(hello.workerName) on \(hello.hostname) joined with \(hello.slots) slot(s)", worker: workerID))
     }
 
     private func drop(_ routingID: [UInt8], reason: String, graceful: Bool = false, state: LoopState) {
@@ -242,8 +243,9 @@ final class TaskDispatcher: Sendable {
         counters.workersConnected.store(state.sessions.count, ordering: .relaxed)
         do {
             let requeued = try store.workerLost(session.workerID, reason: reason)
-            let level: Logger.Level = graceful && requeued == 0 ? .info : .warning
-            logger.log(level: level, "worker \(session.name) \(graceful ? "left" : "lost") (\(reason)); \(requeued) task(s) requeued")
+            pipeline.events.record(NewEvent(
+                level: graceful && requeued == 0 ? .info : .warning, kind: graceful ? "worker.left" : "worker.lost",
+                message: "\(session.name) \(graceful ? "left" : "lost") (\(reason)); \(requeued) task(s) requeued", worker: session.workerID))
         } catch {
             logger.error("cannot record loss of worker \(session.name): \(error)")
         }
@@ -277,19 +279,15 @@ final class TaskDispatcher: Sendable {
     }
 
     private func prepare(_ task: ClaimedTask, routingID: [UInt8], sessionID: UInt64) {
-        let pipeline = self.pipeline, mailbox = self.mailbox, store = self.store, config = self.config, logger = self.logger
+        let pipeline = self.pipeline, mailbox = self.mailbox, logger = self.logger
         work.async {
             do {
                 let prepared = try pipeline.prepare(task)
                 mailbox.post(.prepared(routingID: routingID, session: sessionID, task: prepared))
             } catch {
                 logger.warning("cannot prepare \(task.kind) task \(task.taskID): \(error)")
-                do {
-                    _ = try store.recordFailure(task: task.taskID, attempt: task.attempt, code: "unsupportedInput",
-                                                reason: "\(error)", retryable: false, maxAttempts: config.maxAttempts)
-                } catch {
-                    logger.error("cannot record failure of task \(task.taskID): \(error)")
-                }
+                pipeline.recordFailure(task: task.taskID, attempt: task.attempt, code: "unsupportedInput", reason: "\(error)",
+                                       retryable: false, worker: nil)
                 mailbox.post(.preparationFailed(routingID: routingID, session: sessionID, task: task.taskID))
             }
         }
@@ -311,7 +309,7 @@ final class TaskDispatcher: Sendable {
     }
 
     private func accept(_ result: TaskResult, kind: TaskKind, frameID: FrameID, payloads: [[UInt8]]) {
-        let pipeline = self.pipeline, mailbox = self.mailbox, store = self.store, config = self.config, logger = self.logger
+        let pipeline = self.pipeline, mailbox = self.mailbox, logger = self.logger
         let counters = self.counters
         counters.resultsReceived.add(1)
         counters.bytesReceived.add(payloads.reduce(0) { $0 + $1.count })
@@ -327,12 +325,8 @@ final class TaskDispatcher: Sendable {
                 }
             } catch {
                 logger.warning("result of task \(taskID) rejected: \(error)")
-                do {
-                    _ = try store.recordFailure(task: taskID, attempt: attempt, code: "payloadCorrupt", reason: "result rejected: \(error)",
-                                                retryable: true, maxAttempts: config.maxAttempts)
-                } catch {
-                    logger.error("cannot record failure of task \(taskID): \(error)")
-                }
+                pipeline.recordFailure(task: taskID, attempt: attempt, code: "payloadCorrupt", reason: "result rejected: \(error)",
+                                       retryable: true, worker: nil)
             }
             mailbox.post(.tasksAvailable)
         }
@@ -340,12 +334,8 @@ final class TaskDispatcher: Sendable {
 
     private func recordFailure(_ failure: TaskFailure, worker: WorkerID) {
         counters.failuresReceived.add(1)
-        do {
-            _ = try store.recordFailure(task: failure.taskID, attempt: Int(failure.attempt), code: "\(failure.code)",
-                                        reason: failure.reason, retryable: failure.retryable, maxAttempts: config.maxAttempts)
-        } catch {
-            logger.error("cannot record failure of task \(failure.taskID): \(error)")
-        }
+        pipeline.recordFailure(task: failure.taskID, attempt: Int(failure.attempt), code: "\(failure.code)", reason: failure.reason,
+                               retryable: failure.retryable, worker: worker)
         dispatchSoon()
     }
 

@@ -66,6 +66,13 @@ import TesseraStore
         #expect(attempts.count == tasks.count)
         #expect(attempts.allSatisfy { $0.attempt == 1 })
         #expect(try store.integrityCheck() == "ok")
+        let events = try store.events(job: nil, after: 0, limit: 1000)
+        let kinds = events.map(\.kind)
+        #expect(kinds.filter { $0 == "job.submitted" }.count == 1)
+        #expect(kinds.filter { $0 == "worker.joined" }.count == 2)
+        #expect(kinds.filter { $0 == "frame.done" }.count == 12)
+        #expect(kinds.filter { $0 == "job.finished" }.count == 1)
+        #expect(!kinds.contains("frame.failed") && !kinds.contains("task.retry"))
 
         let status = try TesseraProcess.run(["status", "--json", "--db", db])
         #expect(status.status == 0)
