@@ -28,20 +28,10 @@ struct Run: ParsableCommand {
     @Option(help: "Task slots per worker process.")
     var slots: Int = 1
 
-    @Option(help: "Tile edge in pixels; frames no larger are one task.")
-    var tileSize: Int = 1024
-
-    @Option(help: "A built-in recipe name (neutral, standard) or a recipe file.")
-    var recipe: String = "standard"
-
-    @Option(help: "Output format: jpeg, tiff or png.")
-    var format: OutputFormat = .jpeg
-
     @Option(help: "The job database (default: OUT_DIR/.tessera/tessera.db).")
     var db: String?
 
-    @Flag(help: "Replace outputs that already exist.")
-    var overwrite = false
+    @OptionGroup var job: JobOptions
 
     @Flag(help: "Print the final status as JSON (the `tessera status --json` schema).")
     var json = false
@@ -51,9 +41,6 @@ struct Run: ParsableCommand {
     func validate() throws {
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256") }
         guard (1...64).contains(slots) else { throw ValidationError("--slots must be between 1 and 64") }
-        guard JobRequest.tileSizeRange.contains(tileSize) else {
-            throw ValidationError("--tile-size must be between \(JobRequest.tileSizeRange.lowerBound) and \(JobRequest.tileSizeRange.upperBound)")
-        }
     }
 
     func run() throws {
@@ -71,8 +58,8 @@ struct Run: ParsableCommand {
         try coordinator.start()
         defer { coordinator.stop() }
 
-        let request = JobRequest(captureDirectory: captureDirectory, outputDirectory: outputDirectory, recipe: recipe,
-                                 tileSize: tileSize, format: format, overwrite: overwrite)
+        let request = JobRequest(captureDirectory: captureDirectory, outputDirectory: outputDirectory, recipe: job.recipe,
+                                 tileSize: job.tileSize, format: job.format, overwrite: job.overwrite)
         let jobID: JobID
         if let existing = try coordinator.store.findJob(captureDir: captureDirectory, outputDir: outputDirectory) {
             jobID = existing

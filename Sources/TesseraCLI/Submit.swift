@@ -16,14 +16,7 @@ struct SubmitCommand: ParsableCommand {
     @Option(help: "The output directory (a path the coordinator can write).")
     var out: String
 
-    @Option(help: "A built-in recipe name (neutral, standard) or a recipe file.")
-    var recipe: String = "standard"
-
-    @Option(help: "Tile edge in pixels; frames no larger are one task.")
-    var tileSize: Int = 1024
-
-    @Option(help: "Output format: jpeg, tiff or png.")
-    var format: OutputFormat = .jpeg
+    @OptionGroup var job: JobOptions
 
     @Option(help: "Job name shown to operators (default: the capture directory's name).")
     var name: String?
@@ -31,22 +24,19 @@ struct SubmitCommand: ParsableCommand {
     @Option(help: "Dispatch priority; higher runs first.")
     var priority: Int = 0
 
-    @Flag(help: "Replace outputs that already exist.")
-    var overwrite = false
-
     @OptionGroup var remote: RemoteOptions
 
     func run() throws {
         let requestID = ControlClient.newRequestID()
-        var recipeArgument = recipe
-        if FileManager.default.fileExists(atPath: recipe) {
+        var recipeArgument = job.recipe
+        if FileManager.default.fileExists(atPath: job.recipe) {
             // A recipe file travels as its content: the coordinator may be on another machine.
-            recipeArgument = try String(contentsOfFile: recipe, encoding: .utf8)
+            recipeArgument = try String(contentsOfFile: job.recipe, encoding: .utf8)
         }
         let request = WireMessage.submit(Submit(
             requestID: requestID, jobName: name ?? "", captureDir: absolutePath(captureDir), outputDir: absolutePath(out),
-            recipe: recipeArgument, tileSize: UInt32(clamping: tileSize), format: format.wire,
-            priority: Int32(clamping: priority), overwrite: overwrite))
+            recipe: recipeArgument, tileSize: UInt32(clamping: job.tileSize), format: job.format.wire,
+            priority: Int32(clamping: priority), overwrite: job.overwrite))
         guard case .submitted(let submitted) = try remote.client.call(request, requestID: requestID) else {
             throw ControlClient.Failure.unexpectedReply("reply")
         }

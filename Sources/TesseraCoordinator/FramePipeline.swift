@@ -46,8 +46,13 @@ public final class FramePipeline: Sendable {
             } catch {
                 throw PipelineError.unreadableInput(path: task.framePath, reason: error.localizedDescription)
             }
+            guard let format = OutputFormat(rawValue: task.format) else {
+                throw PipelineError.inconsistent("job \(task.jobID) has unknown format \(task.format)")
+            }
+            let recipe = try TaskContract.decode(Recipe.self, from: Array(task.recipeDocument.utf8))
             let params = TaskContract.DecodeParameters(
-                fileName: (task.framePath as NSString).lastPathComponent, maxPixels: config.maxFramePixels)
+                fileName: (task.framePath as NSString).lastPathComponent, maxPixels: config.maxFramePixels,
+                wholeFrame: TaskContract.WholeFrame(tileSize: task.tileSize, recipe: recipe, format: format))
             return PreparedTask(
                 message: assignment(task, parameters: TaskContract.encode(params), payloads: [bytes]),
                 payloads: [bytes])
@@ -93,6 +98,11 @@ public final class FramePipeline: Sendable {
         let decoded = try TaskContract.decode(TaskContract.DecodeResult.self, from: result.metadata)
         let info = decoded.info
         guard payloads.count == 1 else { throw TaskContractError.payloadCount(expected: 1, actual: payloads.count) }
+        if decoded.developed {
+            try acceptDevelopedWhole(taskID: taskID, attempt: attempt, frameID: frameID, info: info, encoded: payloads[0],
+                                     computeMicros: Int64(result.computeMicros))
+            return false
+        }
         guard payloads[0].count == info.width * info.height * 2, info.width > 0, info.height > 0 else {
             throw TaskContractError.payloadSize(what: "decoded plane", expected: info.width * info.height * 2, actual: payloads[0].count)
         }
@@ -105,6 +115,27 @@ public final class FramePipeline: Sendable {
             spoolPath: spoolPath, tiles: cores, computeMicros: Int64(result.computeMicros))
         if case .stale = outcome { return false }
         return true
+    }
+
+    /// Writes a frame the worker developed whole (atomically), then records it done.
+    private func acceptDevelopedWhole(taskID: TaskID, attempt: Int, frameID: FrameID, info: RawFrameInfo, encoded: [UInt8],
+                                      computeMicros: Int64) throws {
+        guard let frame = try store.frame(frameID), frame.state == .pending else { return }  // late or duplicate
+        let job = try job(of: frameID)
+        guard let format = OutputFormat(rawValue: job.format) else {
+            throw PipelineError.inconsistent("job \(job.id) has unknown format \(job.format)")
+        }
+        let outputPath = URL(fileURLWithPath: job.outputDir).appendingPathComponent("\(frame.stem).\(format.fileExtension)").path
+        try writeOutput(encoded, to: outputPath, overwrite: job.overwrite)
+        let metadata = String(decoding: TaskContract.encode(info), as: UTF8.self)
+        guard let jobState = try store.recordDevelopedWhole(
+            task: taskID, attempt: attempt, width: info.width, height: info.height, metadata: metadata, outputPath: outputPath,
+            byteCount: Int64(encoded.count), checksum: XXH64.hash(encoded), computeMicros: computeMicros)
+        else { return }
+        events.record(NewEvent(level: .info, kind: "frame.done", message: "\(frame.stem) written to \(outputPath)", job: job.id, frame: frameID))
+        if jobState.isFinished {
+            events.record(NewEvent(level: .info, kind: "job.finished", message: "job \(job.id.rawValue) \(jobState.rawValue)", job: job.id))
+        }
     }
 
     /// Persists a developed tile; when it completes its frame, assembles and writes the output.

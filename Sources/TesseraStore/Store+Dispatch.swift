@@ -142,6 +142,38 @@ extension TesseraStore {
         }
     }
 
+    /// Records a frame that a worker decoded, developed and encoded whole in its decode task
+    /// (a frame no larger than the job's tile): the decode task succeeds, the frame becomes
+    /// `done` with its size, metadata and output — one transaction, after the caller has written
+    /// the output file atomically. Returns the job's state afterwards, or nil when the result is
+    /// stale (task not running with this `attempt`, or frame no longer pending) and nothing changed.
+    public func recordDevelopedWhole(task: TaskID, attempt: Int, width: Int, height: Int, metadata: String,
+                                     outputPath: String, byteCount: Int64, checksum: UInt64,
+                                     computeMicros: Int64) throws(StoreError) -> JobState? {
+        guard width > 0, height > 0 else {
+            throw StoreError(.invalidArgument, "decode of \(task): \(width)x\(height) is not a frame", databasePath: path)
+        }
+        return try write("recording the whole-frame develop of \(task)") { db, now in
+            guard let t = try TaskRow.fetch(db, task.rawValue), t.accepts(attempt, kind: .decode) else { return nil }
+            let frameState = try String.fetchOne(db, sql: "SELECT state FROM frames WHERE id = ?", arguments: [t.frame])
+            guard frameState == FrameState.pending.rawValue else { return nil }
+            try closeAttempt(db, task: t.id, attempt: attempt, outcome: .succeeded, now: now, computeMicros: computeMicros)
+            try db.cachedStatement(sql: """
+                UPDATE tasks SET state = 'succeeded', worker_id = NULL, finished_at = ? WHERE id = ?
+                """).execute(arguments: [now, t.id])
+            try db.execute(sql: """
+                UPDATE frames SET state = 'done', width = ?, height = ?, metadata = ?, tiles_total = 0, tiles_done = 0,
+                    decoded_at = ?, output_path = ?, output_bytes = ?, output_checksum = ?, finished_at = ?
+                WHERE id = ?
+                """, arguments: [width, height, metadata, now, outputPath, byteCount, Int64(bitPattern: checksum), now, t.frame])
+            var ledger = Ledger()
+            ledger.move(job: t.job, from: .running, to: .succeeded)
+            ledger.jobs[t.job, default: JobDelta()].framesDone += 1
+            try ledger.apply(db, now: now)
+            return try settleJob(db, job: t.job, now: now)
+        }
+    }
+
     /// Records one finished tile; see ``recordTilesDone(_:)``.
     public func recordTileDone(task: TaskID, attempt: Int, computeMicros: Int64) throws(StoreError) -> TileOutcome {
         try recordTilesDone([(task, attempt: attempt, computeMicros: computeMicros)])[0]

@@ -34,7 +34,8 @@ import TesseraStore
             #expect(developed.status == 0, "develop failed: \(developed.stderr)")
             reference[stem] = try Data(contentsOf: URL(fileURLWithPath: out))
         }
-        for tileSize in [256, 512, 1000] {
+        // 4096 ≥ the frame: each frame is developed whole inside its decode task on a worker.
+        for tileSize in [256, 512, 1000, 4096] {
             let out = tmp.sub("out-\(tileSize)")
             let run = try TesseraProcess.run(["run", shoot, "--out", out, "--workers", "2", "--tile-size", "\(tileSize)", "--format", "tiff"])
             #expect(run.status == 0, "run with tile size \(tileSize) failed: \(run.stdout) \(run.stderr)")
@@ -42,6 +43,26 @@ import TesseraStore
                 let tiled = try Data(contentsOf: URL(fileURLWithPath: "\(out)/\(stem).tif"))
                 #expect(tiled == bytes, "\(stem).tif with \(tileSize)-px tiles differs from whole-frame develop")
             }
+        }
+    }
+
+    @Test("frames no larger than a tile are developed whole on workers: one task each, same bytes")
+    func smallFramesAreOneTask() throws {
+        let tmp = try TemporaryDirectory("whole")
+        let shoot = tmp.sub("shoot"), out = tmp.sub("out"), db = tmp.sub("farm.db")
+        try synth(shoot, frames: 3, size: "400x300", seed: 4)
+        let run = try TesseraProcess.run(["run", shoot, "--out", out, "--workers", "2", "--format", "png", "--db", db])
+        #expect(run.status == 0, "run failed: \(run.stdout) \(run.stderr)")
+        let store = try TesseraStore(path: db)
+        let job = try #require(try store.jobSummaries(nil).first)
+        let tasks = try store.tasks(of: job.id)
+        #expect(tasks.count == 3 && tasks.allSatisfy { $0.kind == .decode && $0.state == .succeeded })
+        for frame in try store.frames(of: job.id) {
+            #expect(frame.state == .done && frame.tilesTotal == 0)
+            let reference = tmp.sub("ref-\(frame.stem).png")
+            let developed = try TesseraProcess.run(["develop", frame.path, "--out", reference])
+            #expect(developed.status == 0, "\(developed.stderr)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: reference)) == Data(contentsOf: URL(fileURLWithPath: "\(out)/\(frame.stem).png")))
         }
     }
 

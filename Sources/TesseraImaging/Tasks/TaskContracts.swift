@@ -8,7 +8,10 @@ import TesseraCore
 ///
 /// Payload layouts (little-endian on the wire, as every supported host is):
 /// - decode task: payload 0 = the RAW file's bytes, unchanged.
-/// - decode result: payload 0 = the active-area CFA plane, `width * height` UInt16 samples, row-major.
+/// - decode result: payload 0 = the active-area CFA plane, `width * height` UInt16 samples, row-major;
+///   or, when the task asked for it and the frame fits in one tile, the encoded output file.
+///   Developing a small frame whole on the worker spares the coordinator the plane's round trip,
+///   the assembly and the encoding — its largest per-frame costs.
 /// - develop-tile task: payload 0 = the input window, `inputRect.area` UInt16 CFA samples.
 /// - develop-tile result: payload 0 = the developed core, `core.area * 3` UInt16 samples, RGB interleaved.
 public enum TaskContract {
@@ -18,18 +21,43 @@ public enum TaskContract {
         public var fileName: String
         /// Frames with more pixels than this are refused before unpacking (decompression bombs).
         public var maxPixels: Int
+        /// When set, a frame that fits in one tile is developed and encoded right here.
+        public var wholeFrame: WholeFrame?
 
-        public init(fileName: String, maxPixels: Int) {
+        public init(fileName: String, maxPixels: Int, wholeFrame: WholeFrame? = nil) {
             self.fileName = fileName
             self.maxPixels = maxPixels
+            self.wholeFrame = wholeFrame
         }
+    }
+
+    /// How to finish a frame in its decode task when it is no larger than one tile.
+    public struct WholeFrame: Codable, Sendable, Hashable {
+        /// The job's tile edge: frames with both sides no larger are developed whole.
+        public var tileSize: Int
+        public var recipe: Recipe
+        public var format: OutputFormat
+
+        public init(tileSize: Int, recipe: Recipe, format: OutputFormat) {
+            self.tileSize = tileSize
+            self.recipe = recipe
+            self.format = format
+        }
+
+        /// Whether a frame of this size is developed whole.
+        public func covers(width: Int, height: Int) -> Bool { width <= tileSize && height <= tileSize }
     }
 
     /// Metadata of a `decode` result; the plane itself is payload 0.
     public struct DecodeResult: Codable, Sendable, Hashable {
         public var info: RawFrameInfo
+        /// True when payload 0 is the finished, encoded output rather than the CFA plane.
+        public var developed: Bool
 
-        public init(info: RawFrameInfo) { self.info = info }
+        public init(info: RawFrameInfo, developed: Bool = false) {
+            self.info = info
+            self.developed = developed
+        }
     }
 
     /// Parameters of a `developTile` task.

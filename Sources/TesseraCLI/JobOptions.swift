@@ -1,0 +1,24 @@
+import ArgumentParser
+import TesseraCoordinator
+import TesseraImaging
+
+/// How a job develops its frames: shared by `tessera run` and `tessera submit`.
+struct JobOptions: ParsableArguments {
+    @Option(help: "A built-in recipe name (neutral, standard) or a recipe file.")
+    var recipe: String = "standard"
+
+    @Option(help: "Tile edge in pixels; frames no larger are one task.")
+    var tileSize: Int = 1024
+
+    @Option(help: "Output format: jpeg, tiff or png.")
+    var format: OutputFormat = .jpeg
+
+    @Flag(help: "Replace outputs that already exist.")
+    var overwrite = false
+
+    func validate() throws {
+        guard JobRequest.tileSizeRange.contains(tileSize) else {
+            throw ValidationError("--tile-size must be between \(JobRequest.tileSizeRange.lowerBound) and \(JobRequest.tileSizeRange.upperBound)")
+        }
+    }
+}
