@@ -7,8 +7,8 @@ struct JobOptions: ParsableArguments {
     @Option(help: "A built-in recipe name (neutral, standard) or a recipe file.")
     var recipe: String = "standard"
 
-    @Option(help: "Tile edge in pixels; frames no larger are one task.")
-    var tileSize: Int = 1024
+    @Option(help: "Tile edge in pixels. A frame no larger is decoded, developed and encoded whole by one worker; larger frames are split into tiles developed in parallel.")
+    var tileSize: Int = 8192
 
     @Option(help: "Output format: jpeg, tiff or png.")
     var format: OutputFormat = .jpeg

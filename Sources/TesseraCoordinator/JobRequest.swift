@@ -19,7 +19,7 @@ public struct JobRequest: Sendable, Hashable {
     public var overwrite: Bool
 
     public init(name: String? = nil, captureDirectory: String, outputDirectory: String, recipe: String = "standard",
-                tileSize: Int = 1024, format: OutputFormat = .jpeg, priority: Int = 0, overwrite: Bool = false) {
+                tileSize: Int = 8192, format: OutputFormat = .jpeg, priority: Int = 0, overwrite: Bool = false) {
         self.captureDirectory = captureDirectory
         self.outputDirectory = outputDirectory
         self.name = name ?? URL(fileURLWithPath: captureDirectory).lastPathComponent
