@@ -130,7 +130,7 @@ final class WorkerPool {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try executablePath())
         process.arguments = ["worker", "--connect", endpoint, "--slots", "\(slots)", "--name", "local-\(index + 1)",
-                             "--log-level", logLevel]
+                             "--log-level", logLevel, "--parent-pid", "\(getpid())"]
         try process.run()
         return process
     }

@@ -17,6 +17,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Name shown to operators (default: host name and process id).")
     var name: String?
 
+    @Option(help: ArgumentHelp("Stop when the process with this id is no longer the parent (used by `tessera run`).", visibility: .hidden))
+    var parentPid: Int32?
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -25,7 +28,9 @@ struct WorkerCommand: ParsableCommand {
 
     func run() throws {
         try logging.bootstrap()
-        let runtime = try WorkerRuntime(config: WorkerConfig(endpoint: connect, slots: slots, name: name))
+        var config = WorkerConfig(endpoint: connect, slots: slots, name: name)
+        config.parentProcess = parentPid
+        let runtime = try WorkerRuntime(config: config)
         let watcher = SignalWatcher { _ in runtime.stop() }
         defer { withExtendedLifetime(watcher) {} }
         try runtime.run()

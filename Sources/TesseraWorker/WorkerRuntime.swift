@@ -18,6 +18,9 @@ public struct WorkerConfig: Sendable {
     public var livenessBeats: Int
     /// Tasks accepted beyond `slots` and queued here, so a slot never waits for a round trip.
     public var prefetch: Int = 1
+    /// When set, the worker stops once this process is no longer its parent — how the workers of
+    /// an embedded `tessera run` follow it when it is killed, instead of lingering as orphans.
+    public var parentProcess: Int32?
 
     /// The credit this worker grants: tasks running plus tasks queued.
     public var capacity: Int { slots + prefetch }
@@ -103,6 +106,8 @@ public final class WorkerRuntime: Sendable {
         /// Tasks accepted but waiting for a free slot, oldest first.
         var queued: [(TaskAssignment, [[UInt8]])] = []
         var cancelled: Set<TaskID> = []
+        /// A send timed out: the connection is dead, reconnect.
+        var unreachable = false
 
         init(config: WorkerConfig) {
             self.config = config
@@ -116,10 +121,12 @@ public final class WorkerRuntime: Sendable {
         do {
             socket = try context.makeSocket(.dealer)
             try socket.set(.immediate, true)
+            try socket.set(.sendTimeout, Int32(clamping: max(100, config.heartbeatMillis)))
             try socket.connect(config.endpoint)
         } catch { throw .transport("\(error)") }
         defer { socket.close() }
         session.registered = false
+        session.unreachable = false
         session.lastHeard = .now
         // Tasks queued for the previous connection were requeued by the coordinator; running ones
         // finish and report (the coordinator ignores results it no longer expects).
@@ -150,11 +157,16 @@ public final class WorkerRuntime: Sendable {
                     if let outcome = try handle(parts, on: socket, session: &session) { return outcome }
                 }
             }
+            if let parent = config.parentProcess, getppid() != parent {
+                logger.warning("parent process \(parent) is gone; stopping")
+                try? send(.goodbye(Goodbye(reason: "parent process exited")), on: socket, session: &session)
+                return .stopped
+            }
             let now = ContinuousClock.now
             if now - session.lastSent >= .milliseconds(session.heartbeatMillis) {
                 try send(.heartbeat, on: socket, session: &session)
             }
-            if now - session.lastHeard > .milliseconds(session.heartbeatMillis * session.livenessBeats) {
+            if session.unreachable || now - session.lastHeard > .milliseconds(session.heartbeatMillis * session.livenessBeats) {
                 return .reconnect
             }
         }
@@ -181,8 +193,13 @@ public final class WorkerRuntime: Sendable {
 
     private func send(_ message: WireMessage, payloads: [[UInt8]] = [], on socket: ZMQSocket, session: inout Session) throws(WorkerError) {
         do {
-            _ = try socket.send([WireCodec.encode(message)] + payloads)
-            session.lastSent = .now
+            // Bounded by the socket's send timeout: with no live connection (IMMEDIATE) a send
+            // would otherwise block forever; an unsent message means the coordinator is gone.
+            if try socket.send([WireCodec.encode(message)] + payloads) {
+                session.lastSent = .now
+            } else {
+                session.unreachable = true
+            }
         } catch { throw .transport("\(error)") }
     }
 
