@@ -6,6 +6,16 @@ import TesseraStore
 /// `tessera run` killed mid-job (kill -9: no cleanup at all) and run again resumes from its
 /// database: finished tasks are not recomputed and the outputs are what an uninterrupted run gives.
 @Suite(.serialized) struct ResumeTests {
+    /// Processes whose command line says they are workers of `parent` (`--parent-pid`).
+    static func workers(ofParent parent: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let args = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return args.contains("worker") && zip(args, args.dropFirst()).contains { $0 == "--parent-pid" && $1 == "\(parent)" }
+        }
+    }
+
     @Test("kill -9 of tessera run, then the same command again, finishes the job without recomputing finished tasks")
     func resumeAfterKill() throws {
         let tmp = try TemporaryDirectory("resume")
@@ -28,6 +38,12 @@ import TesseraStore
         kill(first.process.processIdentifier, SIGKILL)
         first.process.waitUntilExit()
         #expect(first.process.terminationReason == .uncaughtSignal)
+        // Its worker processes notice their parent is gone and exit by themselves (bounded wait).
+        let orphanDeadline = Date().addingTimeInterval(15)
+        while Date() < orphanDeadline, !Self.workers(ofParent: first.process.processIdentifier).isEmpty {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(Self.workers(ofParent: first.process.processIdentifier).isEmpty, "orphaned workers are still running")
 
         let store = try TesseraStore(path: db)
         let job = try #require(try store.jobSummaries(nil).first)
