@@ -1,0 +1,156 @@
+import Foundation
+import Testing
+import TesseraCore
+import TesseraStore
+
+/// Faults during real multi-process jobs: workers and the coordinator are killed with SIGKILL at
+/// points chosen by job progress (seeded), then restarted. Nothing finished may be redone, every
+/// frame must come out byte-identical to an uninterrupted develop, and the database must stay sound.
+@Suite(.serialized) struct ChaosTests {
+    /// A farm of separate processes on ipc endpoints in a scratch directory (stable across restarts).
+    final class Farm {
+        let tmp: TemporaryDirectory
+        let db: String
+        let taskEndpoint: String
+        let controlEndpoint: String
+        var coordinator: TesseraProcess.Background?
+        var workers: [TesseraProcess.Background] = []
+
+        init(_ tmp: TemporaryDirectory) {
+            self.tmp = tmp
+            db = tmp.sub("coordinator.db")
+            taskEndpoint = "ipc://\(tmp.sub("tasks.ipc"))"
+            controlEndpoint = "ipc://\(tmp.sub("control.ipc"))"
+        }
+
+        func startCoordinator() throws {
+            let c = try TesseraProcess.start([
+                "coordinator", "--listen", taskEndpoint, "--control", controlEndpoint, "--db", db,
+                "--heartbeat-ms", "200", "--liveness-beats", "5", "--log-level", "error",
+            ])
+            _ = try #require(c.waitForLine(containing: "coordinator listening"), "coordinator did not start")
+            coordinator = c
+        }
+
+        func startWorker(_ name: String) throws -> TesseraProcess.Background {
+            let w = try TesseraProcess.start(["worker", "--connect", taskEndpoint, "--slots", "1", "--name", name, "--log-level", "error"])
+            workers.append(w)
+            return w
+        }
+
+        /// The job's progress as the database records it (nil until the job exists).
+        func progress() -> JobSummary? {
+            guard FileManager.default.fileExists(atPath: db), let store = try? TesseraStore(path: db) else { return nil }
+            return try? store.jobSummaries(nil).first
+        }
+
+        /// Polls the database until `condition` holds (bounded).
+        func wait(upTo seconds: TimeInterval = 120, until condition: (JobSummary) -> Bool) -> JobSummary? {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if let p = progress(), condition(p) { return p }
+                Thread.sleep(forTimeInterval: 0.02)  // polling a condition, bounded by the deadline
+            }
+            return progress()
+        }
+
+        func stopAll() {
+            for w in workers { w.stop() }
+            coordinator?.stop()
+        }
+    }
+
+    private func referenceCheck(_ farm: Farm, job: JobID, out: String) throws {
+        let store = try TesseraStore(path: farm.db)
+        #expect(try store.integrityCheck() == "ok")
+        for frame in try store.frames(of: job) {
+            #expect(frame.state == .done, "\(frame.stem) is \(frame.state)")
+            let reference = farm.tmp.sub("ref/\(frame.stem).tif")
+            let developed = try TesseraProcess.run(["develop", frame.path, "--out", reference, "--format", "tiff"])
+            #expect(developed.status == 0)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: reference)) == Data(contentsOf: URL(fileURLWithPath: "\(out)/\(frame.stem).tif")),
+                    "\(frame.stem).tif differs from an uninterrupted develop")
+        }
+    }
+
+    @Test("workers killed with SIGKILL during a 200-tile job: every tile done once, outputs identical")
+    func killWorkers() throws {
+        let tmp = try TemporaryDirectory("chaos-workers")
+        let shoot = tmp.sub("shoot"), out = tmp.sub("out")
+        #expect(try TesseraProcess.run(["synth", shoot, "--frames", "10", "--size", "640x480", "--seed", "31"]).status == 0)
+        let farm = Farm(tmp)
+        defer { farm.stopAll() }
+        try farm.startCoordinator()
+        var live = try (1...3).map { try farm.startWorker("w\($0)") }
+        let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--tile-size", "128", "--format", "tiff",
+                                             "--coordinator", farm.controlEndpoint])
+        #expect(submit.status == 0, "\(submit.stderr)")
+        let jobID = JobID(try #require(Int64(submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
+
+        var rng = SplitMix64(seed: 5)
+        var kills = 0
+        for threshold in stride(from: 30, through: 180, by: 30) {
+            guard let p = farm.wait(until: { $0.taskCounts[.succeeded, default: 0] >= threshold || $0.state.isFinished }),
+                  !p.state.isFinished else { break }
+            let victim = Int(rng.next() % UInt64(live.count))
+            kill(live[victim].process.processIdentifier, SIGKILL)
+            live[victim].process.waitUntilExit()
+            kills += 1
+            live[victim] = try farm.startWorker("w\(victim + 1)-r\(kills)")
+        }
+        let final = try #require(farm.wait(until: { $0.state.isFinished }))
+        print("killed \(kills) workers; job \(final.state.rawValue)")
+        #expect(kills >= 3, "the job finished before enough workers were killed")
+        #expect(final.state == .succeeded)
+        let store = try TesseraStore(path: farm.db)
+        let tasks = try store.tasks(of: jobID)
+        #expect(tasks.count == 10 + 10 * 20)
+        #expect(tasks.allSatisfy { $0.state == .succeeded })
+        let attempts = try store.attempts(of: jobID)
+        #expect(attempts.filter { $0.outcome == .succeeded }.count == tasks.count, "each task succeeded exactly once")
+        print("attempts: \(attempts.count) for \(tasks.count) tasks (\(attempts.count - tasks.count) lost to kills)")
+        try referenceCheck(farm, job: jobID, out: out)
+    }
+
+    @Test("the coordinator killed with SIGKILL three times mid-job: the job completes, nothing finished is redone")
+    func killCoordinator() throws {
+        let tmp = try TemporaryDirectory("chaos-coordinator")
+        let shoot = tmp.sub("shoot"), out = tmp.sub("out")
+        #expect(try TesseraProcess.run(["synth", shoot, "--frames", "10", "--size", "640x480", "--seed", "32"]).status == 0)
+        let farm = Farm(tmp)
+        defer { farm.stopAll() }
+        try farm.startCoordinator()
+        _ = try (1...2).map { try farm.startWorker("w\($0)") }
+        let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--tile-size", "128", "--format", "tiff",
+                                             "--coordinator", farm.controlEndpoint])
+        #expect(submit.status == 0, "\(submit.stderr)")
+        let jobID = JobID(try #require(Int64(submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
+
+        var finished: [TaskID: Int] = [:]
+        var restarts = 0
+        for threshold in [40, 90, 140] {
+            guard let p = farm.wait(until: { $0.taskCounts[.succeeded, default: 0] >= threshold || $0.state.isFinished }),
+                  !p.state.isFinished else { break }
+            let coordinator = try #require(farm.coordinator)
+            kill(coordinator.process.processIdentifier, SIGKILL)
+            coordinator.process.waitUntilExit()
+            let store = try TesseraStore(path: farm.db)
+            for task in try store.tasks(of: jobID) where task.state == .succeeded { finished[task.id] = task.attempts }
+            try farm.startCoordinator()
+            restarts += 1
+        }
+        let final = try #require(farm.wait(until: { $0.state.isFinished }))
+        print("coordinator restarted \(restarts) times; job \(final.state.rawValue)")
+        #expect(restarts == 3, "the job finished before three coordinator kills")
+        #expect(final.state == .succeeded)
+        let store = try TesseraStore(path: farm.db)
+        let tasks = try store.tasks(of: jobID)
+        let attempts = try store.attempts(of: jobID)
+        for (task, count) in finished {
+            #expect(tasks.first { $0.id == task }?.attempts == count, "finished \(task) was dispatched again")
+            #expect(attempts.filter { $0.taskID == task && $0.outcome == .succeeded }.count == 1)
+        }
+        print("tasks finished before the last kill: \(finished.count); redone: 0; attempts \(attempts.count) for \(tasks.count) tasks")
+        try referenceCheck(farm, job: jobID, out: out)
+    }
+}
