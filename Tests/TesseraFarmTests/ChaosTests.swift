@@ -153,4 +153,49 @@ import TesseraStore
         print("tasks finished before the last kill: \(finished.count); redone: 0; attempts \(attempts.count) for \(tasks.count) tasks")
         try referenceCheck(farm, job: jobID, out: out)
     }
+
+    @Test("a worker frozen (SIGSTOP) past the liveness window loses its tasks, rejoins after SIGCONT, no duplicate output")
+    func frozenWorkerRejoins() throws {
+        let tmp = try TemporaryDirectory("chaos-frozen")
+        let shoot = tmp.sub("shoot"), out = tmp.sub("out")
+        #expect(try TesseraProcess.run(["synth", shoot, "--frames", "8", "--size", "640x480", "--seed", "33"]).status == 0)
+        let farm = Farm(tmp)
+        defer { farm.stopAll() }
+        try farm.startCoordinator()
+        let frozen = try farm.startWorker("frozen")
+        _ = try farm.startWorker("steady")
+        let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--tile-size", "128", "--format", "tiff",
+                                             "--coordinator", farm.controlEndpoint])
+        #expect(submit.status == 0, "\(submit.stderr)")
+        let jobID = JobID(try #require(Int64(submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
+        _ = farm.wait(until: { $0.taskCounts[.succeeded, default: 0] >= 30 })
+
+        kill(frozen.process.processIdentifier, SIGSTOP)
+        // The coordinator (200 ms beats, 5 missed) must declare it lost and requeue its tasks.
+        let store = try TesseraStore(path: farm.db)
+        let deadline = Date().addingTimeInterval(30)
+        var lost = false
+        while Date() < deadline, !lost {
+            lost = try store.events(job: nil, after: 0, limit: 10_000).contains { $0.kind == "worker.lost" && $0.message.hasPrefix("frozen") }
+            if !lost { Thread.sleep(forTimeInterval: 0.02) }  // polling a condition, bounded
+        }
+        kill(frozen.process.processIdentifier, SIGCONT)
+        #expect(lost, "the frozen worker was never declared lost")
+
+        let final = try #require(farm.wait(until: { $0.state.isFinished }))
+        #expect(final.state == .succeeded)
+        let rejoinDeadline = Date().addingTimeInterval(30)
+        var joins = 0
+        while Date() < rejoinDeadline {
+            joins = try store.events(job: nil, after: 0, limit: 10_000).filter { $0.kind == "worker.joined" && $0.message.hasPrefix("frozen") }.count
+            if joins >= 2 { break }
+            Thread.sleep(forTimeInterval: 0.02)  // polling a condition, bounded
+        }
+        #expect(joins >= 2, "the frozen worker did not rejoin after SIGCONT")
+        let attempts = try store.attempts(of: jobID)
+        #expect(attempts.contains { $0.outcome == .lost }, "its in-flight tasks were requeued")
+        let tasks = try store.tasks(of: jobID)
+        #expect(attempts.filter { $0.outcome == .succeeded }.count == tasks.count, "no task succeeded twice")
+        try referenceCheck(farm, job: jobID, out: out)
+    }
 }
