@@ -30,12 +30,20 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "Attempts per task before it fails.")
     var maxAttempts: Int = 3
 
+    @Option(help: "First retry delay after a failed task, in milliseconds (doubles per attempt).")
+    var retryBackoffMs: Int = 500
+
+    @Option(help: "Failures of one worker on one job before that job's tasks avoid it.")
+    var badWorkerThreshold: Int = 3
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         guard heartbeatMs >= 10 else { throw ValidationError("--heartbeat-ms must be at least 10") }
         guard livenessBeats >= 2 else { throw ValidationError("--liveness-beats must be at least 2") }
         guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
+        guard retryBackoffMs >= 0 else { throw ValidationError("--retry-backoff-ms must not be negative") }
+        guard badWorkerThreshold >= 1 else { throw ValidationError("--bad-worker-threshold must be at least 1") }
     }
 
     func run() throws {
@@ -45,6 +53,8 @@ struct CoordinatorCommand: ParsableCommand {
         config.heartbeatMillis = heartbeatMs
         config.livenessBeats = livenessBeats
         config.maxAttempts = maxAttempts
+        config.retryBackoffMillis = retryBackoffMs
+        config.badWorkerThreshold = badWorkerThreshold
         let coordinator = try Coordinator(config: config)
         try coordinator.start()
         let stopped = DispatchSemaphore(value: 0)

@@ -20,6 +20,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Stop when the process with this id is no longer the parent (used by `tessera run`).", visibility: .hidden))
     var parentPid: Int32?
 
+    @Flag(help: ArgumentHelp("Test hook: fail every task (retryable) instead of running it.", visibility: .hidden))
+    var failEveryTask = false
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -30,6 +33,7 @@ struct WorkerCommand: ParsableCommand {
         try logging.bootstrap()
         var config = WorkerConfig(endpoint: connect, slots: slots, name: name)
         config.parentProcess = parentPid
+        config.failEveryTask = failEveryTask
         let runtime = try WorkerRuntime(config: config)
         let watcher = SignalWatcher { _ in runtime.stop() }
         defer { withExtendedLifetime(watcher) {} }

@@ -1,4 +1,5 @@
 import Foundation
+import TesseraStore
 
 /// Everything a coordinator needs to run. Defaults suit one studio machine; every field is a
 /// command-line flag of `tessera coordinator` (see docs/operator-guide.md).
@@ -17,6 +18,15 @@ public struct CoordinatorConfig: Sendable {
     public var livenessBeats: Int = 5
     /// Attempts per task before it (and its frame) is marked failed.
     public var maxAttempts: Int = 3
+    /// First retry delay after a retryable failure, in milliseconds; doubles per attempt (max 60 s).
+    public var retryBackoffMillis: Int = 500
+    /// Retryable failures of one worker on one job before it gets no more of that job's tasks.
+    public var badWorkerThreshold: Int = 3
+
+    /// The store's view of the retry settings.
+    public var retryPolicy: RetryPolicy {
+        RetryPolicy(maxAttempts: maxAttempts, backoffMillis: Int64(retryBackoffMillis), badWorkerThreshold: badWorkerThreshold)
+    }
     /// Frames with more pixels than this are refused by the decoder (decompression-bomb guard).
     public var maxFramePixels: Int = 250_000_000
     /// Tasks being prepared (file reads, tile windows) at once; bounds coordinator memory.

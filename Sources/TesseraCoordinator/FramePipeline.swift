@@ -194,9 +194,14 @@ public final class FramePipeline: Sendable {
     /// Records a task's failure (requeue or fail its frame) and the event operators see.
     func recordFailure(task: TaskID, attempt: Int, code: String, reason: String, retryable: Bool, worker: WorkerID?) {
         do {
-            let outcome = try store.recordFailure(task: task, attempt: attempt, code: code, reason: reason, retryable: retryable,
-                                                  maxAttempts: config.maxAttempts)
-            switch outcome {
+            let record = try store.recordFailure(task: task, attempt: attempt, code: code, reason: reason, retryable: retryable,
+                                                 policy: config.retryPolicy)
+            if let banned = record.bannedWorker {
+                events.record(NewEvent(level: .warning, kind: "worker.banned",
+                                       message: "\(banned) failed \(config.badWorkerThreshold) tasks of this job; it gets no more of them",
+                                       task: task, worker: worker))
+            }
+            switch record.outcome {
             case .requeued:
                 events.record(NewEvent(level: .warning, kind: "task.retry", message: "task \(task.rawValue) attempt \(attempt) failed (\(code)): \(reason); requeued",
                                        task: task, worker: worker))

@@ -544,6 +544,37 @@ public enum TileOutcome: Sendable, Hashable {
 }
 
 /// Result of ``TesseraStore/recordFailure(task:attempt:code:reason:retryable:maxAttempts:)``.
+/// How failures are retried: attempts, backoff, and when a worker is listed as bad for a job.
+public struct RetryPolicy: Sendable, Hashable {
+    /// Attempts per task before it fails for good.
+    public var maxAttempts: Int
+    /// First retry delay in milliseconds; doubles with each attempt (0 = retry at once).
+    public var backoffMillis: Int64
+    /// Longest retry delay in milliseconds.
+    public var maxBackoffMillis: Int64
+    /// Retryable failures of one worker on one job before it gets no more of that job's tasks.
+    public var badWorkerThreshold: Int
+
+    public init(maxAttempts: Int, backoffMillis: Int64 = 500, maxBackoffMillis: Int64 = 60_000, badWorkerThreshold: Int = 3) {
+        self.maxAttempts = maxAttempts
+        self.backoffMillis = backoffMillis
+        self.maxBackoffMillis = maxBackoffMillis
+        self.badWorkerThreshold = badWorkerThreshold
+    }
+}
+
+/// What ``TesseraStore/recordFailure(task:attempt:code:reason:retryable:policy:)`` did.
+public struct FailureRecord: Sendable, Hashable {
+    public var outcome: FailureOutcome
+    /// The worker this failure put on the job's bad-worker list, if any.
+    public var bannedWorker: String?
+
+    public init(outcome: FailureOutcome, bannedWorker: String? = nil) {
+        self.outcome = outcome
+        self.bannedWorker = bannedWorker
+    }
+}
+
 public enum FailureOutcome: Sendable, Hashable {
     /// The task is queued again.
     case requeued

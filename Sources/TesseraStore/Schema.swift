@@ -123,6 +123,21 @@ enum Schema {
                 CREATE INDEX events_by_job ON events(job_id, id) WHERE job_id IS NOT NULL;
                 """)
         }
+        // Retry backoff (a requeued task waits until not_before, ms since the epoch) and the
+        // per-job list of workers that keep failing that job's tasks (keyed by worker name, so a
+        // worker that reconnects under a new id stays listed).
+        migrator.registerMigration("v2-retry-backoff-bad-workers") { db in
+            try db.execute(sql: """
+                ALTER TABLE tasks ADD COLUMN not_before INTEGER NOT NULL DEFAULT 0;
+                CREATE TABLE job_bad_workers (
+                    job_id       INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                    worker_name  TEXT    NOT NULL,
+                    failures     INTEGER NOT NULL DEFAULT 0,
+                    banned_at    INTEGER,
+                    PRIMARY KEY (job_id, worker_name)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -40,22 +40,26 @@ extension TesseraStore {
     public func claimTasks(worker: WorkerID, limit: Int) throws(StoreError) -> [ClaimedTask] {
         guard limit > 0 else { return [] }
         return try write("claiming tasks for \(worker)") { db, now in
-            guard let active = try Bool.fetchOne(db.cachedStatement(sql: "SELECT active FROM workers WHERE id = ?"),
-                                                 arguments: [worker.rawValue])
+            guard let me = try Row.fetchOne(db.cachedStatement(sql: "SELECT active, name FROM workers WHERE id = ?"),
+                                            arguments: [worker.rawValue])
             else { throw StoreError(.notFound, "\(worker) is not registered") }
-            guard active else { throw StoreError(.invalidState, "\(worker) was declared lost; it must register again") }
+            guard me[0] as Bool else { throw StoreError(.invalidState, "\(worker) was declared lost; it must register again") }
+            let workerName: String = me[1]
             try db.cachedStatement(sql: "UPDATE workers SET last_seen = ? WHERE id = ?")
                 .execute(arguments: [now, worker.rawValue])
 
             let jobs = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT id, recipe_name, recipe_document, recipe_hash, format, tile_size, output_dir FROM jobs
-                WHERE state = 'running' AND paused = 0 AND tasks_queued > 0 ORDER BY priority DESC, id
-                """))
+                WHERE state = 'running' AND paused = 0 AND tasks_queued > 0
+                  AND NOT EXISTS (SELECT 1 FROM job_bad_workers b
+                                  WHERE b.job_id = jobs.id AND b.worker_name = ? AND b.banned_at IS NOT NULL)
+                ORDER BY priority DESC, id
+                """), arguments: [workerName])
             let select = try db.cachedStatement(sql: """
                 SELECT t.id, t.frame_id, t.kind, t.attempts, t.core_x, t.core_y, t.core_width, t.core_height,
                     f.path, f.width, f.height, f.spool_path, f.metadata, f.stem
                 FROM tasks t JOIN frames f ON f.id = t.frame_id
-                WHERE t.job_id = ? AND t.state = 'queued' ORDER BY t.id LIMIT ?
+                WHERE t.job_id = ? AND t.state = 'queued' AND t.not_before <= ? ORDER BY t.id LIMIT ?
                 """)
             let start = try db.cachedStatement(sql: """
                 UPDATE tasks SET state = 'running', attempts = ?, worker_id = ?, started_at = ? WHERE id = ?
@@ -70,7 +74,7 @@ extension TesseraStore {
                 let jobID: Int64 = job[0]
                 let recipeName: String = job[1], recipeDocument: String = job[2], recipeHash: String = job[3]
                 let format: String = job[4], tileSize: Int = job[5], outputDir: String = job[6]
-                let rows = try Row.fetchAll(select, arguments: [jobID, limit - claimed.count])
+                let rows = try Row.fetchAll(select, arguments: [jobID, now, limit - claimed.count])
                 for row in rows {
                     let task: Int64 = row[0]
                     let attempt = (row[3] as Int) + 1
@@ -243,21 +247,61 @@ extension TesseraStore {
     /// when the task is unknown or not running with this `attempt`.
     public func recordFailure(task: TaskID, attempt: Int, code: String, reason: String, retryable: Bool,
                               maxAttempts: Int) throws(StoreError) -> FailureOutcome {
+        try recordFailure(task: task, attempt: attempt, code: code, reason: reason, retryable: retryable,
+                          policy: RetryPolicy(maxAttempts: maxAttempts, backoffMillis: 0, badWorkerThreshold: .max)).outcome
+    }
+
+    /// Records a task's failure under `policy`: a retryable failure with attempts left requeues
+    /// the task, not before `backoffMillis · 2^(attempt−1)` (capped) from now; otherwise the task
+    /// fails and fails its frame. A retryable failure also counts against the worker that ran the
+    /// attempt (by name) for this job; at `badWorkerThreshold` failures the worker is put on the
+    /// job's bad-worker list and ``claimTasks(worker:limit:)`` gives it no more of this job's tasks.
+    /// `FailureRecord.bannedWorker` names a worker listed by this very failure.
+    public func recordFailure(task: TaskID, attempt: Int, code: String, reason: String, retryable: Bool,
+                              policy: RetryPolicy) throws(StoreError) -> FailureRecord {
         try write("recording the failure of \(task)") { db, now in
-            guard let t = try TaskRow.fetch(db, task.rawValue), t.accepts(attempt) else { return .stale }
+            guard let t = try TaskRow.fetch(db, task.rawValue), t.accepts(attempt) else { return FailureRecord(outcome: .stale) }
+            let workerName = try String.fetchOne(db, sql: """
+                SELECT w.name FROM attempts a JOIN workers w ON w.id = a.worker_id WHERE a.task_id = ? AND a.attempt = ?
+                """, arguments: [t.id, attempt])
             try closeAttempt(db, task: t.id, attempt: attempt, outcome: .failed, now: now, errorCode: code, error: reason)
+            var banned: String?
+            if retryable, let workerName {
+                try db.execute(sql: """
+                    INSERT INTO job_bad_workers (job_id, worker_name, failures) VALUES (?, ?, 1)
+                    ON CONFLICT (job_id, worker_name) DO UPDATE SET failures = failures + 1
+                    """, arguments: [t.job, workerName])
+                let failures = try Int.fetchOne(db, sql: """
+                    SELECT failures FROM job_bad_workers WHERE job_id = ? AND worker_name = ? AND banned_at IS NULL
+                    """, arguments: [t.job, workerName]) ?? 0
+                if failures >= policy.badWorkerThreshold {
+                    try db.execute(sql: "UPDATE job_bad_workers SET banned_at = ? WHERE job_id = ? AND worker_name = ?",
+                                   arguments: [now, t.job, workerName])
+                    banned = workerName
+                }
+            }
             var ledger = Ledger()
-            if retryable && t.attempts < maxAttempts {
+            if retryable && t.attempts < policy.maxAttempts {
+                let delay = policy.backoffMillis <= 0 ? 0 : min(policy.maxBackoffMillis, policy.backoffMillis << min(20, t.attempts - 1))
                 try db.cachedStatement(sql: """
-                    UPDATE tasks SET state = 'queued', worker_id = NULL, last_error = ? WHERE id = ?
-                    """).execute(arguments: [reason, t.id])
+                    UPDATE tasks SET state = 'queued', worker_id = NULL, last_error = ?, not_before = ? WHERE id = ?
+                    """).execute(arguments: [reason, now + delay, t.id])
                 ledger.move(job: t.job, from: .running, to: .queued)
                 try ledger.apply(db, now: now)
-                return .requeued
+                return FailureRecord(outcome: .requeued, bannedWorker: banned)
             }
             try failTask(db, t, code: code, reason: reason, now: now, ledger: &ledger)
             try ledger.apply(db, now: now)
-            return .frameFailed(FrameID(t.frame))
+            return FailureRecord(outcome: .frameFailed(FrameID(t.frame)), bannedWorker: banned)
+        }
+    }
+
+    /// The names of the workers on `job`'s bad-worker list.
+    public func badWorkers(of job: JobID) throws(StoreError) -> [String] {
+        try read("reading the bad workers of \(job)") { db in
+            try String.fetchAll(db, sql: """
+                SELECT worker_name FROM job_bad_workers WHERE job_id = ? AND banned_at IS NOT NULL ORDER BY worker_name
+                """, arguments: [job.rawValue])
         }
     }
 

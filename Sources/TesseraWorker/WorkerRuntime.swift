@@ -21,6 +21,8 @@ public struct WorkerConfig: Sendable {
     /// When set, the worker stops once this process is no longer its parent — how the workers of
     /// an embedded `tessera run` follow it when it is killed, instead of lingering as orphans.
     public var parentProcess: Int32?
+    /// Test hook (chaos suite): fail every task with a retryable internal error instead of running it.
+    public var failEveryTask = false
 
     /// The credit this worker grants: tasks running plus tasks queued.
     public var capacity: Int { slots + prefetch }
@@ -257,6 +259,11 @@ public final class WorkerRuntime: Sendable {
         } catch {
             mailbox.post(.finished(taskID: taskID, attempt: attempt, micros: 0, outcome: .failure(
                 TaskExecutor.Failure(code: .payloadCorrupt, retryable: true, reason: "\(error)"))))
+            return
+        }
+        if config.failEveryTask {
+            mailbox.post(.finished(taskID: taskID, attempt: attempt, micros: 0, outcome: .failure(
+                TaskExecutor.Failure(code: .internalError, retryable: true, reason: "injected failure (worker test hook --fail-every-task)"))))
             return
         }
         let kind = task.kind, parameters = task.parameters

@@ -32,8 +32,8 @@ import TesseraStore
             coordinator = c
         }
 
-        func startWorker(_ name: String) throws -> TesseraProcess.Background {
-            let w = try TesseraProcess.start(["worker", "--connect", taskEndpoint, "--slots", "1", "--name", name, "--log-level", "error"])
+        func startWorker(_ name: String, extra: [String] = []) throws -> TesseraProcess.Background {
+            let w = try TesseraProcess.start(["worker", "--connect", taskEndpoint, "--slots", "1", "--name", name, "--log-level", "error"] + extra)
             workers.append(w)
             return w
         }
@@ -196,6 +196,35 @@ import TesseraStore
         #expect(attempts.contains { $0.outcome == .lost }, "its in-flight tasks were requeued")
         let tasks = try store.tasks(of: jobID)
         #expect(attempts.filter { $0.outcome == .succeeded }.count == tasks.count, "no task succeeded twice")
+        try referenceCheck(farm, job: jobID, out: out)
+    }
+
+    @Test("a worker that fails every task is put on the job's bad-worker list; the job finishes on the others")
+    func badWorkerIsListed() throws {
+        let tmp = try TemporaryDirectory("chaos-bad")
+        let shoot = tmp.sub("shoot"), out = tmp.sub("out")
+        #expect(try TesseraProcess.run(["synth", shoot, "--frames", "6", "--size", "640x480", "--seed", "34"]).status == 0)
+        let farm = Farm(tmp)
+        defer { farm.stopAll() }
+        try farm.startCoordinator()
+        _ = try farm.startWorker("bad", extra: ["--fail-every-task"])
+        _ = try farm.startWorker("good-1")
+        _ = try farm.startWorker("good-2")
+        let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--tile-size", "128", "--format", "tiff",
+                                             "--coordinator", farm.controlEndpoint])
+        #expect(submit.status == 0, "\(submit.stderr)")
+        let jobID = JobID(try #require(Int64(submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
+        let final = try #require(farm.wait(until: { $0.state.isFinished }))
+        #expect(final.state == .succeeded, "\(final.failures)")
+
+        let store = try TesseraStore(path: farm.db)
+        #expect(try store.badWorkers(of: jobID) == ["bad"])
+        #expect(try store.events(job: nil, after: 0, limit: 10_000).contains { $0.kind == "worker.banned" && $0.message.hasPrefix("bad") })
+        let badIDs = Set(try store.workers().filter { $0.name == "bad" }.map(\.id))
+        let badAttempts = try store.attempts(of: jobID).filter { badIDs.contains($0.workerID) }
+        print("bad worker attempts: \(badAttempts.count), all failed: \(badAttempts.allSatisfy { $0.outcome == .failed })")
+        #expect(badAttempts.allSatisfy { $0.outcome == .failed })
+        #expect(badAttempts.count <= 3 + 2, "after 3 failures it gets nothing new (2 may already be in flight)")
         try referenceCheck(farm, job: jobID, out: out)
     }
 }
