@@ -36,6 +36,9 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "Failures of one worker on one job before that job's tasks avoid it.")
     var badWorkerThreshold: Int = 3
 
+    @Option(help: "Shortest time (ms) before a task without a result is presumed hung and requeued; longer for slow workers and big tasks (10× the expected time).")
+    var taskTimeoutMinMs: Int = 30_000
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -44,6 +47,7 @@ struct CoordinatorCommand: ParsableCommand {
         guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
         guard retryBackoffMs >= 0 else { throw ValidationError("--retry-backoff-ms must not be negative") }
         guard badWorkerThreshold >= 1 else { throw ValidationError("--bad-worker-threshold must be at least 1") }
+        guard taskTimeoutMinMs >= 100 else { throw ValidationError("--task-timeout-min-ms must be at least 100") }
     }
 
     func run() throws {
@@ -55,6 +59,7 @@ struct CoordinatorCommand: ParsableCommand {
         config.maxAttempts = maxAttempts
         config.retryBackoffMillis = retryBackoffMs
         config.badWorkerThreshold = badWorkerThreshold
+        config.taskTimeoutMinMillis = taskTimeoutMinMs
         let coordinator = try Coordinator(config: config)
         try coordinator.start()
         let stopped = DispatchSemaphore(value: 0)

@@ -23,6 +23,9 @@ struct WorkerCommand: ParsableCommand {
     @Flag(help: ArgumentHelp("Test hook: fail every task (retryable) instead of running it.", visibility: .hidden))
     var failEveryTask = false
 
+    @Option(help: ArgumentHelp("Test hook: the first N tasks hang forever.", visibility: .hidden))
+    var hangTasks: Int = 0
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -34,6 +37,7 @@ struct WorkerCommand: ParsableCommand {
         var config = WorkerConfig(endpoint: connect, slots: slots, name: name)
         config.parentProcess = parentPid
         config.failEveryTask = failEveryTask
+        config.hangTasks = hangTasks
         let runtime = try WorkerRuntime(config: config)
         let watcher = SignalWatcher { _ in runtime.stop() }
         defer { withExtendedLifetime(watcher) {} }

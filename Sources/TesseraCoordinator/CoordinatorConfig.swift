@@ -22,6 +22,11 @@ public struct CoordinatorConfig: Sendable {
     public var retryBackoffMillis: Int = 500
     /// Retryable failures of one worker on one job before it gets no more of that job's tasks.
     public var badWorkerThreshold: Int = 3
+    /// A task is presumed hung after this many times the time its worker's measured speed
+    /// predicts for it …
+    public var taskTimeoutFactor: Double = 10
+    /// … but never sooner than this (ms). Before a worker has a measured speed, 4× this.
+    public var taskTimeoutMinMillis: Int = 30_000
 
     /// The store's view of the retry settings.
     public var retryPolicy: RetryPolicy {

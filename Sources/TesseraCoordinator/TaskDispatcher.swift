@@ -71,6 +71,18 @@ final class TaskDispatcher: Sendable {
     // MARK: - Socket thread
 
     /// A connected worker, as the socket thread sees it.
+    /// A task handed to a session: what a result needs to be routed, and its deadline.
+    private struct InFlight {
+        var kind: TaskKind
+        var frameID: FrameID
+        var attempt: Int
+        /// The task's size in its kind's unit: pixels of a tile's core; 1 for a decode (the frame's
+        /// size is unknown until it is decoded, so decodes are timed per task).
+        var work: Int
+        /// When the TASK was sent (nil while it is being prepared).
+        var sentAt: ContinuousClock.Instant?
+    }
+
     private struct Session {
         var id: UInt64
         var workerID: WorkerID
@@ -78,7 +90,10 @@ final class TaskDispatcher: Sendable {
         var name: String
         var credits: Int
         /// Tasks sent to (or being prepared for) this worker, with what a result needs to be routed.
-        var inFlight: [TaskID: (kind: TaskKind, frameID: FrameID)] = [:]
+        var inFlight: [TaskID: InFlight] = [:]
+        /// Measured speed of this worker per task kind, in work units per second of compute
+        /// (exponential average; see ``InFlight/work``).
+        var speed: [TaskKind: Double] = [:]
         var lastHeard: ContinuousClock.Instant
     }
 
@@ -199,6 +214,11 @@ final class TaskDispatcher: Sendable {
                 counters.staleResults.add(1)
                 return
             }
+            if result.computeMicros > 0 {
+                let speed = Double(task.work) / (Double(result.computeMicros) / 1e6)
+                let previous = state.sessions[routingID]?.speed[task.kind]
+                state.sessions[routingID]?.speed[task.kind] = previous.map { 0.7 * $0 + 0.3 * speed } ?? speed
+            }
             accept(result, kind: task.kind, frameID: task.frameID, payloads: payloads)
         case .failure(let failure):
             guard state.sessions[routingID]?.inFlight.removeValue(forKey: failure.taskID) != nil else {
@@ -272,7 +292,9 @@ final class TaskDispatcher: Sendable {
             state.sessions[routingID]?.credits -= claimed.count
             state.preparing += claimed.count
             for task in claimed {
-                state.sessions[routingID]?.inFlight[task.taskID] = (task.kind, task.frameID)
+                state.sessions[routingID]?.inFlight[task.taskID] = InFlight(
+                    kind: task.kind, frameID: task.frameID, attempt: task.attempt,
+                    work: task.kind == .decode ? 1 : max(1, task.core?.area ?? 1), sentAt: nil)
                 prepare(task, routingID: routingID, sessionID: session.id)
             }
         }
@@ -300,6 +322,7 @@ final class TaskDispatcher: Sendable {
             return
         }
         if reply(.task(task.message), to: routingID, payloads: task.payloads, socket: socket) {
+            state.sessions[routingID]?.inFlight[taskID]?.sentAt = .now
             counters.tasksSent.add(1)
             counters.bytesSent.add(task.payloads.reduce(0) { $0 + $1.count })
         } else {
@@ -341,12 +364,39 @@ final class TaskDispatcher: Sendable {
 
     private func dispatchSoon() { mailbox.post(.tasksAvailable) }
 
-    /// Heartbeats out, lost workers dropped, and a periodic dispatch as a safety net.
+    /// How long a task may take on a session before it is presumed hung: `taskTimeoutFactor`
+    /// times what the worker's measured speed predicts, never less than `taskTimeoutMinMillis`.
+    private func deadline(for task: InFlight, on session: Session) -> Duration {
+        let minimum = Duration.milliseconds(config.taskTimeoutMinMillis)
+        guard let speed = session.speed[task.kind], speed > 0 else { return minimum * 4 }
+        let expected = Double(task.work) / speed * config.taskTimeoutFactor
+        return max(minimum, .milliseconds(Int(min(expected * 1000, 86_400_000))))
+    }
+
+    /// Requeues tasks that outlived their deadline; a late result for one is then ignored.
+    private func expireHungTasks(now: ContinuousClock.Instant, state: LoopState) {
+        for (routingID, session) in state.sessions {
+            for (taskID, task) in session.inFlight {
+                guard let sentAt = task.sentAt else { continue }
+                let limit = deadline(for: task, on: session)
+                guard now - sentAt > limit else { continue }
+                state.sessions[routingID]?.inFlight.removeValue(forKey: taskID)
+                counters.tasksExpired.add(1)
+                pipeline.recordFailure(task: taskID, attempt: task.attempt, code: "timeout",
+                                       reason: "no result from \(session.name) within \(limit) (presumed hung)",
+                                       retryable: true, worker: session.workerID)
+                mailbox.post(.tasksAvailable)
+            }
+        }
+    }
+
+    /// Heartbeats out, lost workers dropped, hung tasks expired, and a periodic dispatch as a safety net.
     private func housekeeping(socket: ZMQSocket, state: LoopState) {
         let now = ContinuousClock.now
         let beat = Duration.milliseconds(config.heartbeatMillis)
         guard now - state.lastBeat >= beat else { return }
         state.lastBeat = now
+        expireHungTasks(now: now, state: state)
         let deadline = beat * config.livenessBeats
         for (routingID, session) in state.sessions {
             if now - session.lastHeard > deadline {
@@ -374,6 +424,8 @@ public final class DispatchCounters: Sendable {
     public let malformed = Atomic<Int>(0)
     /// Results for tasks this worker session no longer holds (late, duplicate or after a requeue).
     public let staleResults = Atomic<Int>(0)
+    /// Tasks requeued because they outlived their deadline.
+    public let tasksExpired = Atomic<Int>(0)
     public let bytesSent = Atomic<Int>(0)
     public let bytesReceived = Atomic<Int>(0)
     public let workersConnected = Atomic<Int>(0)

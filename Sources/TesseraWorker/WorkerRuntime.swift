@@ -23,6 +23,8 @@ public struct WorkerConfig: Sendable {
     public var parentProcess: Int32?
     /// Test hook (chaos suite): fail every task with a retryable internal error instead of running it.
     public var failEveryTask = false
+    /// Test hook (chaos suite): the first this-many tasks hang (never finish, slot stays busy).
+    public var hangTasks = 0
 
     /// The credit this worker grants: tasks running plus tasks queued.
     public var capacity: Int { slots + prefetch }
@@ -108,6 +110,8 @@ public final class WorkerRuntime: Sendable {
         /// Tasks accepted but waiting for a free slot, oldest first.
         var queued: [(TaskAssignment, [[UInt8]])] = []
         var cancelled: Set<TaskID> = []
+        /// Tasks still to hang (test hook).
+        var hangsLeft = 0
         /// A send timed out: the connection is dead, reconnect.
         var unreachable = false
 
@@ -115,6 +119,7 @@ public final class WorkerRuntime: Sendable {
             self.config = config
             heartbeatMillis = config.heartbeatMillis
             livenessBeats = config.livenessBeats
+            hangsLeft = config.hangTasks
         }
     }
 
@@ -247,6 +252,10 @@ public final class WorkerRuntime: Sendable {
         while session.executing < config.slots, !session.queued.isEmpty {
             let (task, payloads) = session.queued.removeFirst()
             session.executing += 1
+            if session.hangsLeft > 0 {
+                session.hangsLeft -= 1  // test hook: this task occupies its slot and never reports
+                continue
+            }
             start(task, payloads: payloads)
         }
     }

@@ -23,11 +23,11 @@ import TesseraStore
             controlEndpoint = "ipc://\(tmp.sub("control.ipc"))"
         }
 
-        func startCoordinator() throws {
+        func startCoordinator(extra: [String] = []) throws {
             let c = try TesseraProcess.start([
                 "coordinator", "--listen", taskEndpoint, "--control", controlEndpoint, "--db", db,
                 "--heartbeat-ms", "200", "--liveness-beats", "5", "--log-level", "error",
-            ])
+            ] + extra)
             _ = try #require(c.waitForLine(containing: "coordinator listening"), "coordinator did not start")
             coordinator = c
         }
@@ -225,6 +225,32 @@ import TesseraStore
         print("bad worker attempts: \(badAttempts.count), all failed: \(badAttempts.allSatisfy { $0.outcome == .failed })")
         #expect(badAttempts.allSatisfy { $0.outcome == .failed })
         #expect(badAttempts.count <= 3 + 2, "after 3 failures it gets nothing new (2 may already be in flight)")
+        try referenceCheck(farm, job: jobID, out: out)
+    }
+
+    @Test("a task that hangs on a live worker is requeued after its deadline and done elsewhere")
+    func hungTaskIsRequeued() throws {
+        let tmp = try TemporaryDirectory("chaos-hung")
+        let shoot = tmp.sub("shoot"), out = tmp.sub("out")
+        #expect(try TesseraProcess.run(["synth", shoot, "--frames", "4", "--size", "640x480", "--seed", "35"]).status == 0)
+        let farm = Farm(tmp)
+        defer { farm.stopAll() }
+        try farm.startCoordinator(extra: ["--task-timeout-min-ms", "500"])
+        // Its first task hangs forever (its other slot keeps working and answering heartbeats).
+        _ = try farm.startWorker("hanger", extra: ["--slots", "2", "--hang-tasks", "1"])
+        _ = try farm.startWorker("steady")
+        let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--tile-size", "128", "--format", "tiff",
+                                             "--coordinator", farm.controlEndpoint])
+        #expect(submit.status == 0, "\(submit.stderr)")
+        let jobID = JobID(try #require(Int64(submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
+        let final = try #require(farm.wait(until: { $0.state.isFinished }))
+        #expect(final.state == .succeeded, "\(final.failures)")
+        let store = try TesseraStore(path: farm.db)
+        let attempts = try store.attempts(of: jobID)
+        let timedOut = attempts.filter { $0.errorCode == "timeout" }
+        print("hung attempts requeued: \(timedOut.count); attempts \(attempts.count) for \(try store.tasks(of: jobID).count) tasks")
+        #expect(timedOut.count == 1)
+        #expect(timedOut.first.map { t in attempts.contains { $0.taskID == t.taskID && $0.outcome == .succeeded } } == true)
         try referenceCheck(farm, job: jobID, out: out)
     }
 }
