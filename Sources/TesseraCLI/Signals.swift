@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Turns SIGINT/SIGTERM into a callback on a dispatch queue, instead of killing the process,
 /// so services can shut down cleanly. Keep the returned object alive while it should work.
@@ -20,4 +21,12 @@ final class SignalWatcher {
             source.resume()
         }
     }
+}
+
+/// Counts signals received (thread-safe), so the first can mean "drain" and the second "now".
+final class SignalCounter: Sendable {
+    private let count = Mutex(0)
+
+    /// Records one more signal and returns how many there have been.
+    func next() -> Int { count.withLock { $0 += 1; return $0 } }
 }

@@ -39,7 +39,11 @@ struct WorkerCommand: ParsableCommand {
         config.failEveryTask = failEveryTask
         config.hangTasks = hangTasks
         let runtime = try WorkerRuntime(config: config)
-        let watcher = SignalWatcher { _ in runtime.stop() }
+        // First SIGTERM/SIGINT: drain (finish running tasks, take no new ones); a second: stop now.
+        let signals = SignalCounter()
+        let watcher = SignalWatcher { _ in
+            if signals.next() == 1 { runtime.drain() } else { runtime.stop() }
+        }
         defer { withExtendedLifetime(watcher) {} }
         try runtime.run()
     }

@@ -20,6 +20,8 @@ final class TaskDispatcher: Sendable {
         case prepared(routingID: [UInt8], session: UInt64, task: FramePipeline.PreparedTask)
         /// A claimed task could not be sent or prepared; its credit goes back to the session.
         case preparationFailed(routingID: [UInt8], session: UInt64, task: TaskID)
+        /// A result of this session has been persisted (or rejected) by the work queue.
+        case resultHandled(routingID: [UInt8], session: UInt64)
         case stop
     }
 
@@ -94,6 +96,11 @@ final class TaskDispatcher: Sendable {
         /// Measured speed of this worker per task kind, in work units per second of compute
         /// (exponential average; see ``InFlight/work``).
         var speed: [TaskKind: Double] = [:]
+        /// Sent GOODBYE: gets no more tasks; the session ends once it holds no lease.
+        var leaving = false
+        /// Results received but not yet persisted by the work queue (their tasks are still
+        /// `running` in the store until then, so a leaving session waits for them).
+        var resultsPending = 0
         var lastHeard: ContinuousClock.Instant
     }
 
@@ -143,6 +150,11 @@ final class TaskDispatcher: Sendable {
                     case .prepared(let routingID, let sessionID, let task):
                         state.preparing -= 1
                         send(task, to: routingID, sessionID: sessionID, socket: socket, state: state)
+                    case .resultHandled(let routingID, let sessionID):
+                        if state.sessions[routingID]?.id == sessionID {
+                            state.sessions[routingID]?.resultsPending -= 1
+                            leaveIfDone(routingID, reason: "drained", state: state)
+                        }
                     case .preparationFailed(let routingID, let sessionID, let taskID):
                         state.preparing -= 1
                         if state.sessions[routingID]?.id == sessionID {
@@ -219,19 +231,40 @@ final class TaskDispatcher: Sendable {
                 let previous = state.sessions[routingID]?.speed[task.kind]
                 state.sessions[routingID]?.speed[task.kind] = previous.map { 0.7 * $0 + 0.3 * speed } ?? speed
             }
-            accept(result, kind: task.kind, frameID: task.frameID, payloads: payloads)
+            state.sessions[routingID]?.resultsPending += 1
+            accept(result, kind: task.kind, frameID: task.frameID, payloads: payloads, routingID: routingID, sessionID: session.id)
+            leaveIfDone(routingID, reason: "drained", state: state)
         case .failure(let failure):
             guard state.sessions[routingID]?.inFlight.removeValue(forKey: failure.taskID) != nil else {
                 counters.staleResults.add(1)
                 return
             }
             recordFailure(failure, worker: session.workerID)
+            leaveIfDone(routingID, reason: "drained", state: state)
         case .goodbye(let goodbye):
-            drop(routingID, reason: "worker left: \(goodbye.reason)", graceful: true, state: state)
+            if session.leaving {
+                // Its second GOODBYE: it has reported everything it ran; what is still on the wire
+                // to it was never run — hand it back.
+                for (taskID, task) in session.inFlight {
+                    pipeline.recordFailure(task: taskID, attempt: task.attempt, code: "cancelled",
+                                           reason: "worker left before running the task", retryable: true, worker: session.workerID)
+                }
+                state.sessions[routingID]?.inFlight.removeAll()
+            }
+            state.sessions[routingID]?.leaving = true
+            state.sessions[routingID]?.credits = 0
+            leaveIfDone(routingID, reason: goodbye.reason, state: state)
         default:
             counters.malformed.add(1)
             logger.warning("unexpected \(message.name) from worker \(session.name); ignored")
         }
+    }
+
+    /// Ends a leaving session once it holds no lease (tasks still being prepared for it are
+    /// handed back when they are ready).
+    private func leaveIfDone(_ routingID: [UInt8], reason: String, state: LoopState) {
+        guard let session = state.sessions[routingID], session.leaving, session.inFlight.isEmpty, session.resultsPending == 0 else { return }
+        drop(routingID, reason: "worker left: \(reason)", graceful: true, state: state)
     }
 
     private func register(_ hello: Hello, routingID: [UInt8], socket: ZMQSocket, state: LoopState) {
@@ -317,8 +350,17 @@ final class TaskDispatcher: Sendable {
 
     private func send(_ task: FramePipeline.PreparedTask, to routingID: [UInt8], sessionID: UInt64, socket: ZMQSocket, state: LoopState) {
         let taskID = task.message.taskID
-        guard state.sessions[routingID]?.id == sessionID else {
+        guard let session = state.sessions[routingID], session.id == sessionID else {
             // The worker left while we prepared; its tasks were requeued with the session.
+            return
+        }
+        if session.leaving {
+            // It said GOODBYE while we prepared: hand the task back, not the worker's fault.
+            state.sessions[routingID]?.inFlight.removeValue(forKey: taskID)
+            pipeline.recordFailure(task: taskID, attempt: Int(task.message.attempt), code: "cancelled",
+                                   reason: "worker left before the task was sent", retryable: true, worker: session.workerID)
+            leaveIfDone(routingID, reason: "drained", state: state)
+            mailbox.post(.tasksAvailable)
             return
         }
         if reply(.task(task.message), to: routingID, payloads: task.payloads, socket: socket) {
@@ -331,7 +373,7 @@ final class TaskDispatcher: Sendable {
         }
     }
 
-    private func accept(_ result: TaskResult, kind: TaskKind, frameID: FrameID, payloads: [[UInt8]]) {
+    private func accept(_ result: TaskResult, kind: TaskKind, frameID: FrameID, payloads: [[UInt8]], routingID: [UInt8], sessionID: UInt64) {
         let pipeline = self.pipeline, mailbox = self.mailbox, logger = self.logger
         let counters = self.counters
         counters.resultsReceived.add(1)
@@ -351,6 +393,7 @@ final class TaskDispatcher: Sendable {
                 pipeline.recordFailure(task: taskID, attempt: attempt, code: "payloadCorrupt", reason: "result rejected: \(error)",
                                        retryable: true, worker: nil)
             }
+            mailbox.post(.resultHandled(routingID: routingID, session: sessionID))
             mailbox.post(.tasksAvailable)
         }
     }
@@ -399,6 +442,11 @@ final class TaskDispatcher: Sendable {
         expireHungTasks(now: now, state: state)
         let deadline = beat * config.livenessBeats
         for (routingID, session) in state.sessions {
+            if session.leaving, session.inFlight.isEmpty {
+                // Said GOODBYE and holds no lease: only its results still being persisted keep
+                // the session; it may already have disconnected, so no beats and no liveness.
+                continue
+            }
             if now - session.lastHeard > deadline {
                 drop(routingID, reason: "missed \(config.livenessBeats) heartbeats", state: state)
             } else if !reply(.heartbeat, to: routingID, socket: socket) {

@@ -65,6 +65,7 @@ public final class WorkerRuntime: Sendable {
     enum Event: Sendable {
         case finished(taskID: TaskID, attempt: UInt32, micros: UInt64, outcome: Result<TaskExecutor.Output, TaskExecutor.Failure>)
         case stop
+        case drain
     }
 
     public init(config: WorkerConfig, logger: Logger = Logger(label: "tessera.worker")) throws(WorkerError) {
@@ -75,6 +76,11 @@ public final class WorkerRuntime: Sendable {
 
     /// Asks the worker to leave: it says GOODBYE and ``run()`` returns. Safe from any thread.
     public func stop() { mailbox.post(.stop) }
+
+    /// Asks the worker to drain: it takes no new tasks (tasks not yet started, and any that
+    /// still arrive, go back to the coordinator as `cancelled`), finishes and reports the tasks it
+    /// is running, then says GOODBYE and ``run()`` returns. Safe from any thread.
+    public func drain() { mailbox.post(.drain) }
 
     /// Runs until ``stop()`` or a refusal. Blocks the calling thread (call it on a dedicated
     /// thread or the main thread, never from a Swift concurrency task).
@@ -112,6 +118,8 @@ public final class WorkerRuntime: Sendable {
         var cancelled: Set<TaskID> = []
         /// Tasks still to hang (test hook).
         var hangsLeft = 0
+        /// Draining: no new work; leave once the running tasks are reported.
+        var draining = false
         /// A send timed out: the connection is dead, reconnect.
         var unreachable = false
 
@@ -153,6 +161,17 @@ public final class WorkerRuntime: Sendable {
                     case .stop:
                         try? send(.goodbye(Goodbye(reason: "worker stopping")), on: socket, session: &session)
                         return .stopped
+                    case .drain:
+                        if !session.draining {
+                            logger.notice("draining: finishing \(session.executing) running task(s)")
+                            try? send(.goodbye(Goodbye(reason: "draining")), on: socket, session: &session)
+                        }
+                        session.draining = true
+                        for (task, _) in session.queued {
+                            session.accepted.remove(task.taskID)
+                            try giveBack(task, on: socket, session: &session)
+                        }
+                        session.queued.removeAll()
                     case .finished(let taskID, let attempt, let micros, let outcome):
                         try report(taskID: taskID, attempt: attempt, micros: micros, outcome: outcome, on: socket, session: &session)
                     }
@@ -163,6 +182,10 @@ public final class WorkerRuntime: Sendable {
                     session.lastHeard = .now
                     if let outcome = try handle(parts, on: socket, session: &session) { return outcome }
                 }
+            }
+            if session.draining, session.executing == 0 {
+                try? send(.goodbye(Goodbye(reason: "drained")), on: socket, session: &session)
+                return .stopped
             }
             if let parent = config.parentProcess, getppid() != parent {
                 logger.warning("parent process \(parent) is gone; stopping")
@@ -235,6 +258,8 @@ public final class WorkerRuntime: Sendable {
             }
         case .heartbeat:
             break
+        case .task(let task) where session.draining:
+            try giveBack(task, on: socket, session: &session)
         case .task(let task):
             session.accepted.insert(task.taskID)
             session.queued.append((task, Array(parts.dropFirst())))
@@ -309,6 +334,13 @@ public final class WorkerRuntime: Sendable {
                          on: socket, session: &session)
             }
         }
-        try send(.credit(Credit(credits: 1)), on: socket, session: &session)
+        if !session.draining { try send(.credit(Credit(credits: 1)), on: socket, session: &session) }
+    }
+
+    /// Returns a task this worker will not run (draining): a retryable `cancelled` failure, which
+    /// the coordinator requeues without holding it against this worker.
+    private func giveBack(_ task: TaskAssignment, on socket: ZMQSocket, session: inout Session) throws(WorkerError) {
+        try send(.failure(TaskFailure(taskID: task.taskID, attempt: task.attempt, code: .cancelled, retryable: true,
+                                      reason: "worker draining")), on: socket, session: &session)
     }
 }

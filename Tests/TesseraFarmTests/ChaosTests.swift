@@ -253,4 +253,34 @@ import TesseraStore
         #expect(timedOut.first.map { t in attempts.contains { $0.taskID == t.taskID && $0.outcome == .succeeded } } == true)
         try referenceCheck(farm, job: jobID, out: out)
     }
+
+    @Test("SIGTERM drains a worker: it finishes its running task, hands back the rest, and leaves; nothing is lost")
+    func sigtermDrainsAWorker() throws {
+        let tmp = try TemporaryDirectory("chaos-drain")
+        let shoot = tmp.sub("shoot"), out = tmp.sub("out")
+        #expect(try TesseraProcess.run(["synth", shoot, "--frames", "6", "--size", "640x480", "--seed", "36"]).status == 0)
+        let farm = Farm(tmp)
+        defer { farm.stopAll() }
+        try farm.startCoordinator()
+        let leaving = try farm.startWorker("leaving")
+        _ = try farm.startWorker("staying")
+        let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--tile-size", "128", "--format", "tiff",
+                                             "--coordinator", farm.controlEndpoint])
+        #expect(submit.status == 0, "\(submit.stderr)")
+        let jobID = JobID(try #require(Int64(submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
+        _ = farm.wait(until: { $0.taskCounts[.succeeded, default: 0] >= 30 })
+
+        #expect(leaving.stop() == 0, "a drained worker exits cleanly")
+        let final = try #require(farm.wait(until: { $0.state.isFinished }))
+        #expect(final.state == .succeeded)
+        let store = try TesseraStore(path: farm.db)
+        let leavingIDs = Set(try store.workers().filter { $0.name == "leaving" }.map(\.id))
+        let attempts = try store.attempts(of: jobID).filter { leavingIDs.contains($0.workerID) }
+        let workerEvents = try store.events(job: nil, after: 0, limit: 10_000).filter { $0.kind.hasPrefix("worker") || $0.kind == "task.retry" }
+        #expect(!attempts.contains { $0.outcome == .lost },
+                "draining lost no work: \(attempts.filter { $0.outcome != .succeeded }.map { "\($0.outcome) \($0.error ?? "")" }); events: \(workerEvents.map(\.message))")
+        #expect(try store.badWorkers(of: jobID).isEmpty, "handing tasks back is not a failure of the worker")
+        #expect(try store.events(job: nil, after: 0, limit: 10_000).contains { $0.kind == "worker.left" && $0.message.contains("drain") })
+        try referenceCheck(farm, job: jobID, out: out)
+    }
 }

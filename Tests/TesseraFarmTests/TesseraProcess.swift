@@ -73,10 +73,14 @@ enum TesseraProcess {
             }
         }
 
-        /// Sends SIGTERM and waits for the process to exit; returns its status.
+        /// Sends SIGTERM and waits for the process to exit (a worker drains first); if it is
+        /// still running after `grace` seconds, SIGKILL. Returns its status.
         @discardableResult
-        func stop() -> Int32 {
+        func stop(grace: TimeInterval = 20) -> Int32 {
             if process.isRunning { process.terminate() }
+            let deadline = Date().addingTimeInterval(grace)
+            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }  // bounded wait for exit
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
             return process.terminationStatus
         }
