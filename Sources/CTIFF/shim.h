@@ -123,4 +123,10 @@ static inline int tessera_tiff_get_u16(TIFF *tif, uint32_t tag, uint16_t *value)
 static inline int tessera_tiff_get_u32(TIFF *tif, uint32_t tag, uint32_t *value) { return TIFFGetField(tif, tag, value); }
 static inline int tessera_tiff_get_u16_defaulted(TIFF *tif, uint32_t tag, uint16_t *value) { return TIFFGetFieldDefaulted(tif, tag, value); }
 
+/* ICC profile (TIFFTAG_ICCPROFILE, 34675) and ASCII tags, typed. */
+static inline int tessera_tiff_set_icc(TIFF *tif, const void *profile, uint32_t size) { return TIFFSetField(tif, TIFFTAG_ICCPROFILE, size, profile); }
+static inline int tessera_tiff_get_icc(TIFF *tif, const void **profile, uint32_t *size) { return TIFFGetField(tif, TIFFTAG_ICCPROFILE, size, profile); }
+static inline int tessera_tiff_set_ascii(TIFF *tif, uint32_t tag, const char *value) { return TIFFSetField(tif, tag, value); }
+static inline int tessera_tiff_get_ascii(TIFF *tif, uint32_t tag, const char **value) { return TIFFGetField(tif, tag, value); }
+
 #endif

@@ -13,23 +13,26 @@ import Glibc
 /// Encoding is deterministic: identical pixels and options give identical bytes (no
 /// timestamps, software versions or other volatile tags are written).
 public enum ImageWriter {
-    /// Encodes `image` as `format` with the recipe's output options.
-    public static func encode(_ image: RGBImage16, format: OutputFormat, options: Recipe.Output = Recipe.Output()) throws(ImagingError) -> [UInt8] {
+    /// Encodes `image` as `format` with the recipe's output options and `metadata` (ICC profile
+    /// and EXIF; ``OutputMetadata/none`` writes neither). Identical arguments ⇒ identical bytes.
+    public static func encode(_ image: RGBImage16, format: OutputFormat, options: Recipe.Output = Recipe.Output(),
+                              metadata: OutputMetadata = .none) throws(ImagingError) -> [UInt8] {
         switch format {
-        case .jpeg: try encodeJPEG(image, quality: options.jpegQuality, subsampling: options.jpegSubsampling)
-        case .tiff: try encodeTIFF(image)
-        case .png: try encodePNG(image, bitDepth: options.pngBitDepth)
+        case .jpeg: try encodeJPEG(image, quality: options.jpegQuality, subsampling: options.jpegSubsampling, metadata: metadata)
+        case .tiff: try encodeTIFF(image, compression: options.tiffCompression, metadata: metadata)
+        case .png: try encodePNG(image, bitDepth: options.pngBitDepth, metadata: metadata)
         }
     }
 
-    /// Encodes `image` as `format` with `recipe.output`.
-    public static func encode(_ image: RGBImage16, format: OutputFormat, recipe: Recipe) throws(ImagingError) -> [UInt8] {
-        try encode(image, format: format, options: recipe.output)
+    /// Encodes `image` as `format` with `recipe.output` and `metadata`.
+    public static func encode(_ image: RGBImage16, format: OutputFormat, recipe: Recipe, metadata: OutputMetadata = .none) throws(ImagingError) -> [UInt8] {
+        try encode(image, format: format, options: recipe.output, metadata: metadata)
     }
 
     /// Encodes and writes with ``writeAtomically(_:to:overwrite:)``.
-    public static func write(_ image: RGBImage16, format: OutputFormat, options: Recipe.Output = Recipe.Output(), to path: String, overwrite: Bool = false) throws(ImagingError) {
-        try writeAtomically(try encode(image, format: format, options: options), to: path, overwrite: overwrite)
+    public static func write(_ image: RGBImage16, format: OutputFormat, options: Recipe.Output = Recipe.Output(),
+                             metadata: OutputMetadata = .none, to path: String, overwrite: Bool = false) throws(ImagingError) {
+        try writeAtomically(try encode(image, format: format, options: options, metadata: metadata), to: path, overwrite: overwrite)
     }
 
     /// 16 → 8 bits with rounding: `(v · 255 + 32767) / 65535`.
@@ -40,8 +43,12 @@ public enum ImageWriter {
     // MARK: JPEG
 
     /// Baseline JPEG via `tjCompress2` (accurate DCT), 8 bits per sample rounded from 16.
-    /// `quality` 1…100.
-    public static func encodeJPEG(_ image: RGBImage16, quality: Int, subsampling: Recipe.ChromaSubsampling) throws(ImagingError) -> [UInt8] {
+    /// `quality` 1…100. With metadata, an APP1 `Exif` segment (``ExifBlock``) and APP2
+    /// `ICC_PROFILE` segments (ICC.1:2010 Annex B.4: chunks of at most 65 519 bytes, numbered
+    /// from 1) follow the JFIF APP0 segment.
+    public static func encodeJPEG(_ image: RGBImage16, quality: Int, subsampling: Recipe.ChromaSubsampling,
+                                  metadata: OutputMetadata = .none) throws(ImagingError) -> [UInt8] {
+        try metadata.validate(format: "jpeg")
         guard (1...100).contains(quality) else { throw .encodeFailed(format: "jpeg", reason: "quality \(quality) is out of range 1...100") }
         guard image.width > 0, image.height > 0, image.width <= 65535, image.height <= 65535 else {
             throw .encodeFailed(format: "jpeg", reason: "image size \(image.width)x\(image.height) outside 1...65535")
@@ -65,15 +72,20 @@ public enum ImageWriter {
         guard rc == 0, let jpegBuf else {
             throw .encodeFailed(format: "jpeg", reason: String(cString: tjGetErrorStr2(handle)))
         }
-        return Array(UnsafeBufferPointer(start: jpegBuf, count: Int(jpegSize)))
+        let jpeg = Array(UnsafeBufferPointer(start: jpegBuf, count: Int(jpegSize)))
+        return try JPEGSegments.insertMetadata(jpeg, metadata: metadata, width: image.width, height: image.height)
     }
 
     // MARK: TIFF
 
-    /// 16-bit interleaved RGB TIFF, little-endian, Adobe deflate with horizontal predictor,
-    /// strips of about 256 KiB. Tags: size, samples, photometric RGB, planar contig, orientation,
-    /// compression, predictor, strips — nothing volatile.
-    public static func encodeTIFF(_ image: RGBImage16) throws(ImagingError) -> [UInt8] {
+    /// 16-bit interleaved RGB TIFF, little-endian, strips of about 256 KiB, compressed with
+    /// `compression` (deflate and LZW with the horizontal predictor). Tags: size, samples,
+    /// photometric RGB, planar contig, compression, predictor, strips, orientation (from
+    /// `metadata`), and from `metadata` Make, Model, Software, DateTime (the capture time) and the
+    /// ICC profile (34675) — nothing volatile.
+    public static func encodeTIFF(_ image: RGBImage16, compression: Recipe.TIFFCompression = .deflate,
+                                  metadata: OutputMetadata = .none) throws(ImagingError) -> [UInt8] {
+        try metadata.validate(format: "tiff")
         guard image.width > 0, image.height > 0 else { throw .encodeFailed(format: "tiff", reason: "empty image") }
         guard let stream = tessera_tiff_stream_writer() else { throw .encodeFailed(format: "tiff", reason: "out of memory") }
         defer { tessera_tiff_stream_free(stream) }
@@ -92,11 +104,29 @@ public enum ImageWriter {
             && tessera_tiff_set_u16(tif, UInt32(TIFFTAG_SAMPLESPERPIXEL), 3) == 1
             && tessera_tiff_set_u16(tif, UInt32(TIFFTAG_PHOTOMETRIC), UInt16(PHOTOMETRIC_RGB)) == 1
             && tessera_tiff_set_u16(tif, UInt32(TIFFTAG_PLANARCONFIG), UInt16(PLANARCONFIG_CONTIG)) == 1
-            && tessera_tiff_set_u16(tif, UInt32(TIFFTAG_ORIENTATION), UInt16(ORIENTATION_TOPLEFT)) == 1
-            && tessera_tiff_set_u16(tif, UInt32(TIFFTAG_COMPRESSION), UInt16(COMPRESSION_ADOBE_DEFLATE)) == 1
-            && tessera_tiff_set_u16(tif, UInt32(TIFFTAG_PREDICTOR), UInt16(PREDICTOR_HORIZONTAL)) == 1
+            && tessera_tiff_set_u16(tif, UInt32(TIFFTAG_ORIENTATION), UInt16(metadata.orientation)) == 1
             && tessera_tiff_set_u32(tif, UInt32(TIFFTAG_ROWSPERSTRIP), UInt32(rowsPerStrip)) == 1
         guard ok else { throw failure("setting TIFF tags failed") }
+        let codec: UInt16 =
+            switch compression {
+            case .none: UInt16(COMPRESSION_NONE)
+            case .lzw: UInt16(COMPRESSION_LZW)
+            case .deflate: UInt16(COMPRESSION_ADOBE_DEFLATE)
+            }
+        guard tessera_tiff_set_u16(tif, UInt32(TIFFTAG_COMPRESSION), codec) == 1,
+            compression == .none || tessera_tiff_set_u16(tif, UInt32(TIFFTAG_PREDICTOR), UInt16(PREDICTOR_HORIZONTAL)) == 1
+        else { throw failure("setting TIFF compression \(compression.rawValue) failed") }
+        let strings: [(UInt32, String)] = [
+            (UInt32(TIFFTAG_MAKE), metadata.make), (UInt32(TIFFTAG_MODEL), metadata.model),
+            (UInt32(TIFFTAG_SOFTWARE), metadata.software), (UInt32(TIFFTAG_DATETIME), metadata.dateTimeOriginal ?? ""),
+        ]
+        for (tag, value) in strings where !value.isEmpty {
+            guard tessera_tiff_set_ascii(tif, tag, ExifBlock.ascii(value)) == 1 else { throw failure("setting TIFF tag \(tag) failed") }
+        }
+        if let icc = metadata.iccProfile {
+            let ok = icc.withUnsafeBytes { tessera_tiff_set_icc(tif, $0.baseAddress, UInt32($0.count)) }
+            guard ok == 1 else { throw failure("setting the TIFF ICC profile failed") }
+        }
         // TIFFWriteEncodedStrip may modify the buffer (predictor), so hand it a copy per strip.
         var strip = [UInt16](repeating: 0, count: rowsPerStrip * image.width * 3)
         let rowSamples = image.width * 3
@@ -124,40 +154,39 @@ public enum ImageWriter {
 
     // MARK: PNG
 
-    /// PNG via `png_image_write_to_memory`. `bitDepth` 16 keeps the samples exactly; 8 rounds
-    /// them. Both are tagged sRGB (the 16-bit path replaces libpng's linear gAMA/cHRM by sRGB).
-    public static func encodePNG(_ image: RGBImage16, bitDepth: Int) throws(ImagingError) -> [UInt8] {
+    /// PNG through libpng's full write API (`tessera_png_encode_rgb` in the CPNG shim), 8 or 16
+    /// bits per sample (8 rounds the samples, 16 keeps them exactly). Colour: an `iCCP` chunk
+    /// (zlib-compressed by libpng) when `metadata` has a profile, else an `sRGB` chunk; an `eXIf`
+    /// chunk when it has EXIF fields. Default zlib level, adaptive filters: deterministic.
+    public static func encodePNG(_ image: RGBImage16, bitDepth: Int, metadata: OutputMetadata = .none) throws(ImagingError) -> [UInt8] {
         guard bitDepth == 8 || bitDepth == 16 else { throw .encodeFailed(format: "png", reason: "bit depth \(bitDepth) is not 8 or 16") }
-        guard image.width > 0, image.height > 0 else { throw .encodeFailed(format: "png", reason: "empty image") }
-        var png = png_image()
-        png.version = tessera_png_image_version()
-        png.width = UInt32(image.width)
-        png.height = UInt32(image.height)
-        png.format = bitDepth == 16 ? tessera_png_format_linear_rgb() : tessera_png_format_rgb()
-        defer { png_image_free(&png) }
-        func message() -> String {
-            withUnsafeBytes(of: png.message) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+        guard image.width > 0, image.height > 0, image.width <= 1 << 24, image.height <= 1 << 24 else {
+            throw .encodeFailed(format: "png", reason: "image size \(image.width)x\(image.height) outside 1...2^24")
         }
+        try metadata.validate(format: "png")
+        let exif = metadata.hasExif ? try ExifBlock.build(metadata, width: image.width, height: image.height) : []
+        let icc = metadata.iccProfile ?? []
         let rgb8 = bitDepth == 8 ? to8Bit(image) : []
-        var size: png_alloc_size_t = 0
-        // First pass: size only.
-        let sized: Int32 = bitDepth == 16
-            ? image.pixels.withUnsafeBytes { png_image_write_to_memory(&png, nil, &size, 0, $0.baseAddress, Int32(image.width * 3), nil) }
-            : rgb8.withUnsafeBytes { png_image_write_to_memory(&png, nil, &size, 0, $0.baseAddress, Int32(image.width * 3), nil) }
-        guard sized != 0, size > 0 else { throw .encodeFailed(format: "png", reason: message()) }
-        var out = [UInt8](repeating: 0, count: Int(size))
-        let written: Int32 = out.withUnsafeMutableBytes { dst in
-            bitDepth == 16
-                ? image.pixels.withUnsafeBytes { png_image_write_to_memory(&png, dst.baseAddress, &size, 0, $0.baseAddress, Int32(image.width * 3), nil) }
-                : rgb8.withUnsafeBytes { png_image_write_to_memory(&png, dst.baseAddress, &size, 0, $0.baseAddress, Int32(image.width * 3), nil) }
+        var out: UnsafeMutablePointer<UInt8>? = nil
+        var size = 0
+        var message = [CChar](repeating: 0, count: 256)
+        let ok: Int32 = message.withUnsafeMutableBufferPointer { err in
+            icc.withUnsafeBufferPointer { iccBuf in
+                exif.withUnsafeBufferPointer { exifBuf in
+                    func run(_ pixels: UnsafeRawPointer?) -> Int32 {
+                        tessera_png_encode_rgb(pixels, UInt32(image.width), UInt32(image.height), Int32(bitDepth),
+                                               iccBuf.baseAddress, UInt32(iccBuf.count), exifBuf.baseAddress, UInt32(exifBuf.count),
+                                               &out, &size, err.baseAddress, err.count)
+                    }
+                    return bitDepth == 16 ? image.pixels.withUnsafeBytes { run($0.baseAddress) } : rgb8.withUnsafeBytes { run($0.baseAddress) }
+                }
+            }
         }
-        guard written != 0 else { throw .encodeFailed(format: "png", reason: message()) }
-        out.removeSubrange(Int(size)...)
-        guard bitDepth == 16 else { return out }
-        guard let tagged = PNGChunks.rewriteColorSpace(out, tagSRGB: true) else {
-            throw .encodeFailed(format: "png", reason: "libpng produced an unparsable stream")
+        defer { tessera_png_free(out) }
+        guard ok == 1, let out else {
+            throw .encodeFailed(format: "png", reason: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
-        return tagged
+        return Array(UnsafeBufferPointer(start: out, count: size))
     }
 
     // MARK: Atomic file writing

@@ -36,7 +36,7 @@ public struct DevelopSettings: Codable, Sendable, Hashable {
     /// Memberwise; call ``validate()`` before use if the values come from outside.
     public init(
         cfa: CFAPattern, blackLevels: [Double], whiteLevel: Double, wbMultipliers: [Double],
-        cameraToOutput: [Double], exposureGain: Double = 1, demosaic: Recipe.Demosaic = .mhc, transfer: Transfer = .srgb
+        cameraToOutput: [Double], exposureGain: Double = 1, demosaic: Recipe.Demosaic = .fast, transfer: Transfer = .srgb
     ) {
         self.cfa = cfa
         self.blackLevels = blackLevels
@@ -52,7 +52,7 @@ public struct DevelopSettings: Codable, Sendable, Hashable {
     /// multiple of 2, so an input window starting at `core.x - halo` keeps the CFA phase.
     public var halo: Int {
         switch demosaic {
-        case .mhc: 2
+        case .fast, .quality: 2  // both MHC until the quality demosaic is wired
         }
     }
 
@@ -61,6 +61,9 @@ public struct DevelopSettings: Codable, Sendable, Hashable {
         let wb: [Double] =
             switch recipe.whiteBalance {
             case .asShot: info.asShotMultipliers
+            // Not wired yet: auto, presets and kelvin need the white-balance stage; until then
+            // they fall back to as-shot (the lead wires the stage here).
+            case .auto, .preset, .kelvin: info.asShotMultipliers
             }
         return DevelopSettings(
             cfa: info.cfa, blackLevels: info.blackLevels, whiteLevel: info.whiteLevel, wbMultipliers: wb,

@@ -42,12 +42,7 @@ public enum CanonicalJSON {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .integer(let i): out += String(i)
-        case .number(let d):
-            if d == d.rounded(), abs(d) <= 9_007_199_254_740_992 {
-                out += String(Int64(d))
-            } else {
-                out += d.description
-            }
+        case .number(let d): out += numberText(d)
         case .string(let s): renderString(s, into: &out)
         case .array(let items):
             out += "["
@@ -67,6 +62,13 @@ public enum CanonicalJSON {
             }
             out += "}"
         }
+    }
+
+    /// A finite double as canonical text: integral values up to 2^53 without a fraction
+    /// (`-0` as `0`), others in Swift's shortest round-trip form.
+    static func numberText(_ d: Double) -> String {
+        if d == d.rounded(), abs(d) <= 9_007_199_254_740_992 { return String(Int64(d)) }
+        return d.description
     }
 
     static func renderString(_ s: String, into out: inout String) {
@@ -237,5 +239,42 @@ public enum CanonicalJSON {
             i += 4
             return v
         }
+    }
+}
+
+extension CanonicalJSON.Value: Encodable {
+    /// Encodes the tree with any `Encoder` (objects keep their member order; `JSONEncoder`
+    /// output is canonical again after ``CanonicalJSON/encode(_:)``).
+    func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .null:
+            var c = encoder.singleValueContainer()
+            try c.encodeNil()
+        case .bool(let b):
+            var c = encoder.singleValueContainer()
+            try c.encode(b)
+        case .integer(let i):
+            var c = encoder.singleValueContainer()
+            try c.encode(i)
+        case .number(let d):
+            var c = encoder.singleValueContainer()
+            if d == d.rounded(), abs(d) <= 9_007_199_254_740_992 { try c.encode(Int64(d)) } else { try c.encode(d) }
+        case .string(let s):
+            var c = encoder.singleValueContainer()
+            try c.encode(s)
+        case .array(let items):
+            var c = encoder.unkeyedContainer()
+            for item in items { try c.encode(item) }
+        case .object(let members):
+            var c = encoder.container(keyedBy: MemberKey.self)
+            for (key, value) in members { try c.encode(value, forKey: MemberKey(stringValue: key)) }
+        }
+    }
+
+    private struct MemberKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 }

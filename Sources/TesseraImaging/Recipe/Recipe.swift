@@ -1,27 +1,198 @@
 import Foundation
 import TesseraCore
 
-/// A develop recipe: what to do to every frame of a job, independent of any particular frame.
-/// Frame-specific numbers are filled in by ``DevelopSettings/resolve(recipe:info:)``.
+/// A develop recipe (format version 2): what to do to every frame of a job, independent of any
+/// particular frame — plain data (enums, numbers, optionals) with defaults and validated ranges.
+/// Frame-specific numbers are filled in by ``DevelopSettings/resolve(recipe:info:)``; the
+/// kernels that implement each field live in the develop stages.
 ///
-/// JSON form (version 1; keys other than `version` and `name` may be omitted and take the
-/// defaults shown):
-/// ```json
-/// {"version": 1, "name": "neutral", "demosaic": "mhc", "whiteBalance": "asShot",
-///  "exposureEV": 0, "output": {"jpegQuality": 92, "jpegSubsampling": "444", "pngBitDepth": 16}}
+/// Recipes are written as YAML files (see `docs/recipes.md` for every key, default and range):
+/// ```yaml
+/// version: 2
+/// name: studio-portrait
+/// demosaic: quality
+/// whiteBalance: { mode: asShot }
+/// tone: { exposure: 0.3, highlights: blend, contrast: 0.1, curve: filmic }
+/// look: natural
+/// sharpen: { radius: 0.8, amount: 0.6, threshold: 0.02 }
+/// output: { jpeg: { quality: 92, subsampling: "444" }, naming: "{stem}" }
 /// ```
-/// Unknown keys, wrong types and out-of-range values are rejected with an error naming the key.
+/// Version-1 JSON recipes are migrated forward (see ``parse(_:source:)``). Unknown keys, wrong
+/// types and out-of-range values are refused with ``ImagingError/invalidRecipe(source:key:reason:)``
+/// whose `key` is the key path (`tone.contrast`) and whose `source` is `file:line:column`.
+///
+/// A value type; `Sendable`; all functions are pure except ``resolve(_:)`` which may read a file.
 public struct Recipe: Codable, Sendable, Hashable {
-    /// Demosaicing algorithms.
+    // MARK: Stage parameters
+
+    /// Demosaicing choice.
     public enum Demosaic: String, Codable, Sendable, CaseIterable {
         /// Malvar–He–Cutler (2004) gradient-corrected bilinear, 5×5 kernels, halo 2.
-        case mhc
+        case fast
+        /// The edge-directed quality demosaic (maps to MHC until the quality kernel is wired).
+        case quality
     }
 
-    /// White-balance sources.
-    public enum WhiteBalance: String, Codable, Sendable, CaseIterable {
+    /// White-balance presets, named as on cameras.
+    public enum WhiteBalancePreset: String, Codable, Sendable, CaseIterable {
+        case daylight, cloudy, shade, tungsten, fluorescent, flash
+    }
+
+    /// Where the white-balance multipliers come from.
+    public enum WhiteBalance: Sendable, Hashable {
         /// The camera's as-shot multipliers (``RawFrameInfo/asShotMultipliers``).
         case asShot
+        /// Estimated from the whole frame by a decode-time pre-pass (robust grey/white patch).
+        case auto
+        /// A named illuminant.
+        case preset(WhiteBalancePreset)
+        /// An explicit correlated colour temperature in kelvin (``kelvinRange``) and a green–magenta
+        /// tint (``tintRange``; positive = magenta), via the DNG two-illuminant interpolation.
+        case kelvin(temperature: Double, tint: Double)
+
+        /// Allowed colour temperatures, kelvin.
+        public static let kelvinRange: ClosedRange<Double> = 2000...25000
+        /// Allowed tint values (Lightroom-style units).
+        public static let tintRange: ClosedRange<Double> = -150...150
+    }
+
+    /// Output colour spaces; each implies its primaries, white point and ICC profile.
+    public enum OutputSpace: String, Codable, Sendable, CaseIterable {
+        case sRGB, displayP3, adobeRGB
+    }
+
+    /// Colour management.
+    public struct Color: Sendable, Hashable {
+        /// The RGB space of the output file (default sRGB).
+        public var outputSpace: OutputSpace
+        /// Colour settings with the given output space.
+        public init(outputSpace: OutputSpace = .sRGB) { self.outputSpace = outputSpace }
+    }
+
+    /// Highlight handling for pixels where a channel reached the white level.
+    public enum Highlights: String, Codable, Sendable, CaseIterable {
+        /// Clip every channel at the white level (neutral reference; may tint highlights).
+        case clip
+        /// Blend clipped pixels towards neutral so blown highlights stay white.
+        case blend
+        /// Reconstruct clipped channels from the unclipped ones.
+        case reconstruct
+    }
+
+    /// Parameters of the filmic tone curve, in stops relative to scene middle grey (0.18).
+    public struct Filmic: Sendable, Hashable {
+        /// Scene exposure above middle grey that maps to display white, EV (default 4, 1…12).
+        public var whitePoint: Double
+        /// Scene exposure below middle grey that maps to display black, EV (default −8, −16…−2).
+        public var blackPoint: Double
+        /// Slope of the curve at middle grey in log–log space (default 1.1, 0.5…3).
+        public var contrast: Double
+
+        /// Allowed ranges.
+        public static let whitePointRange: ClosedRange<Double> = 1...12
+        public static let blackPointRange: ClosedRange<Double> = -16 ... -2
+        public static let contrastRange: ClosedRange<Double> = 0.5...3
+
+        /// Filmic parameters (not validated; parsing validates).
+        public init(whitePoint: Double = 4, blackPoint: Double = -8, contrast: Double = 1.1) {
+            self.whitePoint = whitePoint
+            self.blackPoint = blackPoint
+            self.contrast = contrast
+        }
+    }
+
+    /// The transfer / tone curve from linear light to the output encoding.
+    public enum Curve: Sendable, Hashable {
+        /// Linear output (no curve).
+        case none
+        /// The output space's standard transfer curve (IEC 61966-2-1 for sRGB; the neutral reference).
+        case srgb
+        /// A filmic shoulder/toe curve.
+        case filmic(Filmic)
+    }
+
+    /// Tone controls, applied on linear scene-referred light.
+    public struct Tone: Sendable, Hashable {
+        /// Exposure compensation in stops (gain 2^EV), ``exposureRange``.
+        public var exposure: Double
+        /// Highlight handling.
+        public var highlights: Highlights
+        /// Global contrast −1…1 (0 = unchanged).
+        public var contrast: Double
+        /// Saturation −1…1 (0 = unchanged, −1 = monochrome).
+        public var saturation: Double
+        /// Vibrance −1…1 (saturation weighted towards muted colours; 0 = unchanged).
+        public var vibrance: Double
+        /// The tone curve.
+        public var curve: Curve
+
+        /// Allowed exposure compensation, stops.
+        public static let exposureRange: ClosedRange<Double> = -10...10
+        /// Allowed range of contrast, saturation and vibrance.
+        public static let unitRange: ClosedRange<Double> = -1...1
+
+        /// Tone settings (defaults: the neutral reference).
+        public init(exposure: Double = 0, highlights: Highlights = .clip, contrast: Double = 0, saturation: Double = 0,
+                    vibrance: Double = 0, curve: Curve = .srgb) {
+            self.exposure = exposure
+            self.highlights = highlights
+            self.contrast = contrast
+            self.saturation = saturation
+            self.vibrance = vibrance
+            self.curve = curve
+        }
+    }
+
+    /// A creative look applied after tone.
+    public enum Look: Sendable, Hashable {
+        case none
+        /// The built-in natural, faithful look.
+        case natural
+        /// The built-in punchy, high-contrast look.
+        case punchy
+        /// A user 3D LUT in Adobe `.cube` format; the path is kept as written (relative paths are
+        /// relative to the working directory of the process that develops).
+        case cube(path: String)
+    }
+
+    /// Unsharp-mask sharpening.
+    public struct Sharpen: Sendable, Hashable {
+        /// Gaussian radius (sigma) in output pixels, ``radiusRange``.
+        public var radius: Double
+        /// Strength: output = input + amount · (input − blurred), ``amountRange``.
+        public var amount: Double
+        /// Differences below this (in linear units, 1 = white) are not sharpened, ``thresholdRange``.
+        public var threshold: Double
+
+        public static let radiusRange: ClosedRange<Double> = 0.1...10
+        public static let amountRange: ClosedRange<Double> = 0...5
+        public static let thresholdRange: ClosedRange<Double> = 0...1
+
+        /// Sharpening parameters (not validated; parsing validates).
+        public init(radius: Double = 1, amount: Double = 0.5, threshold: Double = 0) {
+            self.radius = radius
+            self.amount = amount
+            self.threshold = threshold
+        }
+    }
+
+    /// Output size (Lanczos-3), never enlarging beyond the developed frame is up to the stage.
+    public enum Resize: Sendable, Hashable {
+        /// Scale so the longer edge has this many pixels, ``longEdgeRange``.
+        case longEdge(Int)
+        /// Scale so width × height ≈ this many million pixels, ``megapixelsRange``.
+        case megapixels(Double)
+
+        public static let longEdgeRange: ClosedRange<Int> = 16...65535
+        public static let megapixelsRange: ClosedRange<Double> = 0.01...1000
+    }
+
+    /// Crop, in developed-frame pixel coordinates as stored (before resize, no orientation applied).
+    public enum Crop: Sendable, Hashable {
+        /// An explicit rectangle; it must fit the frame (checked per frame by the pipeline).
+        case rect(x: Int, y: Int, width: Int, height: Int)
+        /// The largest centred rectangle with this width:height ratio (each part 0 < v ≤ 100).
+        case aspect(width: Double, height: Double)
     }
 
     /// JPEG chroma subsampling.
@@ -31,121 +202,172 @@ public struct Recipe: Codable, Sendable, Hashable {
         case s420 = "420"
     }
 
-    /// Encoder options for the output files.
-    public struct Output: Codable, Sendable, Hashable {
+    /// TIFF compression.
+    public enum TIFFCompression: String, Codable, Sendable, CaseIterable {
+        case none, lzw, deflate
+    }
+
+    /// Encoder options and naming of the output files. In YAML these are nested
+    /// (`output.jpeg.quality`, `output.jpeg.subsampling`, `output.png.bitDepth`,
+    /// `output.tiff.compression`, `output.naming`); in Swift they are flat.
+    public struct Output: Sendable, Hashable {
         /// JPEG quality 1…100 (default 92).
         public var jpegQuality: Int
         /// JPEG chroma subsampling (default 4:4:4).
         public var jpegSubsampling: ChromaSubsampling
         /// PNG sample depth, 8 or 16 (default 16).
         public var pngBitDepth: Int
+        /// TIFF compression (default deflate).
+        public var tiffCompression: TIFFCompression
+        /// File-name template without extension (default `{stem}`), see ``OutputNaming``.
+        public var naming: String
 
-        /// Options with the given values (not validated; decoding validates).
-        public init(jpegQuality: Int = 92, jpegSubsampling: ChromaSubsampling = .s444, pngBitDepth: Int = 16) {
+        /// Options with the given values (not validated; parsing validates).
+        public init(jpegQuality: Int = 92, jpegSubsampling: ChromaSubsampling = .s444, pngBitDepth: Int = 16,
+                    tiffCompression: TIFFCompression = .deflate, naming: String = "{stem}") {
             self.jpegQuality = jpegQuality
             self.jpegSubsampling = jpegSubsampling
             self.pngBitDepth = pngBitDepth
-        }
-
-        enum CodingKeys: String, CodingKey, CaseIterable { case jpegQuality, jpegSubsampling, pngBitDepth }
-
-        /// Strict decoding: unknown keys and out-of-range values throw ``ImagingError/invalidRecipe(source:key:reason:)``.
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: RecipeKey.self)
-            try Recipe.rejectUnknownKeys(c, known: CodingKeys.allCases.map(\.rawValue), prefix: "output.")
-            let defaults = Output()
-            jpegQuality = try Recipe.decode(Int.self, "jpegQuality", in: c, prefix: "output.") ?? defaults.jpegQuality
-            guard (1...100).contains(jpegQuality) else {
-                throw ImagingError.invalidRecipe(source: "", key: "output.jpegQuality", reason: "\(jpegQuality) is out of range 1...100")
-            }
-            let sub = try Recipe.decode(String.self, "jpegSubsampling", in: c, prefix: "output.")
-            if let sub {
-                guard let s = ChromaSubsampling(rawValue: sub) else {
-                    throw ImagingError.invalidRecipe(source: "", key: "output.jpegSubsampling", reason: "\"\(sub)\" is not one of \"444\", \"422\", \"420\"")
-                }
-                jpegSubsampling = s
-            } else {
-                jpegSubsampling = defaults.jpegSubsampling
-            }
-            pngBitDepth = try Recipe.decode(Int.self, "pngBitDepth", in: c, prefix: "output.") ?? defaults.pngBitDepth
-            guard pngBitDepth == 8 || pngBitDepth == 16 else {
-                throw ImagingError.invalidRecipe(source: "", key: "output.pngBitDepth", reason: "\(pngBitDepth) is not 8 or 16")
-            }
+            self.tiffCompression = tiffCompression
+            self.naming = naming
         }
     }
 
-    /// The recipe format version; only 1 exists.
+    // MARK: Fields
+
+    /// The recipe format version; always ``currentVersion`` once parsed (older files migrate).
     public var version: Int
-    /// A short name, reported in job listings.
+    /// A short name, reported in job listings and available to naming templates as `{recipe}`.
     public var name: String
-    /// Demosaicing algorithm.
+    /// Demosaicing choice (default quality).
     public var demosaic: Demosaic
-    /// White-balance source.
+    /// White-balance source (default as shot).
     public var whiteBalance: WhiteBalance
-    /// Exposure compensation in stops, applied as a gain of 2^EV after the colour matrix; −10…10.
-    public var exposureEV: Double
-    /// Encoder options of the output files.
+    /// Colour management (default sRGB output).
+    public var color: Color
+    /// Tone controls (default: neutral reference).
+    public var tone: Tone
+    /// Creative look (default none).
+    public var look: Look
+    /// Sharpening, nil for none (default).
+    public var sharpen: Sharpen?
+    /// Resize, nil for full size (default).
+    public var resize: Resize?
+    /// Crop, nil for the whole frame (default).
+    public var crop: Crop?
+    /// Encoder options and naming of the output files.
     public var output: Output
 
+    /// Exposure compensation in stops (alias of `tone.exposure`).
+    public var exposureEV: Double {
+        get { tone.exposure }
+        set { tone.exposure = newValue }
+    }
+
     /// The current recipe format version.
-    public static let currentVersion = 1
+    public static let currentVersion = 2
     /// Identifies the develop code; part of ``hash`` so results cached under an older pipeline
     /// are not reused. Bump when the pipeline's output changes for the same recipe.
-    public static let toolVersion = "tessera-develop/1 (mhc, rgb_cam, srgb)"
+    public static let toolVersion = "tessera-develop/2 (recipe v2)"
     /// Allowed exposure compensation, in stops.
-    public static let exposureRange: ClosedRange<Double> = -10...10
+    public static let exposureRange: ClosedRange<Double> = Tone.exposureRange
 
-    /// A version-1 recipe with the given values (defaults as in the JSON form).
+    /// A recipe with the given values; every omitted parameter takes its default (the neutral
+    /// reference). Not validated: ``validate()`` checks ranges.
     public init(
-        name: String, demosaic: Demosaic = .mhc, whiteBalance: WhiteBalance = .asShot, exposureEV: Double = 0,
+        name: String, demosaic: Demosaic = .quality, whiteBalance: WhiteBalance = .asShot, color: Color = Color(),
+        tone: Tone = Tone(), look: Look = .none, sharpen: Sharpen? = nil, resize: Resize? = nil, crop: Crop? = nil,
         output: Output = Output()
     ) {
         self.version = Recipe.currentVersion
         self.name = name
         self.demosaic = demosaic
         self.whiteBalance = whiteBalance
-        self.exposureEV = exposureEV
+        self.color = color
+        self.tone = tone
+        self.look = look
+        self.sharpen = sharpen
+        self.resize = resize
+        self.crop = crop
         self.output = output
     }
 
-    /// As-shot white balance, camera → sRGB matrix, sRGB curve, nothing else.
+    // MARK: Built-ins
+
+    /// The accuracy reference: as-shot white balance, quality demosaic, camera → sRGB, the sRGB
+    /// transfer curve, highlights clipped, no look, no sharpening, no resize, no crop.
     public static let neutral = Recipe(name: "neutral")
-    /// The default look; identical to ``neutral`` for now (a distinct name so looks can change
-    /// it later without changing `neutral`).
-    public static let standard = Recipe(name: "standard")
+    /// The default look: natural look, highlights blended, mild sharpening.
+    public static let standard = Recipe(
+        name: "standard", tone: Tone(highlights: .blend), look: .natural,
+        sharpen: Sharpen(radius: 0.8, amount: 0.4, threshold: 0.01))
+    /// High contrast and colour: punchy look, filmic curve, more contrast and vibrance, firmer sharpening.
+    public static let punchy = Recipe(
+        name: "punchy", tone: Tone(highlights: .blend, contrast: 0.25, saturation: 0.05, vibrance: 0.2, curve: .filmic(Filmic())),
+        look: .punchy, sharpen: Sharpen(radius: 1.0, amount: 0.7, threshold: 0.01))
     /// Built-in recipes by name.
-    public static let builtIns: [String: Recipe] = ["neutral": .neutral, "standard": .standard]
+    public static let builtIns: [String: Recipe] = ["neutral": .neutral, "standard": .standard, "punchy": .punchy]
     /// Sorted names of the built-in recipes.
     public static var builtInNames: [String] { builtIns.keys.sorted() }
 
-    /// A built-in recipe by name, or else a JSON recipe file at `nameOrPath`.
-    /// Errors: ``ImagingError/unknownRecipe(name:)`` when it is neither; ``ImagingError/invalidRecipe(source:key:reason:)``
-    /// naming the file and key for malformed content.
+    // MARK: Loading
+
+    /// A built-in recipe by name, else a recipe file at `nameOrPath` (YAML, or version-1 JSON),
+    /// else — when the argument looks like a document (has a newline, `{` or `: `) — the
+    /// recipe text itself (the CLI sends file contents to remote coordinators; errors then name
+    /// the source `<recipe text>`).
+    ///
+    /// Errors: ``ImagingError/unknownRecipe(name:)`` when it is none of these;
+    /// ``ImagingError/invalidRecipe(source:key:reason:)`` naming the file, line, column and key;
+    /// ``ImagingError/io(path:operation:message:)`` when the file exists but cannot be read.
     public static func resolve(_ nameOrPath: String) throws(ImagingError) -> Recipe {
         if let builtIn = builtIns[nameOrPath] { return builtIn }
-        guard FileIO.fileExists(nameOrPath) else { throw .unknownRecipe(name: nameOrPath) }
-        let bytes = try FileIO.readAll(path: nameOrPath)
-        return try decode(json: bytes, source: nameOrPath)
+        if FileIO.fileExists(nameOrPath) {
+            let bytes = try FileIO.readAll(path: nameOrPath)
+            return try decode(json: bytes, source: nameOrPath)
+        }
+        if nameOrPath.contains("\n") || nameOrPath.contains("{") || nameOrPath.contains(": ") {
+            return try parse(nameOrPath, source: "<recipe text>")
+        }
+        throw .unknownRecipe(name: nameOrPath)
     }
 
-    /// Parses and validates a JSON recipe; `source` names it in errors.
+    /// Parses and validates recipe bytes (UTF-8 YAML; JSON is accepted as the YAML subset it is);
+    /// `source` names them in errors. Kept under its version-1 name for callers.
     public static func decode(json bytes: [UInt8], source: String) throws(ImagingError) -> Recipe {
-        do {
-            return try JSONDecoder().decode(Recipe.self, from: Data(bytes))
-        } catch let error as ImagingError {
-            if case .invalidRecipe(_, let key, let reason) = error { throw .invalidRecipe(source: source, key: key, reason: reason) }
-            throw error
-        } catch let error as DecodingError {
-            throw describe(error, source: source)
-        } catch {
-            throw .invalidRecipe(source: source, key: "", reason: "\(error)")
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .invalidRecipe(source: source, key: "", reason: "not UTF-8 text")
+        }
+        return try parse(text, source: source)
+    }
+
+    /// Parses and validates a recipe document: `version: 2` (this format) or `version: 1` (the
+    /// JSON format of the first release: `name`, `demosaic: mhc`, `whiteBalance: asShot`,
+    /// `exposureEV`, `output.{jpegQuality,jpegSubsampling,pngBitDepth}`), which migrates to
+    /// version 2 with `demosaic: fast` and every new parameter at its neutral default.
+    public static func parse(_ text: String, source: String) throws(ImagingError) -> Recipe {
+        try RecipeParser.recipe(from: RecipeDocument.parse(text, source: source), source: source)
+    }
+
+    /// Checks every range and rule that parsing checks (for recipes built in Swift).
+    /// Throws ``ImagingError/invalidRecipe(source:key:reason:)`` with source `"recipe <name>"`.
+    public func validate() throws(ImagingError) {
+        let back = try RecipeParser.recipe(from: CanonicalJSON.tree(canonicalValue), source: "recipe \(name)")
+        guard back == self else {
+            throw .invalidRecipe(source: "recipe \(name)", key: "", reason: "does not survive a canonical round trip")
         }
     }
 
-    /// Sorted keys, stable number formatting; identical recipes give identical text.
+    // MARK: Canonical form
+
+    /// The fully resolved recipe as canonical JSON: every default filled in, keys sorted, numbers
+    /// in a stable form (integral values without a fraction, others shortest round-trip).
+    /// Identical recipes ⇒ identical text, however they were written. Parses back with
+    /// ``parse(_:source:)`` or `JSONDecoder` to an equal recipe.
     public var canonicalJSON: String {
-        // A recipe holds only finite numbers (validated), so encoding cannot fail.
-        (try? CanonicalJSON.encode(self)) ?? ""
+        var out = ""
+        CanonicalJSON.render(canonicalValue, into: &out)
+        return out
     }
 
     /// XXH64 of ``canonicalJSON`` followed by a newline and ``toolVersion``, as 16 lowercase hex digits.
@@ -155,105 +377,17 @@ public struct Recipe: Codable, Sendable, Hashable {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    // MARK: Codable (strict)
+    // MARK: Codable
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case version, name, demosaic, whiteBalance, exposureEV, output }
-
-    /// Strict decoding: unknown keys, wrong types and out-of-range values throw
-    /// ``ImagingError/invalidRecipe(source:key:reason:)`` naming the key (source filled in by ``decode(json:source:)``).
+    /// Strict decoding of the canonical (or any version-2 / version-1) JSON form, e.g. from task
+    /// documents. Errors are ``ImagingError/invalidRecipe(source:key:reason:)`` with source "json".
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: RecipeKey.self)
-        try Recipe.rejectUnknownKeys(c, known: CodingKeys.allCases.map(\.rawValue), prefix: "")
-        guard let version = try Recipe.decode(Int.self, "version", in: c, prefix: "") else {
-            throw ImagingError.invalidRecipe(source: "", key: "version", reason: "missing (use \(Recipe.currentVersion))")
-        }
-        guard version == Recipe.currentVersion else {
-            throw ImagingError.invalidRecipe(source: "", key: "version", reason: "unsupported version \(version) (this build reads \(Recipe.currentVersion))")
-        }
-        self.version = version
-        guard let name = try Recipe.decode(String.self, "name", in: c, prefix: ""), !name.isEmpty else {
-            throw ImagingError.invalidRecipe(source: "", key: "name", reason: "missing or empty")
-        }
-        self.name = name
-        demosaic = try Recipe.decodeEnum(Demosaic.self, "demosaic", in: c) ?? .mhc
-        whiteBalance = try Recipe.decodeEnum(WhiteBalance.self, "whiteBalance", in: c) ?? .asShot
-        exposureEV = try Recipe.decode(Double.self, "exposureEV", in: c, prefix: "") ?? 0
-        guard exposureEV.isFinite, Recipe.exposureRange.contains(exposureEV) else {
-            throw ImagingError.invalidRecipe(source: "", key: "exposureEV", reason: "\(exposureEV) is out of range \(Recipe.exposureRange)")
-        }
-        if c.contains(RecipeKey("output")) {
-            do {
-                output = try c.decode(Output.self, forKey: RecipeKey("output"))
-            } catch DecodingError.typeMismatch {
-                throw ImagingError.invalidRecipe(source: "", key: "output", reason: "expected an object")
-            }
-        } else {
-            output = Output()
-        }
+        let node = try RecipeNode(from: decoder)
+        self = try RecipeParser.recipe(from: node, source: "json")
     }
 
-    /// Encodes every field (the canonical form is ``canonicalJSON``).
+    /// Encodes the canonical form (same structure as ``canonicalJSON``).
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(version, forKey: .version)
-        try c.encode(name, forKey: .name)
-        try c.encode(demosaic, forKey: .demosaic)
-        try c.encode(whiteBalance, forKey: .whiteBalance)
-        try c.encode(exposureEV, forKey: .exposureEV)
-        try c.encode(output, forKey: .output)
-    }
-
-    struct RecipeKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(_ s: String) { stringValue = s }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    static func rejectUnknownKeys(_ c: KeyedDecodingContainer<RecipeKey>, known: [String], prefix: String) throws {
-        for key in c.allKeys where !known.contains(key.stringValue) {
-            throw ImagingError.invalidRecipe(source: "", key: prefix + key.stringValue, reason: "unknown key (known keys: \(known.joined(separator: ", ")))")
-        }
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ key: String, in c: KeyedDecodingContainer<RecipeKey>, prefix: String) throws -> T? {
-        let k = RecipeKey(key)
-        guard c.contains(k) else { return nil }
-        do {
-            return try c.decode(T.self, forKey: k)
-        } catch {
-            // Any failure here (DecodingError, or the decoder's internal number errors) is a
-            // wrong type or unrepresentable value for this key.
-            let expected = T.self == String.self ? "a string" : T.self == Int.self ? "an integer" : "a number"
-            throw ImagingError.invalidRecipe(source: "", key: prefix + key, reason: "wrong type or value: expected \(expected)")
-        }
-    }
-
-    static func decodeEnum<E: RawRepresentable & CaseIterable>(_ type: E.Type, _ key: String, in c: KeyedDecodingContainer<RecipeKey>) throws -> E?
-    where E.RawValue == String {
-        guard let raw = try decode(String.self, key, in: c, prefix: "") else { return nil }
-        guard let v = E(rawValue: raw) else {
-            let options = E.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-            throw ImagingError.invalidRecipe(source: "", key: key, reason: "\"\(raw)\" is not one of \(options)")
-        }
-        return v
-    }
-
-    static func describe(_ error: DecodingError, source: String) -> ImagingError {
-        func path(_ p: [any CodingKey]) -> String { p.isEmpty ? "(top level)" : p.map(\.stringValue).joined(separator: ".") }
-        switch error {
-        case .typeMismatch(_, let ctx):
-            return .invalidRecipe(source: source, key: path(ctx.codingPath), reason: "wrong type: \(ctx.debugDescription)")
-        case .valueNotFound(_, let ctx):
-            return .invalidRecipe(source: source, key: path(ctx.codingPath), reason: "missing value")
-        case .keyNotFound(let key, let ctx):
-            return .invalidRecipe(source: source, key: path(ctx.codingPath + [key]), reason: "missing")
-        case .dataCorrupted(let ctx):
-            let reason = ctx.codingPath.isEmpty ? "not valid JSON: \(ctx.underlyingError.map { "\($0)" } ?? ctx.debugDescription)" : ctx.debugDescription
-            return .invalidRecipe(source: source, key: path(ctx.codingPath), reason: reason)
-        @unknown default:
-            return .invalidRecipe(source: source, key: "", reason: "\(error)")
-        }
+        try canonicalValue.encode(to: encoder)
     }
 }
