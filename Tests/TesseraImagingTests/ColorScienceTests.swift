@@ -165,6 +165,7 @@ import TesseraImaging
             let want = toD50.apply((lin[0], lin[1], lin[2]))
             worst = max(worst, abs(output[0] - want.0), abs(output[1] - want.1), abs(output[2] - want.2))
         }
-        #expect(worst < 2e-3, "\(space): lcms2 XYZ differs from our matrices by \(worst)")
+        print("ICC \(space): \(bytes.count) bytes, lcms2 vs matrices max |ΔXYZ| \(worst)")
+        #expect(worst < 1e-3, "\(space): lcms2 XYZ differs from our matrices by \(worst)")
     }
 }

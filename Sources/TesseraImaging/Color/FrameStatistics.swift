@@ -52,10 +52,11 @@ public struct FrameStatistics: Hashable, Sendable, Codable {
     /// Half-width of the grey-world window around the median, in ln(ratio) units.
     public static let chromaWindow = 0.4
 
-    /// Block side for a frame: the smallest even size giving at most ~512 blocks on the long side.
+    /// Block side for a frame: the smallest even size giving at most ~256 blocks on the long side
+    /// (24 px for a 6000-px-wide frame: ~41 000 blocks, each averaging 144 samples per colour).
     public static func blockSize(width: Int, height: Int) -> Int {
         let longSide = max(width, height)
-        return 2 * max(1, (longSide + 1023) / 1024)
+        return 2 * max(1, (longSide + 511) / 512)
     }
 
     /// Measures `plane` (the active area as ``RawDecoder`` returns it; its size must match `info`).
@@ -70,32 +71,54 @@ public struct FrameStatistics: Hashable, Sendable, Codable {
         let scales = blacks.map { 1 / (white - $0) }
         let clipRaw = blacks.map { $0 + clipLevel * (white - $0) }
         let colors = (0..<4).map { Int(info.cfa.colors[$0].rawValue) }
+        // Samples per colour in a block: R and B a quarter, G half.
+        let perColor = (0..<3).map { c in Double(b * b) * Double(colors.filter { $0 == c }.count) / 4 }
         var blocks: [(r: Double, g: Double, b: Double)] = []
         blocks.reserveCapacity(bw * bh)
         var clipped = 0
+        var acc = [Double](repeating: 0, count: max(1, bw * 3))
+        var clip = [Bool](repeating: false, count: max(1, bw))
+        let width = plane.width
         plane.pixels.withUnsafeBufferPointer { px in
-            var sums = [0.0, 0.0, 0.0], counts = [0.0, 0.0, 0.0]
-            for by in 0..<bh {
-                for bx in 0..<bw {
-                    sums[0] = 0; sums[1] = 0; sums[2] = 0
-                    counts[0] = 0; counts[1] = 0; counts[2] = 0
-                    var isClipped = false
-                    for y in by * b..<(by + 1) * b {
-                        let row = y * plane.width
-                        for x in bx * b..<(bx + 1) * b {
-                            let cell = CFAPattern.cell(x: x, y: y)
-                            let raw = Double(px[row + x])
-                            if raw >= clipRaw[cell] { isClipped = true }
-                            let c = colors[cell]
-                            sums[c] += (raw - blacks[cell]) * scales[cell]
-                            counts[c] += 1
+            acc.withUnsafeMutableBufferPointer { acc in
+                clip.withUnsafeMutableBufferPointer { clip in
+                    for by in 0..<bh {
+                        for i in 0..<acc.count { acc[i] = 0 }
+                        for i in 0..<clip.count { clip[i] = false }
+                        for y in by * b..<(by + 1) * b {
+                            // The row's two cells (even and odd x): colour, black, scale, clip level.
+                            let e = CFAPattern.cell(x: 0, y: y), o = CFAPattern.cell(x: 1, y: y)
+                            let ce = colors[e], co = colors[o]
+                            let be = blacks[e] * Double(b / 2), bo = blacks[o] * Double(b / 2)
+                            let se = scales[e], so = scales[o]
+                            let le = clipRaw[e], lo = clipRaw[o]
+                            let row = px.baseAddress! + y * width
+                            for bx in 0..<bw {
+                                var sumE = 0.0, sumO = 0.0
+                                var maxE: UInt16 = 0, maxO: UInt16 = 0
+                                var x = bx * b
+                                let end = x + b
+                                while x < end {
+                                    let ve = row[x], vo = row[x + 1]
+                                    sumE += Double(ve)
+                                    sumO += Double(vo)
+                                    maxE = max(maxE, ve)
+                                    maxO = max(maxO, vo)
+                                    x += 2
+                                }
+                                acc[bx * 3 + ce] += (sumE - be) * se
+                                acc[bx * 3 + co] += (sumO - bo) * so
+                                if Double(maxE) >= le || Double(maxO) >= lo { clip[bx] = true }
+                            }
+                        }
+                        for bx in 0..<bw {
+                            if clip[bx] {
+                                clipped += 1
+                            } else {
+                                blocks.append((acc[bx * 3] / perColor[0], acc[bx * 3 + 1] / perColor[1], acc[bx * 3 + 2] / perColor[2]))
+                            }
                         }
                     }
-                    if isClipped {
-                        clipped += 1
-                        continue
-                    }
-                    blocks.append((sums[0] / counts[0], sums[1] / counts[1], sums[2] / counts[2]))
                 }
             }
         }
