@@ -91,4 +91,36 @@ static inline int tessera_libraw_has_float_or_color_image(const libraw_data_t *l
     return lr->rawdata.float_image != NULL || lr->rawdata.color3_image != NULL || lr->rawdata.color4_image != NULL;
 }
 
+/* DNG colour tags as LibRaw 0.20 parsed them (imgdata.color.dng_color[0/1], dng_levels) and
+   LibRaw's own camera matrices. Out-of-range indices read as 0. `which` selects the DNG
+   illuminant slot: 0 = ColorMatrix1/ForwardMatrix1/CameraCalibration1, 1 = the "2" tags. */
+static inline int tessera_libraw_dng_illuminant(const libraw_data_t *lr, int which) {
+    return (which >= 0 && which < 2) ? (int)lr->color.dng_color[which].illuminant : 0;
+}
+/* ColorMatrix (XYZ -> camera), camera row 0..3, XYZ column 0..2. */
+static inline float tessera_libraw_dng_colormatrix(const libraw_data_t *lr, int which, int row, int col) {
+    return (which >= 0 && which < 2 && row >= 0 && row < 4 && col >= 0 && col < 3)
+        ? lr->color.dng_color[which].colormatrix[row][col] : 0.0f;
+}
+/* ForwardMatrix (white-balanced camera -> XYZ D50), XYZ row 0..2, camera column 0..3. */
+static inline float tessera_libraw_dng_forwardmatrix(const libraw_data_t *lr, int which, int row, int col) {
+    return (which >= 0 && which < 2 && row >= 0 && row < 3 && col >= 0 && col < 4)
+        ? lr->color.dng_color[which].forwardmatrix[row][col] : 0.0f;
+}
+/* CameraCalibration, camera row 0..3, camera column 0..3. */
+static inline float tessera_libraw_dng_calibration(const libraw_data_t *lr, int which, int row, int col) {
+    return (which >= 0 && which < 2 && row >= 0 && row < 4 && col >= 0 && col < 4)
+        ? lr->color.dng_color[which].calibration[row][col] : 0.0f;
+}
+static inline float tessera_libraw_analogbalance(const libraw_data_t *lr, int i) {
+    return (i >= 0 && i < 4) ? lr->color.dng_levels.analogbalance[i] : 0.0f;
+}
+static inline float tessera_libraw_baseline_exposure(const libraw_data_t *lr) {
+    return lr->color.dng_levels.baseline_exposure;
+}
+/* LibRaw's cam_xyz (XYZ D65 -> camera, its built-in or the file's matrix), row 0..3, col 0..2. */
+static inline float tessera_libraw_cam_xyz(const libraw_data_t *lr, int row, int col) {
+    return (row >= 0 && row < 4 && col >= 0 && col < 3) ? lr->color.cam_xyz[row][col] : 0.0f;
+}
+
 #endif

@@ -243,6 +243,7 @@ public struct RawDecoder: Sendable, Hashable {
         for r in 0..<3 { for c in 0..<3 { m.append(Double(tessera_libraw_rgb_cam(lr, Int32(r), Int32(c)))) } }
         let matrix = m.allSatisfy({ $0.isFinite }) && m.contains(where: { $0 != 0 }) ? Matrix3(m) : .identity
 
+        let color = colorMetadata(lr)
         let lensName = cString(tessera_libraw_lens(lr))
         let lens = lensName.isEmpty ? cString(tessera_libraw_makernotes_lens(lr)) : lensName
         let timestamp = Int64(tessera_libraw_timestamp(lr))
@@ -256,7 +257,61 @@ public struct RawDecoder: Sendable, Hashable {
             timestamp: timestamp, dateTimeOriginal: exifDate(timestamp),
             orientation: exifOrientation(flip: Int(tessera_libraw_flip(lr))),
             rawFormat: unpacked ? cString(libraw_unpack_function_name(lr)) : "",
-            dngVersion: dng == 0 ? nil : "\(dng >> 24 & 0xff).\(dng >> 16 & 0xff).\(dng >> 8 & 0xff).\(dng & 0xff)")
+            dngVersion: dng == 0 ? nil : "\(dng >> 24 & 0xff).\(dng >> 16 & 0xff).\(dng >> 8 & 0xff).\(dng & 0xff)",
+            colorMatrix1: color.colorMatrix[0], colorMatrix2: color.colorMatrix[1],
+            calibrationIlluminant1: color.illuminant[0], calibrationIlluminant2: color.illuminant[1],
+            forwardMatrix1: color.forwardMatrix[0], forwardMatrix2: color.forwardMatrix[1],
+            cameraCalibration1: color.calibration[0], cameraCalibration2: color.calibration[1],
+            analogBalance: color.analogBalance, asShotNeutral: color.asShotNeutral,
+            baselineExposure: color.baselineExposure, cameraFromXYZ: color.camXYZ,
+            daylightMultipliers: color.preMul, cameraMultipliers: color.camMul)
+    }
+
+    /// The colour tags LibRaw parsed (DNG ColorMatrix/ForwardMatrix/CameraCalibration per
+    /// illuminant slot, AnalogBalance, AsShotNeutral, BaselineExposure) and its own matrices.
+    /// A matrix or vector that is absent (all zero) or not finite is nil.
+    private static func colorMetadata(_ lr: UnsafeMutablePointer<libraw_data_t>) -> (
+        colorMatrix: [Matrix3?], forwardMatrix: [Matrix3?], calibration: [Matrix3?], illuminant: [Int?],
+        analogBalance: [Double]?, asShotNeutral: [Double]?, baselineExposure: Double?,
+        camXYZ: Matrix3?, preMul: [Double]?, camMul: [Double]?
+    ) {
+        // LibRaw stores the file's rationals as Float: take the shortest decimal that reads back
+        // as that Float ("1.1", not 1.100000023841858), i.e. the value the file most likely states.
+        func decimal(_ f: Float) -> Double { Double("\(f)") ?? Double(f) }
+        func matrix(_ get: (Int32, Int32) -> Float) -> Matrix3? {
+            var m: [Double] = []
+            for r in 0..<3 { for c in 0..<3 { m.append(decimal(get(Int32(r), Int32(c)))) } }
+            return m.allSatisfy(\.isFinite) && m.contains(where: { $0 != 0 }) ? Matrix3(m) : nil
+        }
+        func vector(_ get: (Int32) -> Float) -> [Double]? {
+            let v = (0..<3).map { decimal(get(Int32($0))) }
+            return v.allSatisfy({ $0.isFinite && $0 > 0 }) ? v : nil
+        }
+        let isDNG = tessera_libraw_dng_version(lr) != 0
+        var colorMatrix: [Matrix3?] = [nil, nil], forward: [Matrix3?] = [nil, nil]
+        var calibration: [Matrix3?] = [nil, nil], illuminant: [Int?] = [nil, nil]
+        if isDNG {
+            for slot in 0..<2 {
+                let s = Int32(slot)
+                colorMatrix[slot] = matrix { tessera_libraw_dng_colormatrix(lr, s, $0, $1) }
+                forward[slot] = matrix { tessera_libraw_dng_forwardmatrix(lr, s, $0, $1) }
+                calibration[slot] = matrix { tessera_libraw_dng_calibration(lr, s, $0, $1) }
+                let code = Int(tessera_libraw_dng_illuminant(lr, s))
+                // LibRaw leaves 65535 in a slot the file does not fill.
+                illuminant[slot] = colorMatrix[slot] == nil || code == 65535 ? nil : code
+            }
+        }
+        let baseline = Double(tessera_libraw_baseline_exposure(lr))
+        return (
+            colorMatrix, forward, calibration, illuminant,
+            // LibRaw fills AnalogBalance with 1s when the tag is absent, which means the same.
+            isDNG ? vector { tessera_libraw_analogbalance(lr, $0) }.flatMap { $0 == [1, 1, 1] ? nil : $0 } : nil,
+            isDNG ? vector { tessera_libraw_asshotneutral(lr, $0) } : nil,
+            // LibRaw's "absent" marker is −999.
+            isDNG && baseline.isFinite && baseline != 0 && baseline > -100 ? decimal(Float(baseline)) : nil,
+            matrix { tessera_libraw_cam_xyz(lr, $0, $1) },
+            vector { tessera_libraw_pre_mul(lr, $0) },
+            vector { tessera_libraw_cam_mul(lr, $0) })
     }
 
     private static func cString(_ p: UnsafePointer<CChar>?) -> String {

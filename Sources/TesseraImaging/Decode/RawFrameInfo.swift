@@ -45,13 +45,51 @@ public struct RawFrameInfo: Codable, Sendable, Hashable {
     /// "1.4.0.0" for DNG files, nil otherwise.
     public var dngVersion: String?
 
+    // MARK: Colour metadata (see docs/color.md). All optional: nil when the file has no such tag.
+
+    /// DNG ColorMatrix1: CIE XYZ → reference camera RGB under ``calibrationIlluminant1``, as in the file.
+    public var colorMatrix1: Matrix3?
+    /// DNG ColorMatrix2: CIE XYZ → reference camera RGB under ``calibrationIlluminant2``.
+    public var colorMatrix2: Matrix3?
+    /// DNG CalibrationIlluminant1 (EXIF LightSource code, e.g. 17 = Standard light A, 21 = D65).
+    public var calibrationIlluminant1: Int?
+    /// DNG CalibrationIlluminant2 (EXIF LightSource code).
+    public var calibrationIlluminant2: Int?
+    /// DNG ForwardMatrix1: white-balanced reference camera RGB → CIE XYZ (D50), as in the file.
+    public var forwardMatrix1: Matrix3?
+    /// DNG ForwardMatrix2.
+    public var forwardMatrix2: Matrix3?
+    /// DNG CameraCalibration1: reference camera → this camera (individual unit calibration).
+    public var cameraCalibration1: Matrix3?
+    /// DNG CameraCalibration2.
+    public var cameraCalibration2: Matrix3?
+    /// DNG AnalogBalance `[R, G, B]` (gains applied in the analogue domain before digitising).
+    public var analogBalance: [Double]?
+    /// DNG AsShotNeutral `[R, G, B]`: the scene neutral in camera coordinates, raw as in the file.
+    public var asShotNeutral: [Double]?
+    /// DNG BaselineExposure in EV (the camera's suggested exposure offset), nil when absent or 0.
+    public var baselineExposure: Double?
+    /// LibRaw's `cam_xyz`: CIE XYZ (D65) → camera RGB, the matrix behind ``cameraToSRGB``
+    /// (LibRaw's built-in table for non-DNG files, the file's matrix for DNGs).
+    public var cameraFromXYZ: Matrix3?
+    /// LibRaw's `pre_mul` `[R, G, B]` (daylight multipliers), unnormalised, nil when unknown.
+    public var daylightMultipliers: [Double]?
+    /// LibRaw's `cam_mul` `[R, G, B]` (as-shot multipliers), unnormalised, nil when unknown.
+    public var cameraMultipliers: [Double]?
+
     /// Memberwise initialiser (tests and synthetic inputs; normally built by ``RawDecoder``).
     public init(
         width: Int, height: Int, cfa: CFAPattern, blackLevels: [Double], whiteLevel: Double,
         asShotMultipliers: [Double], cameraToSRGB: Matrix3, make: String = "", model: String = "",
         lens: String = "", iso: Double = 0, exposureTime: Double = 0, fNumber: Double = 0,
         focalLength: Double = 0, timestamp: Int64 = 0, dateTimeOriginal: String? = nil,
-        orientation: Int = 1, rawFormat: String = "", dngVersion: String? = nil
+        orientation: Int = 1, rawFormat: String = "", dngVersion: String? = nil,
+        colorMatrix1: Matrix3? = nil, colorMatrix2: Matrix3? = nil,
+        calibrationIlluminant1: Int? = nil, calibrationIlluminant2: Int? = nil,
+        forwardMatrix1: Matrix3? = nil, forwardMatrix2: Matrix3? = nil,
+        cameraCalibration1: Matrix3? = nil, cameraCalibration2: Matrix3? = nil,
+        analogBalance: [Double]? = nil, asShotNeutral: [Double]? = nil, baselineExposure: Double? = nil,
+        cameraFromXYZ: Matrix3? = nil, daylightMultipliers: [Double]? = nil, cameraMultipliers: [Double]? = nil
     ) {
         self.width = width
         self.height = height
@@ -72,6 +110,20 @@ public struct RawFrameInfo: Codable, Sendable, Hashable {
         self.orientation = orientation
         self.rawFormat = rawFormat
         self.dngVersion = dngVersion
+        self.colorMatrix1 = colorMatrix1
+        self.colorMatrix2 = colorMatrix2
+        self.calibrationIlluminant1 = calibrationIlluminant1
+        self.calibrationIlluminant2 = calibrationIlluminant2
+        self.forwardMatrix1 = forwardMatrix1
+        self.forwardMatrix2 = forwardMatrix2
+        self.cameraCalibration1 = cameraCalibration1
+        self.cameraCalibration2 = cameraCalibration2
+        self.analogBalance = analogBalance
+        self.asShotNeutral = asShotNeutral
+        self.baselineExposure = baselineExposure
+        self.cameraFromXYZ = cameraFromXYZ
+        self.daylightMultipliers = daylightMultipliers
+        self.cameraMultipliers = cameraMultipliers
     }
 }
 
