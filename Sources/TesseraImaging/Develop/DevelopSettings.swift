@@ -4,9 +4,9 @@ import Foundation
 /// levels plus the recipe's choices, resolved to plain numbers. A value type; travels in task
 /// parameters as ``canonicalJSON``.
 ///
-/// Pipeline (per pixel, in this order): per-cell black subtraction and white-level scaling →
-/// white balance → demosaic → `cameraToOutput` matrix → clip to [0, 1] → exposure gain →
-/// clip → output transfer curve → 16-bit (rounded).
+/// Pipeline (``DevelopPipeline``, in this order): per-cell black subtraction and white-level
+/// scaling → white balance → demosaic (``demosaic``) → `cameraToOutput` matrix → the RGB stages
+/// (``stages``) → clip to [0, 1] → exposure gain → clip → output transfer curve → 16-bit (rounded).
 public struct DevelopSettings: Codable, Sendable, Hashable {
     /// Output transfer functions.
     public enum Transfer: String, Codable, Sendable, CaseIterable {
@@ -29,14 +29,20 @@ public struct DevelopSettings: Codable, Sendable, Hashable {
     /// Linear gain applied after the matrix (2^exposureEV).
     public var exposureGain: Double
     /// Demosaicing algorithm (decides ``halo``).
-    public var demosaic: Recipe.Demosaic
+    public var demosaic: DemosaicMethod
     /// Output transfer curve.
     public var transfer: Transfer
+    /// The RGB stages after the matrix, in order (tone, looks, sharpen, resize, crop…).
+    public var stages: [StageSpec]
+    /// The decoded (CFA) frame's size. Needed by stages whose geometry depends on it (resize,
+    /// crop); `nil` is accepted only when ``stages`` is empty.
+    public var frameSize: FrameSize?
 
     /// Memberwise; call ``validate()`` before use if the values come from outside.
     public init(
         cfa: CFAPattern, blackLevels: [Double], whiteLevel: Double, wbMultipliers: [Double],
-        cameraToOutput: [Double], exposureGain: Double = 1, demosaic: Recipe.Demosaic = .mhc, transfer: Transfer = .srgb
+        cameraToOutput: [Double], exposureGain: Double = 1, demosaic: DemosaicMethod = .mhc, transfer: Transfer = .srgb,
+        stages: [StageSpec] = [], frameSize: FrameSize? = nil
     ) {
         self.cfa = cfa
         self.blackLevels = blackLevels
@@ -46,15 +52,15 @@ public struct DevelopSettings: Codable, Sendable, Hashable {
         self.exposureGain = exposureGain
         self.demosaic = demosaic
         self.transfer = transfer
+        self.stages = stages
+        self.frameSize = frameSize
     }
 
-    /// Pixels of input needed around a core on every side: 2 for Malvar–He–Cutler. Always a
-    /// multiple of 2, so an input window starting at `core.x - halo` keeps the CFA phase.
-    public var halo: Int {
-        switch demosaic {
-        case .mhc: 2
-        }
-    }
+    /// CFA pixels the demosaic needs around its output on every side (2 for Malvar–He–Cutler,
+    /// 8 for RCD). Always a multiple of 2, so an input window starting at `core.x - halo` keeps
+    /// the CFA phase. With no ``stages`` the CFA window of an output core is
+    /// `core.expanded(by: halo)`; in general use ``DevelopPipeline/cfaWindow(forOutput:)``.
+    public var halo: Int { demosaic.halo }
 
     /// The settings for developing the frame described by `info` with `recipe`.
     public static func resolve(recipe: Recipe, info: RawFrameInfo) -> DevelopSettings {
@@ -65,7 +71,8 @@ public struct DevelopSettings: Codable, Sendable, Hashable {
         return DevelopSettings(
             cfa: info.cfa, blackLevels: info.blackLevels, whiteLevel: info.whiteLevel, wbMultipliers: wb,
             cameraToOutput: info.cameraToSRGB.m, exposureGain: pow(2.0, recipe.exposureEV),
-            demosaic: recipe.demosaic, transfer: .srgb)
+            demosaic: DemosaicMethod(rawValue: recipe.demosaic.rawValue) ?? .mhc, transfer: .srgb,
+            stages: [], frameSize: FrameSize(width: info.width, height: info.height))
     }
 
     /// Checks sizes and ranges (settings may arrive from the network).
@@ -88,6 +95,12 @@ public struct DevelopSettings: Codable, Sendable, Hashable {
         }
         guard exposureGain.isFinite, exposureGain > 0, exposureGain <= 1_048_576 else {
             throw .invalidSettings(field: "exposureGain", reason: "\(exposureGain) must be in (0, 2^20]")
+        }
+        if let size = frameSize, size.width <= 0 || size.height <= 0 {
+            throw .invalidSettings(field: "frameSize", reason: "\(size) must be positive")
+        }
+        if frameSize == nil, !stages.isEmpty {
+            throw .invalidSettings(field: "frameSize", reason: "required when stages are present (\(stages.count) stages)")
         }
     }
 
