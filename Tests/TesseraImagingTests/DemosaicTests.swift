@@ -60,15 +60,16 @@ import TesseraImaging
                 let x = Int.random(in: frame.x..<frame.maxX, using: &rng), y = Int.random(in: frame.y..<frame.maxY, using: &rng)
                 let tile = PixelRect(x: x, y: y, width: Int.random(in: 1...(frame.maxX - x), using: &rng),
                                      height: Int.random(in: 1...(frame.maxY - y), using: &rng))
-                // The tile's own window, garbage outside it.
-                let window = tile.expanded(by: method.halo)
-                var tileSamples = [Float](repeating: .nan, count: window.area)
+                // The tile's own window (core ± halo) inside a NaN ring: reading past the
+                // declared halo would poison the output.
+                let window = tile.expanded(by: method.halo), ring = window.expanded(by: 2)
+                var tileSamples = [Float](repeating: .nan, count: ring.area)
                 for j in 0..<window.height {
                     for i in 0..<window.width {
-                        tileSamples[j * window.width + i] = samples[(window.y + j - big.y) * big.width + window.x + i - big.x]
+                        tileSamples[(j + 2) * ring.width + i + 2] = samples[(window.y + j - big.y) * big.width + window.x + i - big.x]
                     }
                 }
-                let part = Self.run(tileSamples, rect: window, cfa: cfa, output: tile, method: method)
+                let part = Self.run(tileSamples, rect: ring, cfa: cfa, output: tile, method: method)
                 for j in 0..<tile.height {
                     for i in 0..<tile.width {
                         for c in 0..<3 {
