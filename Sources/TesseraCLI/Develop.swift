@@ -29,7 +29,8 @@ struct Develop: ParsableCommand {
         let chosen = format ?? OutputFormat.from(pathExtension: (outputPath as NSString).pathExtension) ?? .jpeg
         let recipe = try Recipe.resolve(self.recipe)
         let decoded = try RawDecoder.decode(path: absolutePath(input))
-        let settings = DevelopSettings.resolve(recipe: recipe, info: decoded.info)
+        let statistics = DevelopSettings.needsStatistics(recipe) ? FrameStatistics.measure(plane: decoded.plane, info: decoded.info) : nil
+        let settings = try DevelopSettings.resolve(recipe: recipe, info: decoded.info, statistics: statistics)
         let image = try Developer.developFrame(decoded, settings: settings)
         let bytes = try ImageWriter.encode(image, format: chosen, options: recipe.output)
         try ImageWriter.writeAtomically(bytes, to: outputPath, overwrite: overwrite)

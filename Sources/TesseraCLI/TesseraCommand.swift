@@ -11,7 +11,7 @@ public struct TesseraCommand: ParsableCommand {
         version: TesseraVersion.string,
         subcommands: [
             Run.self, Develop.self, Synth.self,
-            CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self, StatusCommand.self,
+            CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self, StatusCommand.self, BenchCommand.self,
         ])
 
     public init() {}

@@ -83,9 +83,9 @@ public final class FramePipeline: Sendable {
     func developSettings(for task: ClaimedTask) throws -> DevelopSettings {
         if let cached = settingsCache.withLock({ $0[task.frameID] }) { return cached }
         guard let metadata = task.frameMetadata else { throw PipelineError.inconsistent("frame \(task.frameID) has no metadata") }
-        let info = try TaskContract.decode(RawFrameInfo.self, from: Array(metadata.utf8))
+        let decoded = try TaskContract.decode(TaskContract.DecodeResult.self, from: Array(metadata.utf8))
         let recipe = try TaskContract.decode(Recipe.self, from: Array(task.recipeDocument.utf8))
-        let settings = DevelopSettings.resolve(recipe: recipe, info: info)
+        let settings = try DevelopSettings.resolve(recipe: recipe, info: decoded.info, statistics: decoded.statistics)
         settingsCache.withLock { cache in
             if cache.count > 4096 { cache.removeAll() }
             cache[task.frameID] = settings
@@ -109,7 +109,7 @@ public final class FramePipeline: Sendable {
         let job = try job(of: frameID)
         let spoolPath = try payloads[0].withUnsafeBytes { try spool.storePlane($0, frame: frameID) }
         let cores = TilePlanner(tileSize: job.tileSize).cores(width: info.width, height: info.height)
-        let metadata = String(decoding: TaskContract.encode(info), as: UTF8.self)
+        let metadata = String(decoding: TaskContract.encode(decoded), as: UTF8.self)
         let outcome = try store.recordDecoded(
             task: taskID, attempt: attempt, width: info.width, height: info.height, metadata: metadata,
             spoolPath: spoolPath, tiles: cores, computeMicros: Int64(result.computeMicros))
@@ -127,7 +127,7 @@ public final class FramePipeline: Sendable {
         }
         let outputPath = URL(fileURLWithPath: job.outputDir).appendingPathComponent("\(frame.stem).\(format.fileExtension)").path
         try writeOutput(encoded, to: outputPath, overwrite: job.overwrite)
-        let metadata = String(decoding: TaskContract.encode(info), as: UTF8.self)
+        let metadata = String(decoding: TaskContract.encode(TaskContract.DecodeResult(info: info)), as: UTF8.self)
         guard let jobState = try store.recordDevelopedWhole(
             task: taskID, attempt: attempt, width: info.width, height: info.height, metadata: metadata, outputPath: outputPath,
             byteCount: Int64(encoded.count), checksum: XXH64.hash(encoded), computeMicros: computeMicros)

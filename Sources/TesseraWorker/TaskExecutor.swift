@@ -56,19 +56,20 @@ public enum TaskExecutor {
         } catch {
             throw Failure(code: .decodeFailed, retryable: false, reason: "\(error)")
         }
+        let statistics = params.wholeFrame.flatMap { DevelopSettings.needsStatistics($0.recipe) ? FrameStatistics.measure(plane: decoded.plane, info: decoded.info) : nil }
         if let whole = params.wholeFrame, whole.covers(width: decoded.info.width, height: decoded.info.height) {
             do {
-                let settings = DevelopSettings.resolve(recipe: whole.recipe, info: decoded.info)
+                let settings = try DevelopSettings.resolve(recipe: whole.recipe, info: decoded.info, statistics: statistics)
                 // One slot, one thread: the worker's slots are its unit of parallelism.
                 let image = try Developer.developFrame(decoded, settings: settings, threads: 1)
                 let encoded = try ImageWriter.encode(image, format: whole.format, options: whole.recipe.output)
-                let metadata = TaskContract.encode(TaskContract.DecodeResult(info: decoded.info, developed: true))
+                let metadata = TaskContract.encode(TaskContract.DecodeResult(info: decoded.info, statistics: statistics, developed: true))
                 return Output(metadata: metadata, payloads: [encoded])
             } catch {
                 throw Failure(code: .internalError, retryable: false, reason: "developing \(params.fileName): \(error)")
             }
         }
-        let metadata = TaskContract.encode(TaskContract.DecodeResult(info: decoded.info))
+        let metadata = TaskContract.encode(TaskContract.DecodeResult(info: decoded.info, statistics: statistics))
         return Output(metadata: metadata, payloads: [SampleBytes.bytes(of: decoded.plane.pixels)])
     }
 

@@ -4,16 +4,36 @@ import Foundation
 /// levels plus the recipe's choices, resolved to plain numbers. A value type; travels in task
 /// parameters as ``canonicalJSON``.
 ///
-/// Pipeline (per pixel, in this order): per-cell black subtraction and white-level scaling →
-/// white balance → demosaic → `cameraToOutput` matrix → clip to [0, 1] → exposure gain →
-/// clip → output transfer curve → 16-bit (rounded).
+/// Pipeline (``DevelopPipeline``, in this order): per-cell black subtraction and white-level
+/// scaling → white balance → demosaic (``demosaic``) → `cameraToOutput` matrix → the RGB stages
+/// (``stages``) → clip to [0, 1] → exposure gain → clip → output transfer curve → 16-bit (rounded).
 public struct DevelopSettings: Codable, Sendable, Hashable {
     /// Output transfer functions.
     public enum Transfer: String, Codable, Sendable, CaseIterable {
-        /// IEC 61966-2-1 sRGB curve.
+        /// IEC 61966-2-1 sRGB curve (sRGB and Display P3 outputs).
         case srgb
+        /// A pure power law with gamma 563/256 (Adobe RGB (1998) output).
+        case adobeRGB
         /// No curve (linear light), for tests and later merge stages.
         case linear
+
+        /// The transfer an output colour space uses.
+        public init(_ transfer: OutputTransfer) {
+            switch transfer {
+            case .srgb: self = .srgb
+            case .gamma: self = .adobeRGB
+            case .linear: self = .linear
+            }
+        }
+
+        /// The colour engine's description of this curve.
+        public var curve: OutputTransfer {
+            switch self {
+            case .srgb: .srgb
+            case .adobeRGB: .gamma(563.0 / 256.0)
+            case .linear: .linear
+            }
+        }
     }
 
     /// The frame's Bayer layout from frame coordinate (0, 0).
@@ -29,14 +49,20 @@ public struct DevelopSettings: Codable, Sendable, Hashable {
     /// Linear gain applied after the matrix (2^exposureEV).
     public var exposureGain: Double
     /// Demosaicing algorithm (decides ``halo``).
-    public var demosaic: Recipe.Demosaic
+    public var demosaic: DemosaicMethod
     /// Output transfer curve.
     public var transfer: Transfer
+    /// The RGB stages after the matrix, in order (tone, looks, sharpen, resize, crop…).
+    public var stages: [StageSpec]
+    /// The decoded (CFA) frame's size. Needed by stages whose geometry depends on it (resize,
+    /// crop); `nil` is accepted only when ``stages`` is empty.
+    public var frameSize: FrameSize?
 
     /// Memberwise; call ``validate()`` before use if the values come from outside.
     public init(
         cfa: CFAPattern, blackLevels: [Double], whiteLevel: Double, wbMultipliers: [Double],
-        cameraToOutput: [Double], exposureGain: Double = 1, demosaic: Recipe.Demosaic = .fast, transfer: Transfer = .srgb
+        cameraToOutput: [Double], exposureGain: Double = 1, demosaic: DemosaicMethod = .mhc, transfer: Transfer = .srgb,
+        stages: [StageSpec] = [], frameSize: FrameSize? = nil
     ) {
         self.cfa = cfa
         self.blackLevels = blackLevels
@@ -46,30 +72,40 @@ public struct DevelopSettings: Codable, Sendable, Hashable {
         self.exposureGain = exposureGain
         self.demosaic = demosaic
         self.transfer = transfer
+        self.stages = stages
+        self.frameSize = frameSize
     }
 
-    /// Pixels of input needed around a core on every side: 2 for Malvar–He–Cutler. Always a
-    /// multiple of 2, so an input window starting at `core.x - halo` keeps the CFA phase.
-    public var halo: Int {
-        switch demosaic {
-        case .fast, .quality: 2  // both MHC until the quality demosaic is wired
+    /// CFA pixels the demosaic needs around its output on every side (2 for Malvar–He–Cutler,
+    /// 8 for RCD). Always a multiple of 2, so an input window starting at `core.x - halo` keeps
+    /// the CFA phase. With no ``stages`` the CFA window of an output core is
+    /// `core.expanded(by: halo)`; in general use ``DevelopPipeline/cfaWindow(forOutput:)``.
+    public var halo: Int { demosaic.halo }
+
+    /// The settings for developing the frame described by `info` with `recipe`: the recipe's
+    /// demosaic, the colour engine's white balance and camera→output matrix (DNG colour path, or
+    /// LibRaw's matrices for other formats), the output space's transfer curve, and the exposure.
+    /// `statistics` (the decode-time pre-pass) is needed only for automatic white balance.
+    /// Throws ``ImagingError/invalidSettings(field:reason:)`` when the colour cannot be resolved
+    /// (e.g. Kelvin white balance for a camera without a colour matrix).
+    public static func resolve(recipe: Recipe, info: RawFrameInfo, statistics: FrameStatistics? = nil) throws(ImagingError) -> DevelopSettings {
+        let colour: ColorResolution
+        do {
+            colour = try ColorResolver.resolve(
+                info: info, statistics: statistics, whiteBalance: recipe.whiteBalance,
+                colorSpace: OutputColorSpace(recipe.color.outputSpace))
+        } catch {
+            throw .invalidSettings(field: "whiteBalance", reason: "\(error)")
         }
+        return DevelopSettings(
+            cfa: info.cfa, blackLevels: info.blackLevels, whiteLevel: info.whiteLevel, wbMultipliers: colour.wbMultipliers,
+            cameraToOutput: colour.cameraToOutput.m, exposureGain: pow(2.0, recipe.tone.exposure),
+            demosaic: DemosaicMethod(recipe.demosaic), transfer: Transfer(colour.transfer),
+            stages: [], frameSize: FrameSize(width: info.width, height: info.height))
     }
 
-    /// The settings for developing the frame described by `info` with `recipe`.
-    public static func resolve(recipe: Recipe, info: RawFrameInfo) -> DevelopSettings {
-        let wb: [Double] =
-            switch recipe.whiteBalance {
-            case .asShot: info.asShotMultipliers
-            // Not wired yet: auto, presets and kelvin need the white-balance stage; until then
-            // they fall back to as-shot (the lead wires the stage here).
-            case .auto, .preset, .kelvin: info.asShotMultipliers
-            }
-        return DevelopSettings(
-            cfa: info.cfa, blackLevels: info.blackLevels, whiteLevel: info.whiteLevel, wbMultipliers: wb,
-            cameraToOutput: info.cameraToSRGB.m, exposureGain: pow(2.0, recipe.exposureEV),
-            demosaic: recipe.demosaic, transfer: .srgb)
-    }
+    /// Whether developing with `recipe` needs the decode-time statistics pre-pass.
+    public static func needsStatistics(_ recipe: Recipe) -> Bool { recipe.whiteBalance == .auto }
 
     /// Checks sizes and ranges (settings may arrive from the network).
     /// Throws ``ImagingError/invalidSettings(field:reason:)`` naming the field.
@@ -92,6 +128,12 @@ public struct DevelopSettings: Codable, Sendable, Hashable {
         guard exposureGain.isFinite, exposureGain > 0, exposureGain <= 1_048_576 else {
             throw .invalidSettings(field: "exposureGain", reason: "\(exposureGain) must be in (0, 2^20]")
         }
+        if let size = frameSize, size.width <= 0 || size.height <= 0 {
+            throw .invalidSettings(field: "frameSize", reason: "\(size) must be positive")
+        }
+        if frameSize == nil, !stages.isEmpty {
+            throw .invalidSettings(field: "frameSize", reason: "required when stages are present (\(stages.count) stages)")
+        }
     }
 
     /// The canonical JSON text (sorted keys, stable numbers): equal settings ⇒ equal text.
@@ -109,5 +151,26 @@ public struct DevelopSettings: Codable, Sendable, Hashable {
         }
         try decoded.validate()
         self = decoded
+    }
+}
+
+extension DemosaicMethod {
+    /// The kernel a recipe's demosaic choice runs: fast = Malvar–He–Cutler, quality = RCD.
+    public init(_ choice: Recipe.Demosaic) {
+        switch choice {
+        case .fast: self = .mhc
+        case .quality: self = .rcd
+        }
+    }
+}
+
+extension OutputColorSpace {
+    /// The colour space a recipe names.
+    public init(_ space: Recipe.OutputSpace) {
+        switch space {
+        case .sRGB: self = .srgb
+        case .displayP3: self = .displayP3
+        case .adobeRGB: self = .adobeRGB
+        }
     }
 }

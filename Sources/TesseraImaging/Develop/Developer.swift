@@ -2,13 +2,13 @@ import Dispatch
 import Foundation
 import TesseraCore
 
-/// The develop pipeline over CFA planes: tile-able and deterministic.
+/// Entry points of the develop pipeline over CFA planes (``DevelopPipeline`` does the work):
+/// tile-able and deterministic.
 ///
-/// Every output pixel is computed from its own input neighbourhood only (5×5 for
-/// Malvar–He–Cutler), in a fixed floating-point order, by the same code whether it is part of a
-/// small tile or of a whole frame: tiled output is bit-identical to whole-frame output for any
-/// tile size, tile position and thread count. All functions are thread-safe (no shared state
-/// besides a read-only lookup table).
+/// Every output pixel is computed from its own input neighbourhood only, in a fixed
+/// floating-point order, by the same code whether it is part of a small tile or of a whole
+/// frame: tiled output is bit-identical to whole-frame output for any tile size, tile position
+/// and thread count. All functions are thread-safe (no shared state besides read-only tables).
 public enum Developer {
     /// Copies `rect` (frame coordinates, may reach past the frame's edges) out of a frame's CFA
     /// plane. Pixels outside the frame are mirrored with ``BorderIndex/reflect101(_:count:)``,
@@ -45,35 +45,23 @@ public enum Developer {
         frame.pixels.withUnsafeBufferPointer { window(rect, of: $0, width: frame.width, height: frame.height) }
     }
 
-    /// Develops `core` (frame coordinates) from `input`, a window of the frame whose extent in
-    /// frame coordinates is `inputRect` and which covers `core.expanded(by: settings.halo)`.
-    /// Returns only the core, `core.width × core.height` interleaved RGB, 16 bits, output-referred.
+    /// Develops output `core` from `input`, a window of the CFA frame whose extent in frame
+    /// coordinates is `inputRect` and which covers the pipeline's CFA window for the core
+    /// (``DevelopPipeline/cfaWindow(forOutput:)``; `core.expanded(by: settings.halo)` when the
+    /// settings have no stages). Returns only the core, `core.width × core.height` interleaved
+    /// RGB, 16 bits, output-referred. Builds the ``DevelopPipeline`` the settings describe.
     ///
-    /// Throws ``ImagingError/invalidTile(reason:)`` when the input does not cover the core plus
-    /// halo or its size disagrees with `inputRect`, and ``ImagingError/invalidSettings(field:reason:)``.
+    /// Throws ``ImagingError/invalidTile(reason:)`` when the input does not cover the window or
+    /// its size disagrees with `inputRect`, and ``ImagingError/invalidSettings(field:reason:)``.
     public static func developTile(_ input: RawPlane, inputRect: PixelRect, core: PixelRect, settings: DevelopSettings) throws(ImagingError) -> RGBImage16 {
-        try settings.validate()
-        guard input.width == inputRect.width, input.height == inputRect.height else {
-            throw .invalidTile(reason: "input plane is \(input.width)x\(input.height) but inputRect is \(inputRect)")
-        }
-        guard !core.isEmpty else { throw .invalidTile(reason: "empty core \(core)") }
-        let needed = core.expanded(by: settings.halo)
-        guard inputRect.contains(needed) else {
-            throw .invalidTile(reason: "input \(inputRect) does not cover core \(core) plus halo \(settings.halo) (\(needed))")
-        }
-        var out = [UInt16](repeating: 0, count: core.area * 3)
-        let kernel = Kernel(settings)
-        input.pixels.withUnsafeBufferPointer { inp in
-            out.withUnsafeMutableBufferPointer { o in
-                kernel.run(input: inp.baseAddress!, inputRect: inputRect, core: core, output: o.baseAddress!, outputStride: core.width * 3)
-            }
-        }
-        return RGBImage16(width: core.width, height: core.height, pixels: out)
+        // Without stages the frame size plays no role; any positive size will do.
+        let frame = settings.frameSize ?? FrameSize(width: max(1, inputRect.maxX), height: max(1, inputRect.maxY))
+        return try DevelopPipeline(settings: settings, frame: frame).developTile(input, inputRect: inputRect, core: core)
     }
 
-    /// Develops a whole frame: the frame is cut into row bands (tiles of full width), each band's
-    /// input is taken with ``window(_:of:width:height:)`` and developed by the same kernel as
-    /// ``developTile(_:inputRect:core:settings:)``; bands run in parallel. The result is
+    /// Develops a whole frame: the output is cut into row bands (tiles of full width), each
+    /// band's CFA window is taken with ``window(_:of:width:height:)`` and developed exactly as
+    /// ``developTile(_:inputRect:core:settings:)`` does; bands run in parallel. The result is
     /// bit-identical to any tiling. Blocks the caller until done (call it off the cooperative
     /// pool for large frames). `threads: 1` runs all bands serially on the calling thread;
     /// otherwise about 4 bands per `threads` (default: the number of cores) are spread over
@@ -85,39 +73,9 @@ public enum Developer {
     /// ``developFrame(_:settings:threads:)`` for a bare CFA plane (frame coordinates start at its top-left).
     public static func developFrame(_ plane: RawPlane, settings: DevelopSettings, threads: Int? = nil) throws(ImagingError) -> RGBImage16 {
         try settings.validate()
-        let width = plane.width, height = plane.height
-        guard width > 0, height > 0 else { return RGBImage16(width: width, height: height) }
-        let workers = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        // About 4 bands per worker for load balance, at least 16 rows, even heights.
-        let rough = max(16, (height + workers * 4 - 1) / (workers * 4))
-        let bandHeight = rough + (rough & 1)
-        let bands = (height + bandHeight - 1) / bandHeight
-        let halo = settings.halo
-        let kernel = Kernel(settings)
-        var out = [UInt16](repeating: 0, count: width * height * 3)
-        plane.pixels.withUnsafeBufferPointer { frame in
-            out.withUnsafeMutableBufferPointer { o in
-                // Bands write disjoint rows of `out` and only read `frame`.
-                let output = UncheckedSendable(value: o.baseAddress!)
-                let source = UncheckedSendable(value: frame)
-                let runBand: @Sendable (Int) -> Void = { band in
-                    let y0 = band * bandHeight
-                    let core = PixelRect(x: 0, y: y0, width: width, height: min(bandHeight, height - y0))
-                    let inputRect = core.expanded(by: halo)
-                    let input = window(inputRect, of: source.value, width: width, height: height)
-                    input.pixels.withUnsafeBufferPointer { inp in
-                        kernel.run(input: inp.baseAddress!, inputRect: inputRect, core: core,
-                                   output: output.value + y0 * width * 3, outputStride: width * 3)
-                    }
-                }
-                if workers == 1 || bands == 1 {
-                    for band in 0..<bands { runBand(band) }
-                } else {
-                    DispatchQueue.concurrentPerform(iterations: bands, execute: runBand)
-                }
-            }
-        }
-        return RGBImage16(width: width, height: height, pixels: out)
+        guard plane.width > 0, plane.height > 0 else { return RGBImage16(width: plane.width, height: plane.height) }
+        let pipeline = try DevelopPipeline(settings: settings, frame: FrameSize(width: plane.width, height: plane.height))
+        return try pipeline.developFrame(plane, threads: threads)
     }
 }
 

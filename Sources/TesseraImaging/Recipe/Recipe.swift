@@ -33,28 +33,11 @@ public struct Recipe: Codable, Sendable, Hashable {
         case quality
     }
 
-    /// White-balance presets, named as on cameras.
-    public enum WhiteBalancePreset: String, Codable, Sendable, CaseIterable {
-        case daylight, cloudy, shade, tungsten, fluorescent, flash
-    }
-
-    /// Where the white-balance multipliers come from.
-    public enum WhiteBalance: Sendable, Hashable {
-        /// The camera's as-shot multipliers (``RawFrameInfo/asShotMultipliers``).
-        case asShot
-        /// Estimated from the whole frame by a decode-time pre-pass (robust grey/white patch).
-        case auto
-        /// A named illuminant.
-        case preset(WhiteBalancePreset)
-        /// An explicit correlated colour temperature in kelvin (``kelvinRange``) and a green–magenta
-        /// tint (``tintRange``; positive = magenta), via the DNG two-illuminant interpolation.
-        case kelvin(temperature: Double, tint: Double)
-
-        /// Allowed colour temperatures, kelvin.
-        public static let kelvinRange: ClosedRange<Double> = 2000...25000
-        /// Allowed tint values (Lightroom-style units).
-        public static let tintRange: ClosedRange<Double> = -150...150
-    }
+    /// White-balance presets (the colour engine's ``TesseraImaging/WhiteBalancePreset``).
+    public typealias WhiteBalancePreset = TesseraImaging.WhiteBalancePreset
+    /// Where the white-balance multipliers come from (the colour engine's ``TesseraImaging/WhiteBalance``,
+    /// resolved by ``ColorResolver``).
+    public typealias WhiteBalance = TesseraImaging.WhiteBalance
 
     /// Output colour spaces; each implies its primaries, white point and ICC profile.
     public enum OutputSpace: String, Codable, Sendable, CaseIterable {

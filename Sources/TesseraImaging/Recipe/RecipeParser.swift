@@ -77,7 +77,7 @@ enum RecipeParser {
         default:
             guard var k = try w.mapping("kelvin") else { throw w.error("kelvin", "expected {temperature: K, tint: T}") }
             guard k.has("temperature") else { throw w.error("kelvin", "missing temperature") }
-            let t = try k.number("temperature", default: 5000, range: Recipe.WhiteBalance.kelvinRange)
+            let t = try k.number("temperature", default: 5000, range: Recipe.WhiteBalance.temperatureRange)
             let tint = try k.number("tint", default: 0, range: Recipe.WhiteBalance.tintRange)
             try k.finish()
             result = .kelvin(temperature: t, tint: tint)

@@ -21,7 +21,8 @@ public enum TaskContract {
         public var fileName: String
         /// Frames with more pixels than this are refused before unpacking (decompression bombs).
         public var maxPixels: Int
-        /// When set, a frame that fits in one tile is developed and encoded right here.
+        /// When set, a frame that fits in one tile is developed and encoded right here (and the
+        /// statistics pre-pass runs when the recipe needs it).
         public var wholeFrame: WholeFrame?
 
         public init(fileName: String, maxPixels: Int, wholeFrame: WholeFrame? = nil) {
@@ -51,11 +52,15 @@ public enum TaskContract {
     /// Metadata of a `decode` result; the plane itself is payload 0.
     public struct DecodeResult: Codable, Sendable, Hashable {
         public var info: RawFrameInfo
+        /// Whole-frame statistics from the decode-time pre-pass (auto white balance), when the
+        /// recipe needs them; tiles of the frame are developed with these so they agree.
+        public var statistics: FrameStatistics?
         /// True when payload 0 is the finished, encoded output rather than the CFA plane.
         public var developed: Bool
 
-        public init(info: RawFrameInfo, developed: Bool = false) {
+        public init(info: RawFrameInfo, statistics: FrameStatistics? = nil, developed: Bool = false) {
             self.info = info
+            self.statistics = statistics
             self.developed = developed
         }
     }

@@ -1,0 +1,233 @@
+import Dispatch
+import Foundation
+import TesseraCore
+
+/// The develop pipeline of one frame, as a list of stages that reads like the process:
+///
+/// CFA window → ``RawStage`` (black, white, white balance) → demosaic (``DemosaicMethod``) →
+/// camera→output matrix → the ``RGBStage``s in order → output encoding (clip, exposure gain,
+/// transfer curve, 16-bit rounding).
+///
+/// **Regions are planned backwards** (libvips/darktable style): for an output core (in the
+/// final frame's coordinates) each RGB stage, last to first, names the part of its input it
+/// needs; the first stage's input region is what the demosaic must produce, and that grown by
+/// the demosaic's halo is the CFA window (``cfaWindow(forOutput:)``). Only the CFA window is
+/// ever reflected at the frame's edges (``Developer/window(_:of:width:height:)``); RGB pixels
+/// past the edges are really computed from it. Every stage is a pure function of its input
+/// neighbourhood in frame coordinates, so a tile is bit-identical to the same pixels of a
+/// whole-frame run, for any tile size, position and thread count.
+///
+/// A value type; immutable after `init`, safe to share across threads.
+public struct DevelopPipeline: Sendable {
+    /// The resolved settings (validated).
+    public let settings: DevelopSettings
+    /// The decoded CFA frame's size (input of the pipeline).
+    public let frame: FrameSize
+    /// The RGB stages, in order.
+    public let stages: [any RGBStage]
+    /// `sizes[i]` is the frame size entering `stages[i]`; `sizes[stages.count]` is the output size.
+    public let sizes: [FrameSize]
+
+    let raw: RawStage
+    let matrix: [Float]
+    let encoding: OutputEncoding
+
+    /// A pipeline for a frame of size `frame` with explicitly given RGB stages (in order);
+    /// `settings.stages` is ignored. Throws ``ImagingError/invalidSettings(field:reason:)``.
+    public init(settings: DevelopSettings, frame: FrameSize, stages: [any RGBStage]) throws(ImagingError) {
+        try settings.validate()
+        guard frame.width > 0, frame.height > 0 else {
+            throw .invalidSettings(field: "frameSize", reason: "frame \(frame) must be positive")
+        }
+        if let declared = settings.frameSize, declared != frame {
+            throw .invalidSettings(field: "frameSize", reason: "settings say \(declared) but the frame is \(frame)")
+        }
+        var sizes = [frame]
+        for stage in stages {
+            let next = stage.outputSize(for: sizes[sizes.count - 1])
+            guard next.width > 0, next.height > 0 else {
+                throw .invalidSettings(field: "stages", reason: "stage \(stage.name) turns \(sizes[sizes.count - 1]) into \(next)")
+            }
+            sizes.append(next)
+        }
+        self.settings = settings
+        self.frame = frame
+        self.stages = stages
+        self.sizes = sizes
+        raw = RawStage(settings)
+        matrix = settings.cameraToOutput.map { Float($0) }
+        encoding = OutputEncoding(settings)
+    }
+
+    /// The pipeline the settings describe: stages rebuilt from ``DevelopSettings/stages``, frame
+    /// size from ``DevelopSettings/frameSize`` (or `frame` when given).
+    public init(settings: DevelopSettings, frame: FrameSize? = nil) throws(ImagingError) {
+        guard let size = frame ?? settings.frameSize else {
+            throw .invalidSettings(field: "frameSize", reason: "unknown: neither the settings nor the caller give the frame size")
+        }
+        try self.init(settings: settings, frame: size, stages: settings.stages.map { $0.makeStage() })
+    }
+
+    /// The size of the developed image for this pipeline's frame (what tiles are planned in).
+    public var outputSize: FrameSize { sizes[sizes.count - 1] }
+
+    /// The output size for a CFA frame of size `frame` (resize and crop stages change it).
+    public func outputSize(for frame: FrameSize) -> FrameSize {
+        stages.reduce(frame) { $1.outputSize(for: $0) }
+    }
+
+    /// The region the demosaic must produce (CFA-frame coordinates) for output `core`
+    /// (output-frame coordinates): each RGB stage's input region, last stage first.
+    public func demosaicRegion(forOutput core: PixelRect) -> PixelRect {
+        var region = core
+        for k in stages.indices.reversed() {
+            region = stages[k].inputRegion(for: region, inputSize: sizes[k])
+        }
+        return region
+    }
+
+    /// The CFA window (frame coordinates; may reach past the frame's edges) a tile needs to
+    /// produce output `core`: ``demosaicRegion(forOutput:)`` grown by the demosaic's halo.
+    /// Cut it with ``Developer/window(_:of:width:height:)``.
+    public func cfaWindow(forOutput core: PixelRect) -> PixelRect {
+        demosaicRegion(forOutput: core).expanded(by: settings.demosaic.halo)
+    }
+
+    /// Develops output `core` (output-frame coordinates) to linear Float RGB after the last RGB
+    /// stage, before output encoding. `input` holds the CFA samples of `inputRect`, which must
+    /// contain ``cfaWindow(forOutput:)`` (a larger window gives the same result).
+    /// Throws ``ImagingError/invalidTile(reason:)``.
+    public func developLinear(_ input: RawPlane, inputRect: PixelRect, core: PixelRect) throws(ImagingError) -> RGBImageF {
+        guard input.width == inputRect.width, input.height == inputRect.height else {
+            throw .invalidTile(reason: "input plane is \(input.width)x\(input.height) but inputRect is \(inputRect)")
+        }
+        return try input.pixels.withUnsafeBufferPointer { (buffer) throws(ImagingError) -> RGBImageF in
+            try linear(input: buffer.baseAddress!, inputRect: inputRect, core: core)
+        }
+    }
+
+    /// Develops output `core` to 16-bit RGB (`core.width × core.height`, interleaved,
+    /// output-referred). Same input rules as ``developLinear(_:inputRect:core:)``.
+    public func developTile(_ input: RawPlane, inputRect: PixelRect, core: PixelRect) throws(ImagingError) -> RGBImage16 {
+        let rgb = try developLinear(input, inputRect: inputRect, core: core)
+        var out = [UInt16](repeating: 0, count: core.area * 3)
+        rgb.pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in encoding.run(src.baseAddress!, count: src.count, into: dst.baseAddress!) }
+        }
+        return RGBImage16(width: core.width, height: core.height, pixels: out)
+    }
+
+    /// Develops the whole output frame from the whole CFA `plane` (size ``frame``): the output
+    /// is cut into full-width row bands, each developed exactly like a tile (its own CFA window
+    /// cut with reflection), bands in parallel. `threads: 1` runs serially on the calling
+    /// thread; otherwise about 4 bands per thread (default: active cores) on Dispatch's worker
+    /// threads. Blocks the caller. The result never depends on `threads`.
+    public func developFrame(_ plane: RawPlane, threads: Int? = nil) throws(ImagingError) -> RGBImage16 {
+        guard plane.width == frame.width, plane.height == frame.height else {
+            throw .invalidTile(reason: "plane is \(plane.width)x\(plane.height) but the pipeline's frame is \(frame)")
+        }
+        let size = outputSize
+        let width = size.width, height = size.height
+        let workers = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        // About 4 bands per worker for load balance, at least 16 rows, even heights.
+        let rough = max(16, (height + workers * 4 - 1) / (workers * 4))
+        let bandHeight = rough + (rough & 1)
+        let bands = (height + bandHeight - 1) / bandHeight
+        var out = [UInt16](repeating: 0, count: width * height * 3)
+        let failure = FirstError()
+        plane.pixels.withUnsafeBufferPointer { framePixels in
+            out.withUnsafeMutableBufferPointer { o in
+                // Bands write disjoint rows of `out` and only read the frame.
+                let output = UncheckedSendable(value: o.baseAddress!)
+                let source = UncheckedSendable(value: framePixels)
+                let runBand: @Sendable (Int) -> Void = { band in
+                    let y0 = band * bandHeight
+                    let core = PixelRect(x: 0, y: y0, width: width, height: min(bandHeight, height - y0))
+                    let inputRect = cfaWindow(forOutput: core)
+                    let input = Developer.window(inputRect, of: source.value, width: plane.width, height: plane.height)
+                    do throws(ImagingError) {
+                        let rgb = try input.pixels.withUnsafeBufferPointer { (buffer) throws(ImagingError) -> RGBImageF in
+                            try linear(input: buffer.baseAddress!, inputRect: inputRect, core: core)
+                        }
+                        rgb.pixels.withUnsafeBufferPointer { src in
+                            encoding.run(src.baseAddress!, count: src.count, into: output.value + y0 * width * 3)
+                        }
+                    } catch {
+                        failure.record(error)
+                    }
+                }
+                if workers == 1 || bands == 1 {
+                    for band in 0..<bands { runBand(band) }
+                } else {
+                    DispatchQueue.concurrentPerform(iterations: bands, execute: runBand)
+                }
+            }
+        }
+        if let error = failure.error { throw error }
+        return RGBImage16(width: width, height: height, pixels: out)
+    }
+
+    /// Raw stage → demosaic → matrix → RGB stages, for output `core`.
+    func linear(input: UnsafePointer<UInt16>, inputRect: PixelRect, core: PixelRect) throws(ImagingError) -> RGBImageF {
+        guard !core.isEmpty else { throw .invalidTile(reason: "empty core \(core)") }
+        // Plan backwards: regions[k] is the input region of stages[k]; regions[n] = core.
+        var regions = [PixelRect](repeating: core, count: stages.count + 1)
+        for k in stages.indices.reversed() {
+            regions[k] = stages[k].inputRegion(for: regions[k + 1], inputSize: sizes[k])
+        }
+        let demosaicRect = regions[0]
+        let halo = settings.demosaic.halo
+        let mosaicRect = demosaicRect.expanded(by: halo)
+        guard inputRect.contains(mosaicRect) else {
+            throw .invalidTile(reason: "input \(inputRect) does not cover the CFA window \(mosaicRect) (demosaic \(demosaicRect) plus halo \(halo)) of output core \(core)")
+        }
+
+        // Raw stage and demosaic.
+        let mosaic = UnsafeMutablePointer<Float>.allocate(capacity: mosaicRect.area)
+        defer { mosaic.deallocate() }
+        raw.run(input: input, inputRect: inputRect, rect: mosaicRect, output: mosaic)
+        var image = Demosaicer.demosaic(MosaicView(samples: mosaic, rect: mosaicRect, cfa: settings.cfa),
+                                        output: demosaicRect, method: settings.demosaic)
+
+        // Camera → output matrix, in place.
+        let m0 = matrix[0], m1 = matrix[1], m2 = matrix[2], m3 = matrix[3], m4 = matrix[4]
+        let m5 = matrix[5], m6 = matrix[6], m7 = matrix[7], m8 = matrix[8]
+        image.pixels.withUnsafeMutableBufferPointer { px in
+            let p = px.baseAddress!
+            for i in 0..<(px.count / 3) {
+                let r = p[i * 3], g = p[i * 3 + 1], b = p[i * 3 + 2]
+                p[i * 3] = m0 * r + m1 * g + m2 * b
+                p[i * 3 + 1] = m3 * r + m4 * g + m5 * b
+                p[i * 3 + 2] = m6 * r + m7 * g + m8 * b
+            }
+        }
+
+        // RGB stages.
+        for (k, stage) in stages.enumerated() {
+            let next = stage.apply(image, inputRect: regions[k], output: regions[k + 1], inputSize: sizes[k])
+            guard next.width == regions[k + 1].width, next.height == regions[k + 1].height, next.pixels.count == regions[k + 1].area * 3 else {
+                throw .invalidTile(reason: "stage \(stage.name) returned \(next.width)x\(next.height) for region \(regions[k + 1])")
+            }
+            image = next
+        }
+        return image
+    }
+}
+
+/// The first error thrown by any of several concurrent bands.
+final class FirstError: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: ImagingError?
+
+    func record(_ error: ImagingError) {
+        lock.lock()
+        defer { lock.unlock() }
+        if stored == nil { stored = error }
+    }
+
+    var error: ImagingError? {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
+    }
+}
