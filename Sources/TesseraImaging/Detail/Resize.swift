@@ -145,27 +145,36 @@ public struct ResizeStage: RGBStage, Hashable {
         var result = RGBImageF(width: ow, height: oh)
         let tmp = UnsafeMutablePointer<Float>.allocate(capacity: ih * ow * 3)
         defer { tmp.deallocate() }
+        let colFirst = UnsafeMutableBufferPointer<Int>.allocate(capacity: cols.first.count)
+        let colOffset = UnsafeMutableBufferPointer<Int>.allocate(capacity: cols.offset.count)
+        let colW = UnsafeMutableBufferPointer<Float>.allocate(capacity: cols.w.count)
+        defer {
+            colFirst.deallocate()
+            colOffset.deallocate()
+            colW.deallocate()
+        }
+        _ = colFirst.initialize(from: cols.first)
+        _ = colOffset.initialize(from: cols.offset)
+        _ = colW.initialize(from: cols.w)
         input.pixels.withUnsafeBufferPointer { srcBuffer in
             let src = srcBuffer.baseAddress!
-            cols.w.withUnsafeBufferPointer { cw in
-                // Horizontal: every input row → ow columns.
-                for row in 0..<ih {
-                    let s = src + row * iw * 3
-                    let d = tmp + row * ow * 3
-                    for j in 0..<ow {
-                        var p = s + cols.first[j] * 3
-                        var r: Float = 0, g: Float = 0, b: Float = 0
-                        for k in cols.offset[j]..<cols.offset[j + 1] {
-                            let w = cw[k]
-                            r += w * p[0]
-                            g += w * p[1]
-                            b += w * p[2]
-                            p += 3
-                        }
-                        d[j * 3] = r
-                        d[j * 3 + 1] = g
-                        d[j * 3 + 2] = b
+            // Horizontal: every input row → ow columns.
+            for row in 0..<ih {
+                let s = src + row * iw * 3
+                let d = tmp + row * ow * 3
+                for j in 0..<ow {
+                    var p = s + colFirst[j] * 3
+                    var r: Float = 0, g: Float = 0, b: Float = 0
+                    for k in colOffset[j]..<colOffset[j + 1] {
+                        let w = colW[k]
+                        r += w * p[0]
+                        g += w * p[1]
+                        b += w * p[2]
+                        p += 3
                     }
+                    d[j * 3] = r
+                    d[j * 3 + 1] = g
+                    d[j * 3 + 2] = b
                 }
             }
         }

@@ -247,7 +247,8 @@ public struct CubeLUT: Sendable, Hashable {
 /// encoding**: it encodes with `encoding` (the sRGB transfer curve by default), looks the
 /// encoded value up (clamped to the LUT's domain), and decodes the result back to linear so the
 /// pipeline's output encoding reproduces the LUT's output code values exactly (up to Float
-/// rounding). Use `.linear` for LUTs built on linear values. Pointwise.
+/// rounding). The transfer curves use 65537-entry tables on [0, 1] (error < 1e-7; exact
+/// formulas outside [0, 1]). Use `.linear` for LUTs built on linear values. Pointwise.
 public struct LUTStage: PointwiseStage, Hashable {
     /// The transfer curve the LUT's input and output values are expressed in.
     public enum Encoding: String, Sendable, Hashable, Codable {
@@ -274,23 +275,29 @@ public struct LUTStage: PointwiseStage, Hashable {
         let srgb = encoding == .srgb
         let (lo, k) = lut.lattice
         lut.table.withUnsafeBufferPointer { tb in
-            let t = tb.baseAddress!
-            var i = 0
-            while i + 2 < pixels.count {
-                var r = pixels[i], g = pixels[i + 1], b = pixels[i + 2]
-                if srgb {
-                    r = SRGBTransfer.encode(r)
-                    g = SRGBTransfer.encode(g)
-                    b = SRGBTransfer.encode(b)
+            SRGBTransfer.encodeTable.withUnsafeBufferPointer { encBuffer in
+                SRGBTransfer.decodeTable.withUnsafeBufferPointer { decBuffer in
+                    let t = tb.baseAddress!, enc = encBuffer.baseAddress!, dec = decBuffer.baseAddress!
+                    var i = 0
+                    while i + 2 < pixels.count {
+                        var r = pixels[i], g = pixels[i + 1], b = pixels[i + 2]
+                        if srgb {
+                            r = SRGBTransfer.viaTable(r, enc, exact: SRGBTransfer.encode)
+                            g = SRGBTransfer.viaTable(g, enc, exact: SRGBTransfer.encode)
+                            b = SRGBTransfer.viaTable(b, enc, exact: SRGBTransfer.encode)
+                        }
+                        var o = lut.lookup(r, g, b, table: t, lo: lo, k: k)
+                        if srgb {
+                            o = (SRGBTransfer.viaTable(o.0, dec, exact: SRGBTransfer.decode),
+                                 SRGBTransfer.viaTable(o.1, dec, exact: SRGBTransfer.decode),
+                                 SRGBTransfer.viaTable(o.2, dec, exact: SRGBTransfer.decode))
+                        }
+                        pixels[i] = o.0
+                        pixels[i + 1] = o.1
+                        pixels[i + 2] = o.2
+                        i += 3
+                    }
                 }
-                var o = lut.lookup(r, g, b, table: t, lo: lo, k: k)
-                if srgb {
-                    o = (SRGBTransfer.decode(o.0), SRGBTransfer.decode(o.1), SRGBTransfer.decode(o.2))
-                }
-                pixels[i] = o.0
-                pixels[i + 1] = o.1
-                pixels[i + 2] = o.2
-                i += 3
             }
         }
     }

@@ -115,4 +115,23 @@ enum SRGBTransfer {
         let d: Float = a <= 0.04045 ? a / 12.92 : powf((a + 0.055) / 1.055, 2.4)
         return v < 0 ? -d : d
     }
+
+    /// Table segments over [0, 1] for the fast paths (interpolation error < 1e-7).
+    static let segments = 65536
+    /// encode(i / segments), i = 0…segments, computed in Double.
+    static let encodeTable: [Float] = (0...segments).map { Float(Kernel.srgbEncode(Double($0) / Double(segments))) }
+    /// decode(i / segments), i = 0…segments, computed in Double.
+    static let decodeTable: [Float] = (0...segments).map { i in
+        let e = Double(i) / Double(segments)
+        return Float(e <= 0.04045 ? e / 12.92 : pow((e + 0.055) / 1.055, 2.4))
+    }
+
+    /// `encode`/`decode` through `table` for values in [0, 1] (linear interpolation), exact outside.
+    @inline(__always) static func viaTable(_ v: Float, _ table: UnsafePointer<Float>, exact: (Float) -> Float) -> Float {
+        guard v >= 0 && v <= 1 else { return exact(v) }
+        let t = v * Float(segments)
+        let k = min(Int(t), segments - 1)
+        let f = t - Float(k)
+        return table[k] + f * (table[k + 1] - table[k])
+    }
 }
