@@ -222,10 +222,13 @@ final class TaskDispatcher: Sendable {
             state.sessions[routingID]?.credits += Int(credit.credits)
             dispatch(state: state)
         case .result(let result):
-            guard let task = state.sessions[routingID]?.inFlight.removeValue(forKey: result.taskID) else {
+            // A lease is (task, attempt): a result for an older attempt of a task this session
+            // holds again (it was requeued and handed back to the same worker) is stale.
+            guard let task = state.sessions[routingID]?.inFlight[result.taskID], task.attempt == Int(result.attempt) else {
                 counters.staleResults.add(1)
                 return
             }
+            state.sessions[routingID]?.inFlight.removeValue(forKey: result.taskID)
             if result.computeMicros > 0 {
                 let speed = Double(task.work) / (Double(result.computeMicros) / 1e6)
                 let previous = state.sessions[routingID]?.speed[task.kind]
@@ -235,10 +238,11 @@ final class TaskDispatcher: Sendable {
             accept(result, kind: task.kind, frameID: task.frameID, payloads: payloads, routingID: routingID, sessionID: session.id)
             leaveIfDone(routingID, reason: "drained", state: state)
         case .failure(let failure):
-            guard state.sessions[routingID]?.inFlight.removeValue(forKey: failure.taskID) != nil else {
+            guard let task = state.sessions[routingID]?.inFlight[failure.taskID], task.attempt == Int(failure.attempt) else {
                 counters.staleResults.add(1)
                 return
             }
+            state.sessions[routingID]?.inFlight.removeValue(forKey: failure.taskID)
             recordFailure(failure, worker: session.workerID)
             leaveIfDone(routingID, reason: "drained", state: state)
         case .goodbye(let goodbye):

@@ -109,8 +109,9 @@ public final class WorkerRuntime: Sendable {
         var livenessBeats: Int
         var lastHeard = ContinuousClock.now
         var lastSent = ContinuousClock.now
-        /// Tasks accepted and not yet reported (running or queued).
-        var accepted: Set<TaskID> = []
+        /// Leases accepted and not yet reported (running or queued). A lease is a task and an
+        /// attempt: the same task may come back as a new attempt while an old one still runs.
+        var accepted: Set<Lease> = []
         /// Tasks executing now (at most `slots`).
         var executing = 0
         /// Tasks accepted but waiting for a free slot, oldest first.
@@ -145,7 +146,7 @@ public final class WorkerRuntime: Sendable {
         session.lastHeard = .now
         // Tasks queued for the previous connection were requeued by the coordinator; running ones
         // finish and report (the coordinator ignores results it no longer expects).
-        for (task, _) in session.queued { session.accepted.remove(task.taskID) }
+        for (task, _) in session.queued { session.accepted.remove(Lease(task)) }
         session.queued.removeAll()
         try send(.hello(helloMessage()), on: socket, session: &session)
 
@@ -168,7 +169,7 @@ public final class WorkerRuntime: Sendable {
                         }
                         session.draining = true
                         for (task, _) in session.queued {
-                            session.accepted.remove(task.taskID)
+                            session.accepted.remove(Lease(task))
                             try giveBack(task, on: socket, session: &session)
                         }
                         session.queued.removeAll()
@@ -243,6 +244,11 @@ public final class WorkerRuntime: Sendable {
         }
         switch message {
         case .welcome(let welcome):
+            guard !session.registered else {
+                // A WELCOME for an earlier HELLO of this connection; the session it opened was
+                // replaced by the latest one, which already has our credit.
+                return nil
+            }
             session.registered = true
             session.heartbeatMillis = max(50, Int(welcome.heartbeatIntervalMillis))
             session.livenessBeats = max(2, Int(welcome.livenessBeats))
@@ -251,8 +257,12 @@ public final class WorkerRuntime: Sendable {
             if free > 0 { try send(.credit(Credit(credits: UInt16(free))), on: socket, session: &session) }
         case .refuse(let refuse):
             if refuse.code == .notRegistered {
-                // The coordinator restarted or forgot us: say hello again.
-                try send(.hello(helloMessage()), on: socket, session: &session)
+                // The coordinator restarted or forgot us: say hello again — once, not once per
+                // refused message (a HELLO is already on its way when we are not registered).
+                if session.registered {
+                    session.registered = false
+                    try send(.hello(helloMessage()), on: socket, session: &session)
+                }
             } else {
                 throw .refused(endpoint: config.endpoint, reason: "\(refuse.code): \(refuse.reason)")
             }
@@ -261,11 +271,11 @@ public final class WorkerRuntime: Sendable {
         case .task(let task) where session.draining:
             try giveBack(task, on: socket, session: &session)
         case .task(let task):
-            session.accepted.insert(task.taskID)
+            session.accepted.insert(Lease(task))
             session.queued.append((task, Array(parts.dropFirst())))
             startQueued(session: &session)
         case .cancel(let cancel):
-            for id in cancel.taskIDs where session.accepted.contains(id) { session.cancelled.insert(id) }
+            for id in cancel.taskIDs where session.accepted.contains(where: { $0.taskID == id }) { session.cancelled.insert(id) }
         default:
             logger.warning("unexpected \(message.name) from coordinator; ignored")
         }
@@ -318,7 +328,7 @@ public final class WorkerRuntime: Sendable {
     private func report(taskID: TaskID, attempt: UInt32, micros: UInt64,
                         outcome: Result<TaskExecutor.Output, TaskExecutor.Failure>,
                         on socket: ZMQSocket, session: inout Session) throws(WorkerError) {
-        session.accepted.remove(taskID)
+        session.accepted.remove(Lease(taskID: taskID, attempt: attempt))
         session.executing -= 1
         defer { startQueued(session: &session) }
         if session.cancelled.remove(taskID) == nil {
@@ -343,4 +353,17 @@ public final class WorkerRuntime: Sendable {
         try send(.failure(TaskFailure(taskID: task.taskID, attempt: task.attempt, code: .cancelled, retryable: true,
                                       reason: "worker draining")), on: socket, session: &session)
     }
+}
+
+/// One dispatch of a task: the task and its attempt number.
+struct Lease: Hashable {
+    var taskID: TaskID
+    var attempt: UInt32
+
+    init(taskID: TaskID, attempt: UInt32) {
+        self.taskID = taskID
+        self.attempt = attempt
+    }
+
+    init(_ task: TaskAssignment) { self.init(taskID: task.taskID, attempt: task.attempt) }
 }

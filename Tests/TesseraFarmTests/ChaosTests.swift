@@ -184,6 +184,11 @@ import TesseraStore
 
         let final = try #require(farm.wait(until: { $0.state.isFinished }))
         #expect(final.state == .succeeded)
+        if final.state != .succeeded {
+            let stuck = try store.tasks(of: jobID).filter { $0.state != .succeeded }
+            let stuckAttempts = try store.attempts(of: jobID).filter { a in stuck.contains { $0.id == a.taskID } }
+            Issue.record("stuck: \(stuck) attempts: \(stuckAttempts) workers: \(try store.workers().map { "\($0.id) \($0.name) \($0.active)" })")
+        }
         let rejoinDeadline = Date().addingTimeInterval(30)
         var joins = 0
         while Date() < rejoinDeadline {

@@ -220,10 +220,10 @@ import XCTest
                                 asShotMultipliers: [2, 1, 1.5], cameraToSRGB: .identity)
         var recipe = Recipe.neutral
         recipe.exposureEV = -1
-        let s = DevelopSettings.resolve(recipe: recipe, info: info)
+        let s = try DevelopSettings.resolve(recipe: recipe, info: info)
         #expect(s.cfa == .gbrg && s.blackLevels == [10, 11, 12, 13] && s.whiteLevel == 4000)
         #expect(s.wbMultipliers == [2, 1, 1.5] && s.cameraToOutput == Matrix3.identity.m)
-        #expect(s.exposureGain == 0.5 && s.halo == 2 && s.transfer == .srgb)
+        #expect(s.exposureGain == 0.5 && s.halo == RCDDemosaic.halo && s.transfer == .srgb)
         let json = s.canonicalJSON
         #expect(json.hasPrefix("{\"blackLevels\":[10,11,12,13],\"cameraToOutput\":[1,0,0,0,1,0,0,0,1],\"cfa\":"), "\(json)")
         let back = try DevelopSettings(json: Array(json.utf8))

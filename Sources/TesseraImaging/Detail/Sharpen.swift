@@ -65,7 +65,7 @@ public struct SharpenStage: RGBStage, Hashable {
     public func inputRegion(for output: PixelRect, inputSize: FrameSize) -> PixelRect { output.expanded(by: halo) }
 
     /// sRGB encoding of [0, 1] on 4096 segments with linear interpolation (threshold test only).
-    static let encodeTable: [Float] = (0...4096).map { Float(Kernel.srgbEncode(Double($0) / 4096)) }
+    static let encodeTable: [Float] = (0...4096).map { Float(OutputTransfer.srgb.encode(Double($0) / 4096)) }
 
     public func apply(_ input: RGBImageF, inputRect: PixelRect, output: PixelRect, inputSize: FrameSize) -> RGBImageF {
         let r = halo

@@ -119,7 +119,7 @@ enum SRGBTransfer {
     /// Table segments over [0, 1] for the fast paths (interpolation error < 1e-7).
     static let segments = 65536
     /// encode(i / segments), i = 0…segments, computed in Double.
-    static let encodeTable: [Float] = (0...segments).map { Float(Kernel.srgbEncode(Double($0) / Double(segments))) }
+    static let encodeTable: [Float] = (0...segments).map { Float(OutputTransfer.srgb.encode(Double($0) / Double(segments))) }
     /// decode(i / segments), i = 0…segments, computed in Double.
     static let decodeTable: [Float] = (0...segments).map { i in
         let e = Double(i) / Double(segments)
