@@ -18,8 +18,8 @@ public final class FramePipeline: Sendable {
     let config: CoordinatorConfig
     let logger: Logger
     let events: EventLog
-    /// Develop settings per frame, resolved once from the recipe and the decode metadata.
-    private let settingsCache = Mutex<[FrameID: DevelopSettings]>([:])
+    /// Develop pipeline per frame, resolved once from the recipe and the decode metadata.
+    private let pipelineCache = Mutex<[FrameID: DevelopPipeline]>([:])
 
     init(store: TesseraStore, spool: Spool, config: CoordinatorConfig, logger: Logger) {
         self.store = store
@@ -57,15 +57,17 @@ public final class FramePipeline: Sendable {
                 message: assignment(task, parameters: TaskContract.encode(params), payloads: [bytes]),
                 payloads: [bytes])
         case .developTile:
-            guard let core = task.core, let width = task.frameWidth, let height = task.frameHeight,
-                  let spoolPath = task.spoolPath
+            guard let core = task.core, let spoolPath = task.spoolPath
             else { throw PipelineError.inconsistent("tile task \(task.taskID) has no decoded frame") }
-            let settings = try developSettings(for: task)
-            let inputRect = core.expanded(by: settings.halo)
-            let window = try spool.withPlane(at: spoolPath, count: width * height) { plane in
-                Developer.window(inputRect, of: plane, width: width, height: height)
+            // Tiles are planned in output coordinates (resize and crop change them); the CFA
+            // window each needs comes from the pipeline's backward region planning.
+            let pipeline = try developPipeline(for: task)
+            let cfa = pipeline.frame
+            let inputRect = pipeline.cfaWindow(forOutput: core)
+            let window = try spool.withPlane(at: spoolPath, count: cfa.width * cfa.height) { plane in
+                Developer.window(inputRect, of: plane, width: cfa.width, height: cfa.height)
             }
-            let params = TaskContract.DevelopTileParameters(settings: settings, inputRect: inputRect, core: core)
+            let params = TaskContract.DevelopTileParameters(settings: pipeline.settings, inputRect: inputRect, core: core)
             let payload = SampleBytes.bytes(of: window.pixels)
             return PreparedTask(
                 message: assignment(task, parameters: TaskContract.encode(params), payloads: [payload]),
@@ -80,17 +82,23 @@ public final class FramePipeline: Sendable {
             parameters: parameters, payloads: payloads.map { PayloadDescriptor(describing: $0) })
     }
 
-    func developSettings(for task: ClaimedTask) throws -> DevelopSettings {
-        if let cached = settingsCache.withLock({ $0[task.frameID] }) { return cached }
+    func developPipeline(for task: ClaimedTask) throws -> DevelopPipeline {
+        if let cached = pipelineCache.withLock({ $0[task.frameID] }) { return cached }
         guard let metadata = task.frameMetadata else { throw PipelineError.inconsistent("frame \(task.frameID) has no metadata") }
         let decoded = try TaskContract.decode(TaskContract.DecodeResult.self, from: Array(metadata.utf8))
         let recipe = try TaskContract.decode(Recipe.self, from: Array(task.recipeDocument.utf8))
-        let settings = try DevelopSettings.resolve(recipe: recipe, info: decoded.info, statistics: decoded.statistics)
-        settingsCache.withLock { cache in
+        let pipeline = try Self.pipeline(recipe: recipe, decoded: decoded)
+        pipelineCache.withLock { cache in
             if cache.count > 4096 { cache.removeAll() }
-            cache[task.frameID] = settings
+            cache[task.frameID] = pipeline
         }
-        return settings
+        return pipeline
+    }
+
+    /// The develop pipeline of a decoded frame under a recipe.
+    static func pipeline(recipe: Recipe, decoded: TaskContract.DecodeResult) throws -> DevelopPipeline {
+        let settings = try DevelopSettings.resolve(recipe: recipe, info: decoded.info, statistics: decoded.statistics)
+        return try DevelopPipeline(settings: settings)
     }
 
     /// Persists a decode result and plans the frame's tiles. Returns true when new tasks exist.
@@ -107,11 +115,15 @@ public final class FramePipeline: Sendable {
             throw TaskContractError.payloadSize(what: "decoded plane", expected: info.width * info.height * 2, actual: payloads[0].count)
         }
         let job = try job(of: frameID)
+        // The frame's size in the store is its OUTPUT size (tiles and assembly live there); the
+        // CFA plane's size travels in the metadata.
+        let recipe = try TaskContract.decode(Recipe.self, from: Array(job.recipeDocument.utf8))
+        let output = try Self.pipeline(recipe: recipe, decoded: decoded).outputSize
         let spoolPath = try payloads[0].withUnsafeBytes { try spool.storePlane($0, frame: frameID) }
-        let cores = TilePlanner(tileSize: job.tileSize).cores(width: info.width, height: info.height)
+        let cores = TilePlanner(tileSize: job.tileSize).cores(width: output.width, height: output.height)
         let metadata = String(decoding: TaskContract.encode(decoded), as: UTF8.self)
         let outcome = try store.recordDecoded(
-            task: taskID, attempt: attempt, width: info.width, height: info.height, metadata: metadata,
+            task: taskID, attempt: attempt, width: output.width, height: output.height, metadata: metadata,
             spoolPath: spoolPath, tiles: cores, computeMicros: Int64(result.computeMicros))
         if case .stale = outcome { return false }
         return true
@@ -175,7 +187,7 @@ public final class FramePipeline: Sendable {
             if jobState.isFinished {
                 events.record(NewEvent(level: .info, kind: "job.finished", message: "job \(job.id.rawValue) \(jobState.rawValue)", job: job.id))
             }
-            settingsCache.withLock { _ = $0.removeValue(forKey: id) }
+            pipelineCache.withLock { _ = $0.removeValue(forKey: id) }
         } catch {
             events.record(NewEvent(level: .error, kind: "frame.failed", message: "assembly of frame \(id.rawValue) failed: \(error)", frame: id))
             do { try store.recordFrameFailed(frame: id, reason: "assembly: \(error)") } catch {

@@ -84,10 +84,6 @@ public enum TaskExecutor {
             throw Failure(code: .invalidParameters, retryable: false,
                           reason: "\(TaskContractError.payloadCount(expected: 1, actual: payloads.count))")
         }
-        guard params.inputRect.contains(params.core.expanded(by: params.settings.halo)) else {
-            throw Failure(code: .invalidParameters, retryable: false,
-                          reason: "tile input \(params.inputRect) does not cover core \(params.core) with halo \(params.settings.halo)")
-        }
         do {
             let samples = try payloads[0].withUnsafeBytes {
                 try SampleBytes.samples(from: $0, count: params.inputRect.area, what: "tile input")
@@ -96,6 +92,9 @@ public enum TaskExecutor {
             let output = try Developer.developTile(input, inputRect: params.inputRect, core: params.core, settings: params.settings)
             return Output(metadata: [], payloads: [SampleBytes.bytes(of: output.pixels)])
         } catch let error as TaskContractError {
+            throw Failure(code: .invalidParameters, retryable: false, reason: "\(error)")
+        } catch let error as ImagingError {
+            // Settings or a window the pipeline refuses: another attempt would fail the same way.
             throw Failure(code: .invalidParameters, retryable: false, reason: "\(error)")
         } catch {
             throw Failure(code: .internalError, retryable: true, reason: "\(error)")

@@ -205,3 +205,75 @@ final class CLISmokeXCTests: XCTestCase {
         XCTAssertEqual(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines), TesseraVersion.string)
     }
 }
+
+/// Recipes through the farm: every stage, geometry changes, and refusal before dispatch.
+@Suite(.serialized) struct RecipeFarmTests {
+    @Test("tiled ≡ whole-frame with every stage enabled, including crop and resize (tiles planned in output space)")
+    func everyStageTiledMatchesWhole() throws {
+        let tmp = try TemporaryDirectory("recipe-stages")
+        let shoot = tmp.sub("shoot"), out = tmp.sub("out")
+        #expect(try TesseraProcess.run(["synth", shoot, "--frames", "2", "--size", "900x640", "--seed", "41", "--iso", "800"]).status == 0)
+        // An identity-ish but non-trivial LUT (a slight warm shift) to exercise the LUT stage.
+        var cube = "TITLE \"warm\"\nLUT_3D_SIZE 5\n"
+        for b in 0..<5 { for g in 0..<5 { for r in 0..<5 {
+            cube += String(format: "%.6f %.6f %.6f\n", min(1, Double(r) / 4 * 1.03), Double(g) / 4, Double(b) / 4 * 0.97)
+        } } }
+        let cubePath = tmp.sub("warm.cube")
+        try cube.write(toFile: cubePath, atomically: true, encoding: .utf8)
+        let recipe = """
+        version: 2
+        name: everything
+        demosaic: quality
+        whiteBalance: { mode: auto }
+        color: { outputSpace: displayP3 }
+        tone:
+          exposure: 0.4
+          highlights: reconstruct
+          contrast: 0.2
+          saturation: 0.1
+          vibrance: 0.2
+          curve: filmic
+        look: \(cubePath)
+        crop: { x: 20, y: 10, width: 860, height: 600 }
+        resize: { longEdge: 700 }
+        sharpen: { radius: 1.0, amount: 0.6, threshold: 0.01 }
+        """
+        let recipePath = tmp.sub("everything.yaml")
+        try recipe.write(toFile: recipePath, atomically: true, encoding: .utf8)
+
+        let reference = tmp.sub("ref/IMG_0001.tif")
+        let developed = try TesseraProcess.run(["develop", shoot + "/IMG_0001.dng", "--out", reference, "--recipe", recipePath, "--format", "tiff"])
+        #expect(developed.status == 0, "\(developed.stderr)")
+        let whole = try ImageReader.read(path: reference)
+        #expect(whole.width == 700 && whole.height == 488, "crop 860×600 then long edge 700: \(whole.width)x\(whole.height)")
+
+        let run = try TesseraProcess.run(["run", shoot, "--out", out, "--workers", "2", "--tile-size", "160", "--recipe", recipePath,
+                                          "--format", "tiff"])
+        #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: reference)) == Data(contentsOf: URL(fileURLWithPath: "\(out)/IMG_0001.tif")),
+                "tiled output with every stage differs from whole-frame develop")
+    }
+
+    @Test("a recipe with an unknown key, a wrong type or an out-of-range value is refused before any task exists")
+    func badRecipesAreRefusedUpFront() throws {
+        let tmp = try TemporaryDirectory("recipe-bad")
+        let shoot = tmp.sub("shoot")
+        #expect(try TesseraProcess.run(["synth", shoot, "--frames", "1", "--size", "256x192", "--seed", "42"]).status == 0)
+        let cases: [(String, String)] = [
+            ("version: 2\nname: bad\ntone:\n  contrastt: 0.2\n", "tone.contrastt"),
+            ("version: 2\nname: bad\nsharpen: { radius: fast, amount: 0.5 }\n", "sharpen.radius"),
+            ("version: 2\nname: bad\ntone:\n  exposure: 99\n", "tone.exposure"),
+        ]
+        for (index, (text, key)) in cases.enumerated() {
+            let path = tmp.sub("bad-\(index).yaml")
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let db = tmp.sub("bad-\(index).db")
+            let run = try TesseraProcess.run(["run", shoot, "--out", tmp.sub("out-\(index)"), "--recipe", path, "--db", db])
+            #expect(run.status != 0)
+            #expect(run.stderr.contains(key), "error must name \(key): \(run.stderr)")
+            #expect(run.stderr.contains("bad-\(index).yaml:"), "error must give the file and line: \(run.stderr)")
+            let store = try TesseraStore(path: db)
+            #expect(try store.jobSummaries(nil).isEmpty, "no job may be created for a bad recipe")
+        }
+    }
+}

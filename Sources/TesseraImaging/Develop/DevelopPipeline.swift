@@ -65,7 +65,13 @@ public struct DevelopPipeline: Sendable {
         guard let size = frame ?? settings.frameSize else {
             throw .invalidSettings(field: "frameSize", reason: "unknown: neither the settings nor the caller give the frame size")
         }
-        try self.init(settings: settings, frame: size, stages: settings.stages.map { $0.makeStage() })
+        var stages: [any RGBStage] = []
+        for spec in settings.stages {
+            do { stages.append(try spec.makeStage()) } catch {
+                throw .invalidSettings(field: "stages.\(spec.kind)", reason: "\(error)")
+            }
+        }
+        try self.init(settings: settings, frame: size, stages: stages)
     }
 
     /// The size of the developed image for this pipeline's frame (what tiles are planned in).

@@ -1,4 +1,5 @@
 import Foundation
+import TesseraCore
 
 /// Everything a worker needs to develop any tile of one frame: the frame's CFA layout and
 /// levels plus the recipe's choices, resolved to plain numbers. A value type; travels in task
@@ -97,11 +98,63 @@ public struct DevelopSettings: Codable, Sendable, Hashable {
         } catch {
             throw .invalidSettings(field: "whiteBalance", reason: "\(error)")
         }
+        let (stages, exposureInStages) = try stageSpecs(for: recipe, space: OutputColorSpace(recipe.color.outputSpace))
         return DevelopSettings(
             cfa: info.cfa, blackLevels: info.blackLevels, whiteLevel: info.whiteLevel, wbMultipliers: colour.wbMultipliers,
-            cameraToOutput: colour.cameraToOutput.m, exposureGain: pow(2.0, recipe.tone.exposure),
+            cameraToOutput: colour.cameraToOutput.m, exposureGain: exposureInStages ? 1 : pow(2.0, recipe.tone.exposure),
             demosaic: DemosaicMethod(recipe.demosaic), transfer: Transfer(colour.transfer),
-            stages: [], frameSize: FrameSize(width: info.width, height: info.height))
+            stages: stages, frameSize: FrameSize(width: info.width, height: info.height))
+    }
+
+    /// The recipe's tone, look and detail stages in pipeline order. A recipe with none of them
+    /// (e.g. `neutral`) has no stages: exposure is then the output encoding's gain, exactly as in
+    /// the first pipeline. With any scene-referred stage, exposure moves into the stages (before
+    /// the curve) so highlights keep their headroom. Returns whether it did.
+    static func stageSpecs(for recipe: Recipe, space: OutputColorSpace) throws(ImagingError) -> ([StageSpec], Bool) {
+        let luma = StageSpec.LumaSpec(space)
+        let tone = recipe.tone
+        var scene: [StageSpec] = []
+        if tone.highlights != .clip { scene.append(.highlights(mode: HighlightMode(rawValue: tone.highlights.rawValue) ?? .clip, luma: luma)) }
+        // Recipe contrast −1…1 is a slope factor of 2^contrast around middle grey (0.5…2).
+        if tone.contrast != 0 { scene.append(.contrast(amount: pow(2, tone.contrast), luma: luma)) }
+        if tone.saturation != 0 || tone.vibrance != 0 {
+            scene.append(.saturation(saturation: 1 + tone.saturation, vibrance: tone.vibrance, luma: luma))
+        }
+        if case .filmic(let f) = tone.curve { scene.append(.filmic(whiteEV: f.whitePoint, blackEV: f.blackPoint, contrast: f.contrast)) }
+        switch recipe.look {
+        case .none: break
+        case .natural: scene.append(.look(name: "natural", luma: luma))
+        case .punchy: scene.append(.look(name: "punchy", luma: luma))
+        case .cube(let path):
+            do {
+                scene.append(.lut(cube: try String(contentsOfFile: path, encoding: .utf8), source: path))
+            } catch {
+                throw .invalidRecipe(source: path, key: "look", reason: "cannot read the .cube file: \(error.localizedDescription)")
+            }
+        }
+        var stages = scene
+        let exposureInStages = !scene.isEmpty && tone.exposure != 0
+        if exposureInStages {
+            // Exposure goes first among the scene-referred stages (after highlight handling).
+            let at = tone.highlights != .clip ? 1 : 0
+            stages.insert(.exposure(ev: tone.exposure), at: at)
+        }
+        if let crop = recipe.crop {
+            switch crop {
+            case .rect(let x, let y, let width, let height):
+                stages.append(.crop(.rect(PixelRect(x: x, y: y, width: width, height: height))))
+            case .aspect(let width, let height):
+                stages.append(.crop(.aspect(width: Int(width.rounded()), height: Int(height.rounded()))))
+            }
+        }
+        if let resize = recipe.resize {
+            switch resize {
+            case .longEdge(let n): stages.append(.resize(.longEdge(n)))
+            case .megapixels(let mp): stages.append(.resize(.megapixels(mp)))
+            }
+        }
+        if let s = recipe.sharpen { stages.append(.sharpen(radius: s.radius, amount: s.amount, threshold: s.threshold, luma: luma)) }
+        return (stages, exposureInStages)
     }
 
     /// Whether developing with `recipe` needs the decode-time statistics pre-pass.
