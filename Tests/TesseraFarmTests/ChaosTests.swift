@@ -266,7 +266,9 @@ import TesseraStore
         #expect(try TesseraProcess.run(["synth", shoot, "--frames", "6", "--size", "640x480", "--seed", "36"]).status == 0)
         let farm = Farm(tmp)
         defer { farm.stopAll() }
-        try farm.startCoordinator()
+        // A generous liveness window (5 s): this test is about draining, not about a worker
+        // starved of CPU by a loaded machine being declared lost.
+        try farm.startCoordinator(extra: ["--liveness-beats", "25"])
         let leaving = try farm.startWorker("leaving")
         _ = try farm.startWorker("staying")
         let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--tile-size", "128", "--format", "tiff",
