@@ -32,7 +32,7 @@ struct Develop: ParsableCommand {
         let statistics = DevelopSettings.needsStatistics(recipe) ? FrameStatistics.measure(plane: decoded.plane, info: decoded.info) : nil
         let settings = try DevelopSettings.resolve(recipe: recipe, info: decoded.info, statistics: statistics)
         let image = try Developer.developFrame(decoded, settings: settings)
-        let bytes = try ImageWriter.encode(image, format: chosen, options: recipe.output)
+        let bytes = try OutputFile.encode(image, format: chosen, recipe: recipe, info: decoded.info)
         try ImageWriter.writeAtomically(bytes, to: outputPath, overwrite: overwrite)
         print(outputPath)
     }

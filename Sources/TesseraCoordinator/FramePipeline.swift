@@ -137,7 +137,8 @@ public final class FramePipeline: Sendable {
         guard let format = OutputFormat(rawValue: job.format) else {
             throw PipelineError.inconsistent("job \(job.id) has unknown format \(job.format)")
         }
-        let outputPath = URL(fileURLWithPath: job.outputDir).appendingPathComponent("\(frame.stem).\(format.fileExtension)").path
+        let recipe = try TaskContract.decode(Recipe.self, from: Array(job.recipeDocument.utf8))
+        let outputPath = try outputPath(frame: frame, job: job, recipe: recipe, info: info, format: format)
         try writeOutput(encoded, to: outputPath, overwrite: job.overwrite)
         let metadata = String(decoding: TaskContract.encode(TaskContract.DecodeResult(info: info)), as: UTF8.self)
         guard let jobState = try store.recordDevelopedWhole(
@@ -177,9 +178,11 @@ public final class FramePipeline: Sendable {
                 throw PipelineError.inconsistent("job \(job.id) has unknown format \(job.format)")
             }
             let recipe = try TaskContract.decode(Recipe.self, from: Array(job.recipeDocument.utf8))
+            guard let metadata = frame.metadata else { throw PipelineError.inconsistent("frame \(id) has no decode metadata") }
+            let info = try TaskContract.decode(TaskContract.DecodeResult.self, from: Array(metadata.utf8)).info
             let image = try spool.readAssembled(frame: id, width: width, height: height)
-            let bytes = try ImageWriter.encode(image, format: format, options: recipe.output)
-            let outputPath = URL(fileURLWithPath: job.outputDir).appendingPathComponent("\(frame.stem).\(format.fileExtension)").path
+            let bytes = try OutputFile.encode(image, format: format, recipe: recipe, info: info)
+            let outputPath = try outputPath(frame: frame, job: job, recipe: recipe, info: info, format: format)
             try writeOutput(bytes, to: outputPath, overwrite: job.overwrite)
             let jobState = try store.recordFrameOutput(frame: id, outputPath: outputPath, byteCount: Int64(bytes.count), checksum: XXH64.hash(bytes))
             spool.remove(frame: id)
@@ -194,6 +197,12 @@ public final class FramePipeline: Sendable {
                 logger.critical("cannot record failure of frame \(id): \(error)")
             }
         }
+    }
+
+    /// Where a frame's output goes: the job's output directory and the recipe's naming template.
+    private func outputPath(frame: FrameRecord, job: JobRecord, recipe: Recipe, info: RawFrameInfo, format: OutputFormat) throws -> String {
+        let name = try OutputFile.name(stem: frame.stem, sequence: frame.index + 1, recipe: recipe, info: info, format: format)
+        return URL(fileURLWithPath: job.outputDir).appendingPathComponent(name).path
     }
 
     private func job(of frame: FrameID) throws -> JobRecord {

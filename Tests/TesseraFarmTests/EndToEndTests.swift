@@ -276,4 +276,23 @@ final class CLISmokeXCTests: XCTestCase {
             #expect(try store.jobSummaries(nil).isEmpty, "no job may be created for a bad recipe")
         }
     }
+
+    @Test("outputs carry the capture's EXIF and the output space's ICC profile, named by the recipe's template")
+    func metadataAndNaming() throws {
+        let tmp = try TemporaryDirectory("recipe-meta")
+        let shoot = tmp.sub("shoot"), out = tmp.sub("out")
+        #expect(try TesseraProcess.run(["synth", shoot, "--frames", "2", "--size", "320x240", "--seed", "43"]).status == 0)
+        let recipePath = tmp.sub("named.yaml")
+        try "version: 2\nname: named\ncolor: { outputSpace: adobeRGB }\noutput:\n  naming: \"{seq:03}-{stem}-{recipe}\"\n"
+            .write(toFile: recipePath, atomically: true, encoding: .utf8)
+        let run = try TesseraProcess.run(["run", shoot, "--out", out, "--workers", "2", "--recipe", recipePath])
+        #expect(run.status == 0, "\(run.stderr)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: out).filter { !$0.hasPrefix(".") }.sorted()
+        #expect(names == ["001-IMG_0001-named.jpg", "002-IMG_0002-named.jpg"])
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: "\(out)/001-IMG_0001-named.jpg")))
+        let metadata = try ImageReader.readMetadata(bytes: bytes, name: "001-IMG_0001-named.jpg")
+        #expect(!metadata.make.isEmpty && !metadata.model.isEmpty, "camera make/model in EXIF")
+        #expect(metadata.dateTimeOriginal != nil)
+        #expect(metadata.iccProfile == OutputColorSpace.adobeRGB.iccProfile(), "the Adobe RGB profile is embedded")
+    }
 }
