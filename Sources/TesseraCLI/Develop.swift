@@ -13,7 +13,7 @@ struct Develop: ParsableCommand {
     @Option(help: "The output file.")
     var out: String
 
-    @Option(help: "A built-in recipe name (neutral, standard) or a recipe file.")
+    @Option(help: "A built-in recipe (neutral, standard, punchy) or a YAML recipe file (docs/recipes.md).")
     var recipe: String = "standard"
 
     @Option(help: "Output format: jpeg, tiff or png (default: from the output's extension, else jpeg).")

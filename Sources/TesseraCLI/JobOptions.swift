@@ -4,7 +4,7 @@ import TesseraImaging
 
 /// How a job develops its frames: shared by `tessera run` and `tessera submit`.
 struct JobOptions: ParsableArguments {
-    @Option(help: "A built-in recipe name (neutral, standard) or a recipe file.")
+    @Option(help: "A built-in recipe (neutral, standard, punchy) or a YAML recipe file (docs/recipes.md).")
     var recipe: String = "standard"
 
     @Option(help: "Tile edge in pixels. A frame no larger is decoded, developed and encoded whole by one worker; larger frames are split into tiles developed in parallel.")
