@@ -138,6 +138,10 @@ public final class WorkerRuntime: Sendable {
             socket = try context.makeSocket(.dealer)
             try socket.set(.immediate, true)
             try socket.set(.sendTimeout, Int32(clamping: max(100, config.heartbeatMillis)))
+            // While the coordinator is away libzmq retries the connection with exponential
+            // backoff (100 ms doubling to 5 s) instead of hammering it at a fixed rate.
+            try socket.set(.reconnectInterval, 100)
+            try socket.set(.reconnectIntervalMax, 5_000)
             try socket.connect(config.endpoint)
         } catch { throw .transport("\(error)") }
         defer { socket.close() }
