@@ -54,6 +54,14 @@ import TesseraStore
             return progress()
         }
 
+        /// Submits a shoot (128-px tiles, TIFF) to this farm's coordinator; returns the job id.
+        func submit(_ shoot: String, out: String) throws -> JobID {
+            let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--tile-size", "128", "--format", "tiff",
+                                                 "--coordinator", controlEndpoint])
+            #expect(submit.status == 0, "\(submit.stderr)")
+            return JobID(try #require(Int64(submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
+        }
+
         func stopAll() {
             for w in workers { w.stop() }
             coordinator?.stop()
@@ -82,10 +90,7 @@ import TesseraStore
         defer { farm.stopAll() }
         try farm.startCoordinator()
         var live = try (1...3).map { try farm.startWorker("w\($0)") }
-        let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--tile-size", "128", "--format", "tiff",
-                                             "--coordinator", farm.controlEndpoint])
-        #expect(submit.status == 0, "\(submit.stderr)")
-        let jobID = JobID(try #require(Int64(submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
+        let jobID = try farm.submit(shoot, out: out)
 
         var rng = SplitMix64(seed: 5)
         var kills = 0
@@ -121,10 +126,7 @@ import TesseraStore
         defer { farm.stopAll() }
         try farm.startCoordinator()
         _ = try (1...2).map { try farm.startWorker("w\($0)") }
-        let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--tile-size", "128", "--format", "tiff",
-                                             "--coordinator", farm.controlEndpoint])
-        #expect(submit.status == 0, "\(submit.stderr)")
-        let jobID = JobID(try #require(Int64(submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
+        let jobID = try farm.submit(shoot, out: out)
 
         var finished: [TaskID: Int] = [:]
         var restarts = 0
@@ -164,10 +166,7 @@ import TesseraStore
         try farm.startCoordinator()
         let frozen = try farm.startWorker("frozen")
         _ = try farm.startWorker("steady")
-        let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--tile-size", "128", "--format", "tiff",
-                                             "--coordinator", farm.controlEndpoint])
-        #expect(submit.status == 0, "\(submit.stderr)")
-        let jobID = JobID(try #require(Int64(submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
+        let jobID = try farm.submit(shoot, out: out)
         _ = farm.wait(until: { $0.taskCounts[.succeeded, default: 0] >= 30 })
 
         kill(frozen.process.processIdentifier, SIGSTOP)
@@ -215,10 +214,7 @@ import TesseraStore
         _ = try farm.startWorker("bad", extra: ["--fail-every-task"])
         _ = try farm.startWorker("good-1")
         _ = try farm.startWorker("good-2")
-        let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--tile-size", "128", "--format", "tiff",
-                                             "--coordinator", farm.controlEndpoint])
-        #expect(submit.status == 0, "\(submit.stderr)")
-        let jobID = JobID(try #require(Int64(submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
+        let jobID = try farm.submit(shoot, out: out)
         let final = try #require(farm.wait(until: { $0.state.isFinished }))
         #expect(final.state == .succeeded, "\(final.failures)")
 
@@ -244,10 +240,7 @@ import TesseraStore
         // Its first task hangs forever (its other slot keeps working and answering heartbeats).
         _ = try farm.startWorker("hanger", extra: ["--slots", "2", "--hang-tasks", "1"])
         _ = try farm.startWorker("steady")
-        let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--tile-size", "128", "--format", "tiff",
-                                             "--coordinator", farm.controlEndpoint])
-        #expect(submit.status == 0, "\(submit.stderr)")
-        let jobID = JobID(try #require(Int64(submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
+        let jobID = try farm.submit(shoot, out: out)
         let final = try #require(farm.wait(until: { $0.state.isFinished }))
         #expect(final.state == .succeeded, "\(final.failures)")
         let store = try TesseraStore(path: farm.db)
@@ -271,10 +264,7 @@ import TesseraStore
         try farm.startCoordinator(extra: ["--liveness-beats", "25"])
         let leaving = try farm.startWorker("leaving")
         _ = try farm.startWorker("staying")
-        let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--tile-size", "128", "--format", "tiff",
-                                             "--coordinator", farm.controlEndpoint])
-        #expect(submit.status == 0, "\(submit.stderr)")
-        let jobID = JobID(try #require(Int64(submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
+        let jobID = try farm.submit(shoot, out: out)
         _ = farm.wait(until: { $0.taskCounts[.succeeded, default: 0] >= 30 })
 
         #expect(leaving.stop() == 0, "a drained worker exits cleanly")
