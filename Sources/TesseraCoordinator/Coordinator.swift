@@ -47,14 +47,24 @@ public final class Coordinator: Sendable {
 
     /// Recovers from any previous run, then binds the sockets and starts dispatching.
     public func start() throws(CoordinatorError) {
+        let unassembled: [FrameID]
         do {
             let requeued = try store.requeueAllRunning(reason: "coordinator restarted")
             if requeued > 0 { logger.notice("requeued \(requeued) task(s) that were running before a restart") }
-            for frame in try store.framesToAssemble() { pipeline.assemble(frame) }
+            unassembled = try store.framesToAssemble()
         } catch {
             throw .store("recovery failed: \(error)")
         }
         try dispatcher.start()
+        if !unassembled.isEmpty {
+            // Frames whose tiles were all done before a crash: assemble them in the background so
+            // dispatching resumes at once.
+            logger.notice("assembling \(unassembled.count) frame(s) finished before a restart")
+            let pipeline = self.pipeline
+            DispatchQueue.global(qos: .utility).async {
+                for frame in unassembled { pipeline.assemble(frame) }
+            }
+        }
         do { try control?.start() } catch {
             dispatcher.stop()
             throw error
