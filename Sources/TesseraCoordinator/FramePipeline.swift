@@ -52,7 +52,8 @@ public final class FramePipeline: Sendable {
             let recipe = try TaskContract.decode(Recipe.self, from: Array(task.recipeDocument.utf8))
             let params = TaskContract.DecodeParameters(
                 fileName: (task.framePath as NSString).lastPathComponent, maxPixels: config.maxFramePixels,
-                wholeFrame: TaskContract.WholeFrame(tileSize: task.tileSize, recipe: recipe, format: format))
+                wholeFrame: TaskContract.WholeFrame(tileSize: task.tileSize, recipe: recipe, format: format,
+                                                    stages: try DevelopSettings.stages(for: recipe)))
             return PreparedTask(
                 message: assignment(task, parameters: TaskContract.encode(params), payloads: [bytes]),
                 payloads: [bytes])

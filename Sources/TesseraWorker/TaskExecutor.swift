@@ -59,7 +59,8 @@ public enum TaskExecutor {
         let statistics = params.wholeFrame.flatMap { DevelopSettings.needsStatistics($0.recipe) ? FrameStatistics.measure(plane: decoded.plane, info: decoded.info) : nil }
         if let whole = params.wholeFrame, whole.covers(width: decoded.info.width, height: decoded.info.height) {
             do {
-                let settings = try DevelopSettings.resolve(recipe: whole.recipe, info: decoded.info, statistics: statistics)
+                let settings = try DevelopSettings.resolve(recipe: whole.recipe, info: decoded.info, statistics: statistics,
+                                                           stages: whole.stages)
                 // One slot, one thread: the worker's slots are its unit of parallelism.
                 let image = try Developer.developFrame(decoded, settings: settings, threads: 1)
                 let encoded = try OutputFile.encode(image, format: whole.format, recipe: whole.recipe, info: decoded.info)

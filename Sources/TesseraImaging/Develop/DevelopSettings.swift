@@ -89,7 +89,11 @@ public struct DevelopSettings: Codable, Sendable, Hashable {
     /// `statistics` (the decode-time pre-pass) is needed only for automatic white balance.
     /// Throws ``ImagingError/invalidSettings(field:reason:)`` when the colour cannot be resolved
     /// (e.g. Kelvin white balance for a camera without a colour matrix).
-    public static func resolve(recipe: Recipe, info: RawFrameInfo, statistics: FrameStatistics? = nil) throws(ImagingError) -> DevelopSettings {
+    /// `stages`, when given, are the recipe's stages already resolved with ``stages(for:)`` (by
+    /// the coordinator, which can read files the recipe names, such as a `.cube` LUT, that a
+    /// remote worker cannot).
+    public static func resolve(recipe: Recipe, info: RawFrameInfo, statistics: FrameStatistics? = nil,
+                               stages resolvedStages: [StageSpec]? = nil) throws(ImagingError) -> DevelopSettings {
         let colour: ColorResolution
         do {
             colour = try ColorResolver.resolve(
@@ -98,7 +102,9 @@ public struct DevelopSettings: Codable, Sendable, Hashable {
         } catch {
             throw .invalidSettings(field: "whiteBalance", reason: "\(error)")
         }
-        let (stages, exposureInStages) = try stageSpecs(for: recipe, space: OutputColorSpace(recipe.color.outputSpace))
+        let stages: [StageSpec]
+        if let resolvedStages { stages = resolvedStages } else { stages = try Self.stages(for: recipe) }
+        let exposureInStages = stages.contains { $0.kind == "exposure" }
         return DevelopSettings(
             cfa: info.cfa, blackLevels: info.blackLevels, whiteLevel: info.whiteLevel, wbMultipliers: colour.wbMultipliers,
             cameraToOutput: colour.cameraToOutput.m, exposureGain: exposureInStages ? 1 : pow(2.0, recipe.tone.exposure),
@@ -110,8 +116,8 @@ public struct DevelopSettings: Codable, Sendable, Hashable {
     /// (e.g. `neutral`) has no stages: exposure is then the output encoding's gain, exactly as in
     /// the first pipeline. With any scene-referred stage, exposure moves into the stages (before
     /// the curve) so highlights keep their headroom. Returns whether it did.
-    static func stageSpecs(for recipe: Recipe, space: OutputColorSpace) throws(ImagingError) -> ([StageSpec], Bool) {
-        let luma = StageSpec.LumaSpec(space)
+    public static func stages(for recipe: Recipe) throws(ImagingError) -> [StageSpec] {
+        let luma = StageSpec.LumaSpec(OutputColorSpace(recipe.color.outputSpace))
         let tone = recipe.tone
         var scene: [StageSpec] = []
         if tone.highlights != .clip { scene.append(.highlights(mode: HighlightMode(rawValue: tone.highlights.rawValue) ?? .clip, luma: luma)) }
@@ -154,7 +160,7 @@ public struct DevelopSettings: Codable, Sendable, Hashable {
             }
         }
         if let s = recipe.sharpen { stages.append(.sharpen(radius: s.radius, amount: s.amount, threshold: s.threshold, luma: luma)) }
-        return (stages, exposureInStages)
+        return stages
     }
 
     /// Whether developing with `recipe` needs the decode-time statistics pre-pass.

@@ -38,11 +38,15 @@ public enum TaskContract {
         public var tileSize: Int
         public var recipe: Recipe
         public var format: OutputFormat
+        /// The recipe's stages, resolved by the coordinator (it reads files such as `.cube` LUTs
+        /// that the worker may not have).
+        public var stages: [StageSpec]
 
-        public init(tileSize: Int, recipe: Recipe, format: OutputFormat) {
+        public init(tileSize: Int, recipe: Recipe, format: OutputFormat, stages: [StageSpec]) {
             self.tileSize = tileSize
             self.recipe = recipe
             self.format = format
+            self.stages = stages
         }
 
         /// Whether a frame of this size is developed whole.

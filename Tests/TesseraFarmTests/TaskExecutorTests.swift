@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+import TesseraCore
+import TesseraImaging
+import TesseraWorker
+
+/// The worker's task executor in process, on a real synthetic DNG.
+@Suite struct TaskExecutorTests {
+    @Test("a whole-frame task uses the stages the coordinator resolved: a LUT the worker cannot read still applies")
+    func wholeFrameUsesResolvedStages() throws {
+        let tmp = try TemporaryDirectory("executor")
+        var options = SynthOptions()
+        options.frames = 1
+        options.width = 128
+        options.height = 96
+        _ = try ShootSynthesizer.write(options, to: tmp.path, truthDirectory: nil)
+        let dng = try [UInt8](Data(contentsOf: URL(fileURLWithPath: tmp.sub("IMG_0001.dng"))))
+
+        // A LUT that inverts red, known to the coordinator only (the path does not exist here).
+        var cube = "LUT_3D_SIZE 2\n"
+        for b in 0..<2 { for g in 0..<2 { for r in 0..<2 { cube += "\(1 - r) \(g) \(b)\n" } } }
+        var recipe = Recipe.neutral
+        recipe.look = .cube(path: "/nonexistent/on/this/worker/invert-red.cube")
+        let stages = [StageSpec.lut(cube: cube, source: "invert-red.cube")]
+        let params = TaskContract.DecodeParameters(
+            fileName: "IMG_0001.dng", maxPixels: 1 << 30,
+            wholeFrame: TaskContract.WholeFrame(tileSize: 8192, recipe: recipe, format: .png, stages: stages))
+        let output = try TaskExecutor.execute(kind: .decode, parameters: TaskContract.encode(params), payloads: [dng])
+        let result = try TaskContract.decode(TaskContract.DecodeResult.self, from: output.metadata)
+        #expect(result.developed)
+
+        // The same frame without the LUT: the LUT must have changed the red channel.
+        var plain = params
+        plain.wholeFrame?.stages = []
+        plain.wholeFrame?.recipe = .neutral
+        let reference = try TaskExecutor.execute(kind: .decode, parameters: TaskContract.encode(plain), payloads: [dng])
+        let a = try ImageReader.read(bytes: output.payloads[0], name: "lut.png")
+        let b = try ImageReader.read(bytes: reference.payloads[0], name: "plain.png")
+        #expect(a.width == b.width && a.height == b.height)
+        #expect(a.pixels.enumerated().contains { $0.offset % 3 == 0 && $0.element != b.pixels[$0.offset] }, "red channel changed")
+    }
+}
