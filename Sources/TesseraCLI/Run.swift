@@ -36,6 +36,12 @@ struct Run: ParsableCommand {
     @Flag(help: "Print the final status as JSON (the `tessera status --json` schema).")
     var json = false
 
+    @Flag(help: "Group frames shot in quick succession into bursts and merge each into one clean frame (outputs NAME-merged.dng and NAME-merged.<ext>).")
+    var mergeBursts = false
+
+    @Option(help: "Largest gap in seconds between two frames of one burst.")
+    var burstGap: Double = 1.5
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -58,8 +64,10 @@ struct Run: ParsableCommand {
         try coordinator.start()
         defer { coordinator.stop() }
 
-        let request = JobRequest(captureDirectory: captureDirectory, outputDirectory: outputDirectory, recipe: job.recipe,
+        var request = JobRequest(captureDirectory: captureDirectory, outputDirectory: outputDirectory, recipe: job.recipe,
                                  tileSize: job.tileSize, format: job.format, overwrite: job.overwrite)
+        request.mergeBursts = mergeBursts
+        request.burstGap = burstGap
         let jobID: JobID
         if let existing = try coordinator.store.findJob(captureDir: captureDirectory, outputDir: outputDirectory) {
             jobID = existing

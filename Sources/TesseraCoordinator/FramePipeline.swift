@@ -50,13 +50,27 @@ public final class FramePipeline: Sendable {
                 throw PipelineError.inconsistent("job \(task.jobID) has unknown format \(task.format)")
             }
             let recipe = try TaskContract.decode(Recipe.self, from: Array(task.recipeDocument.utf8))
+            // A burst's other frames travel too; one that cannot be read is left out here (the
+            // worker merges the rest) rather than failing the burst.
+            var payloads = [bytes]
+            var memberNames: [String] = []
+            for member in task.members {
+                guard let data = try? Data(contentsOf: URL(fileURLWithPath: member), options: .mappedIfSafe) else {
+                    events.record(NewEvent(level: .warning, kind: "burst.frame-skipped",
+                                           message: "\(member) left out of burst \(task.stem): unreadable", frame: task.frameID))
+                    continue
+                }
+                payloads.append(Array(data))
+                memberNames.append((member as NSString).lastPathComponent)
+            }
             let params = TaskContract.DecodeParameters(
                 fileName: (task.framePath as NSString).lastPathComponent, maxPixels: config.maxFramePixels,
-                wholeFrame: TaskContract.WholeFrame(tileSize: task.tileSize, recipe: recipe, format: format,
-                                                    stages: try DevelopSettings.stages(for: recipe)))
+                wholeFrame: TaskContract.WholeFrame(tileSize: task.members.isEmpty ? task.tileSize : Int.max, recipe: recipe, format: format,
+                                                    stages: try DevelopSettings.stages(for: recipe)),
+                memberNames: memberNames)
             return PreparedTask(
-                message: assignment(task, parameters: TaskContract.encode(params), payloads: [bytes]),
-                payloads: [bytes])
+                message: assignment(task, parameters: TaskContract.encode(params), payloads: payloads),
+                payloads: payloads)
         case .developTile:
             guard let core = task.core, let spoolPath = task.spoolPath
             else { throw PipelineError.inconsistent("tile task \(task.taskID) has no decoded frame") }
@@ -106,12 +120,16 @@ public final class FramePipeline: Sendable {
     func acceptDecode(taskID: TaskID, attempt: Int, frameID: FrameID, result: TaskResult, payloads: [[UInt8]]) throws -> Bool {
         let decoded = try TaskContract.decode(TaskContract.DecodeResult.self, from: result.metadata)
         let info = decoded.info
-        guard payloads.count == 1 else { throw TaskContractError.payloadCount(expected: 1, actual: payloads.count) }
         if decoded.developed {
+            guard payloads.count == (decoded.burst == nil ? 1 : 2) else {
+                throw TaskContractError.payloadCount(expected: decoded.burst == nil ? 1 : 2, actual: payloads.count)
+            }
             try acceptDevelopedWhole(taskID: taskID, attempt: attempt, frameID: frameID, info: info, encoded: payloads[0],
+                                     mergedDNG: payloads.count > 1 ? payloads[1] : nil, burst: decoded.burst,
                                      computeMicros: Int64(result.computeMicros))
             return false
         }
+        guard payloads.count == 1 else { throw TaskContractError.payloadCount(expected: 1, actual: payloads.count) }
         guard payloads[0].count == info.width * info.height * 2, info.width > 0, info.height > 0 else {
             throw TaskContractError.payloadSize(what: "decoded plane", expected: info.width * info.height * 2, actual: payloads[0].count)
         }
@@ -132,6 +150,7 @@ public final class FramePipeline: Sendable {
 
     /// Writes a frame the worker developed whole (atomically), then records it done.
     private func acceptDevelopedWhole(taskID: TaskID, attempt: Int, frameID: FrameID, info: RawFrameInfo, encoded: [UInt8],
+                                      mergedDNG: [UInt8]? = nil, burst: TaskContract.BurstReport? = nil,
                                       computeMicros: Int64) throws {
         guard let frame = try store.frame(frameID), frame.state == .pending else { return }  // late or duplicate
         let job = try job(of: frameID)
@@ -140,6 +159,20 @@ public final class FramePipeline: Sendable {
         }
         let recipe = try TaskContract.decode(Recipe.self, from: Array(job.recipeDocument.utf8))
         let outputPath = try outputPath(frame: frame, job: job, recipe: recipe, info: info, format: format)
+        if let mergedDNG {
+            // The merged raw, for further editing in any raw editor: same name, .dng.
+            let dngPath = (outputPath as NSString).deletingPathExtension + ".dng"
+            try writeOutput(mergedDNG, to: dngPath, overwrite: job.overwrite)
+        }
+        if let burst {
+            for (name, reason) in burst.skipped.sorted(by: { $0.key < $1.key }) {
+                events.record(NewEvent(level: .warning, kind: "burst.frame-skipped",
+                                       message: "\(name) left out of burst \(frame.stem): \(reason)", job: job.id, frame: frameID))
+            }
+            events.record(NewEvent(level: .info, kind: "burst.merged",
+                                   message: "\(frame.stem): \(burst.merged) frames merged onto \(burst.reference), \(String(format: "%.2f", burst.effectiveFrames)) per pixel",
+                                   job: job.id, frame: frameID))
+        }
         try writeOutput(encoded, to: outputPath, overwrite: job.overwrite)
         let metadata = String(decoding: TaskContract.encode(TaskContract.DecodeResult(info: info)), as: UTF8.self)
         guard let jobState = try store.recordDevelopedWhole(

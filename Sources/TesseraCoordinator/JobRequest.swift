@@ -17,6 +17,12 @@ public struct JobRequest: Sendable, Hashable {
     public var format: OutputFormat
     public var priority: Int
     public var overwrite: Bool
+    /// Group frames into bursts by capture time and merge each burst into one frame.
+    public var mergeBursts: Bool = false
+    /// Largest gap between two frames of one burst, in seconds.
+    public var burstGap: Double = 1.5
+    /// Most frames in one burst.
+    public var maxBurst: Int = 16
 
     public init(name: String? = nil, captureDirectory: String, outputDirectory: String, recipe: String = "standard",
                 tileSize: Int = 8192, format: OutputFormat = .jpeg, priority: Int = 0, overwrite: Bool = false) {
@@ -46,7 +52,8 @@ enum JobSubmitter {
         }
         let recipe: Recipe
         do { recipe = try Recipe.resolve(request.recipe) } catch { throw .invalidRecipe("\(error)") }
-        let frames = try CaptureScanner.scan(request.captureDirectory)
+        var frames = try CaptureScanner.scan(request.captureDirectory)
+        if request.mergeBursts { frames = BurstPlanner.group(frames, maxGap: request.burstGap, maxBurst: request.maxBurst) }
         guard !frames.isEmpty else { throw .noFrames(path: request.captureDirectory) }
         do {
             try FileManager.default.createDirectory(atPath: request.outputDirectory, withIntermediateDirectories: true)

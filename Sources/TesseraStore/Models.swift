@@ -1,3 +1,4 @@
+import Foundation
 import TesseraCore
 
 // Value types crossing the store's API. All are plain `Sendable` values copied out of SQLite;
@@ -122,12 +123,15 @@ public struct NewFrame: Sendable, Hashable {
     public var stem: String
     /// Size of the RAW file in bytes.
     public var byteCount: Int64
+    /// For a burst: the other frames' absolute paths, in capture order (`path` is the first).
+    public var members: [String]
 
-    /// One input file: absolute `path`, output `stem`, size in bytes.
-    public init(path: String, stem: String, byteCount: Int64) {
+    /// One input file (or the first of a burst): absolute `path`, output `stem`, size in bytes.
+    public init(path: String, stem: String, byteCount: Int64, members: [String] = []) {
         self.path = path
         self.stem = stem
         self.byteCount = byteCount
+        self.members = members
     }
 }
 
@@ -501,9 +505,12 @@ public struct ClaimedTask: Sendable, Hashable {
     public var tileSize: Int
     public var outputDir: String
     public var stem: String
+    /// For a burst frame: the other frames' paths in capture order (empty for a single frame).
+    public var members: [String]
 
     /// Memberwise initialiser (for fakes and tests of code that consumes the store).
-    public init(taskID: TaskID, jobID: JobID, frameID: FrameID, kind: TaskKind, attempt: Int, core: PixelRect?, framePath: String, frameWidth: Int?, frameHeight: Int?, spoolPath: String?, frameMetadata: String?, recipeName: String, recipeDocument: String, recipeHash: String, format: String, tileSize: Int, outputDir: String, stem: String) {
+    public init(taskID: TaskID, jobID: JobID, frameID: FrameID, kind: TaskKind, attempt: Int, core: PixelRect?, framePath: String, frameWidth: Int?, frameHeight: Int?, spoolPath: String?, frameMetadata: String?, recipeName: String, recipeDocument: String, recipeHash: String, format: String, tileSize: Int, outputDir: String, stem: String, members: [String] = []) {
+        self.members = members
         self.taskID = taskID
         self.jobID = jobID
         self.frameID = frameID
@@ -596,5 +603,17 @@ public struct CancelledTask: Sendable, Hashable {
         self.taskID = taskID
         self.workerID = workerID
         self.attempt = attempt
+    }
+}
+
+/// The JSON form of a burst frame's member paths in `frames.members`.
+enum FrameMembers {
+    static func encode(_ paths: [String]) -> String {
+        String(decoding: try! JSONEncoder().encode(paths), as: UTF8.self)
+    }
+
+    static func decode(_ text: String?) -> [String] {
+        guard let text, let paths = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else { return [] }
+        return paths
     }
 }

@@ -138,6 +138,11 @@ enum Schema {
                 ) WITHOUT ROWID;
                 """)
         }
+        // Bursts: a frame row may stand for a burst of several input files (its `path` is the
+        // burst's first frame; `members` holds the others as a JSON array of paths).
+        migrator.registerMigration("v3-burst-members") { db in
+            try db.execute(sql: "ALTER TABLE frames ADD COLUMN members TEXT")
+        }
         return migrator
     }
 }

@@ -57,7 +57,7 @@ extension TesseraStore {
                 """), arguments: [workerName])
             let select = try db.cachedStatement(sql: """
                 SELECT t.id, t.frame_id, t.kind, t.attempts, t.core_x, t.core_y, t.core_width, t.core_height,
-                    f.path, f.width, f.height, f.spool_path, f.metadata, f.stem
+                    f.path, f.width, f.height, f.spool_path, f.metadata, f.stem, f.members
                 FROM tasks t JOIN frames f ON f.id = t.frame_id
                 WHERE t.job_id = ? AND t.state = 'queued' AND t.not_before <= ? ORDER BY t.id LIMIT ?
                 """)
@@ -88,7 +88,8 @@ extension TesseraStore {
                         attempt: attempt, core: decodeCore(row, at: 4), framePath: row[8],
                         frameWidth: row[9], frameHeight: row[10], spoolPath: row[11], frameMetadata: row[12],
                         recipeName: recipeName, recipeDocument: recipeDocument, recipeHash: recipeHash,
-                        format: format, tileSize: tileSize, outputDir: outputDir, stem: row[13]))
+                        format: format, tileSize: tileSize, outputDir: outputDir, stem: row[13],
+                        members: FrameMembers.decode(row[14])))
                 }
                 ledger.move(job: jobID, from: .queued, to: .running, count: rows.count)
             }

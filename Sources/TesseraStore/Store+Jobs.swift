@@ -70,13 +70,14 @@ extension TesseraStore {
                                  JobState.running.rawValue, now, frames.count, frames.count])
             let jobID = db.lastInsertedRowID
             let insertFrame = try db.makeStatement(sql: """
-                INSERT INTO frames (job_id, ordinal, path, stem, byte_count, state) VALUES (?, ?, ?, ?, ?, 'pending')
+                INSERT INTO frames (job_id, ordinal, path, stem, byte_count, state, members) VALUES (?, ?, ?, ?, ?, 'pending', ?)
                 """)
             let insertTask = try db.makeStatement(sql: """
                 INSERT INTO tasks (job_id, frame_id, kind, state) VALUES (?, ?, \(TaskKind.decode.rawValue), 'queued')
                 """)
             for (index, frame) in frames.enumerated() {
-                insertFrame.setUncheckedArguments([jobID, index, frame.path, frame.stem, frame.byteCount])
+                insertFrame.setUncheckedArguments([jobID, index, frame.path, frame.stem, frame.byteCount,
+                                                   frame.members.isEmpty ? nil : FrameMembers.encode(frame.members)])
                 try insertFrame.execute()
                 insertTask.setUncheckedArguments([jobID, db.lastInsertedRowID])
                 try insertTask.execute()

@@ -46,7 +46,12 @@ public struct RawDecoder: Sendable, Hashable {
     /// Decodes an in-memory RAW file (the buffer is only read, and only during the call).
     /// Returns the active area, unscaled. `name` (a file name) is used in error messages.
     public func decode(bytes: UnsafeRawBufferPointer, name: String) throws(ImagingError) -> DecodedRaw {
-        try withOpenedHandle(bytes: bytes, name: name) { (lr, counters) throws(ImagingError) -> DecodedRaw in
+        // Image data that ends before the file does is caught here (LibRaw would read zeros);
+        // a header-only read (``readInfo(bytes:name:)``) does not need the data.
+        if let overrun = TIFFExtents.firstOverrun(bytes) {
+            throw .truncated(file: name, detail: "\(overrun.tag) need \(overrun.needed) bytes but the file has \(bytes.count)")
+        }
+        return try withOpenedHandle(bytes: bytes, name: name) { (lr, counters) throws(ImagingError) -> DecodedRaw in
             let rc = libraw_unpack(lr)
             if rc != LIBRAW_SUCCESS.rawValue {
                 throw Self.mapError(rc, name: name, counters: counters.pointee)
@@ -103,9 +108,6 @@ public struct RawDecoder: Sendable, Hashable {
         _ body: (UnsafeMutablePointer<libraw_data_t>, UnsafeMutablePointer<Counters>) throws(ImagingError) -> T
     ) throws(ImagingError) -> T {
         guard bytes.count > 0, let base = bytes.baseAddress else { throw .emptyFile(file: name) }
-        if let overrun = TIFFExtents.firstOverrun(bytes) {
-            throw .truncated(file: name, detail: "\(overrun.tag) need \(overrun.needed) bytes but the file has \(bytes.count)")
-        }
         // The data-error counters outlive the handle (defers run in reverse order).
         let counters = UnsafeMutablePointer<Counters>.allocate(capacity: 1)
         counters.initialize(to: (0, 0))

@@ -24,11 +24,15 @@ public enum TaskContract {
         /// When set, a frame that fits in one tile is developed and encoded right here (and the
         /// statistics pre-pass runs when the recipe needs it).
         public var wholeFrame: WholeFrame?
+        /// For a burst: the file names of payloads 1… (payload 0 is `fileName`). The worker
+        /// aligns and merges the burst, then develops the merged frame whole (`wholeFrame`).
+        public var memberNames: [String]
 
-        public init(fileName: String, maxPixels: Int, wholeFrame: WholeFrame? = nil) {
+        public init(fileName: String, maxPixels: Int, wholeFrame: WholeFrame? = nil, memberNames: [String] = []) {
             self.fileName = fileName
             self.maxPixels = maxPixels
             self.wholeFrame = wholeFrame
+            self.memberNames = memberNames
         }
     }
 
@@ -61,11 +65,33 @@ public enum TaskContract {
         public var statistics: FrameStatistics?
         /// True when payload 0 is the finished, encoded output rather than the CFA plane.
         public var developed: Bool
+        /// For a merged burst: what was merged (payload 1 is then the merged DNG).
+        public var burst: BurstReport?
 
-        public init(info: RawFrameInfo, statistics: FrameStatistics? = nil, developed: Bool = false) {
+        public init(info: RawFrameInfo, statistics: FrameStatistics? = nil, developed: Bool = false, burst: BurstReport? = nil) {
             self.info = info
             self.statistics = statistics
             self.developed = developed
+            self.burst = burst
+        }
+    }
+
+    /// How a burst was merged.
+    public struct BurstReport: Codable, Sendable, Hashable {
+        /// Frames merged (reference included).
+        public var merged: Int
+        /// The reference frame's file name (chosen by sharpness among the first three).
+        public var reference: String
+        /// Frames left out, with the reason (e.g. a corrupt file).
+        public var skipped: [String: String]
+        /// Mean number of frames merged per pixel (less than `merged` where motion was rejected).
+        public var effectiveFrames: Double
+
+        public init(merged: Int, reference: String, skipped: [String: String], effectiveFrames: Double) {
+            self.merged = merged
+            self.reference = reference
+            self.skipped = skipped
+            self.effectiveFrames = effectiveFrames
         }
     }
 
