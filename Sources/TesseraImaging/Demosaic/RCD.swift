@@ -72,15 +72,15 @@ public enum RCDDemosaic {
             let q = c + j * w, qv = gv + j * w, qh = gh + j * w
             for i in 2..<(w - 2) {
                 let two = 2 * q[i]
-                qv[i] = abs(q[i - w] - q[i + w]) + abs(two - q[i - 2 * w] - q[i + 2 * w])
-                qh[i] = abs(q[i - 1] - q[i + 1]) + abs(two - q[i - 2] - q[i + 2])
+                qv[i] = abs(q[i &- w] - q[i &+ w]) + abs(two - q[i &- 2 &* w] - q[i &+ 2 &* w])
+                qh[i] = abs(q[i &- 1] - q[i &+ 1]) + abs(two - q[i &- 2] - q[i &+ 2])
             }
         }
         for j in 3..<(rows - 3) {
             let qv = gv + j * w, qh = gh + j * w, d = vh + j * w
             for i in 3..<(w - 3) {
-                let v = epsSquared + (qv[i - w] * qv[i - w] + qv[i] * qv[i]) + qv[i + w] * qv[i + w]
-                let hz = epsSquared + (qh[i - 1] * qh[i - 1] + qh[i] * qh[i]) + qh[i + 1] * qh[i + 1]
+                let v = epsSquared + (qv[i &- w] * qv[i &- w] + qv[i] * qv[i]) + qv[i &+ w] * qv[i &+ w]
+                let hz = epsSquared + (qh[i &- 1] * qh[i &- 1] + qh[i] * qh[i]) + qh[i &+ 1] * qh[i &+ 1]
                 d[i] = v / (v + hz)
             }
         }
@@ -89,8 +89,8 @@ public enum RCDDemosaic {
         for j in 1..<(rows - 1) {
             let q = c + j * w, l = lpf + j * w
             for i in 1..<(w - 1) {
-                let cross = (q[i - w] + q[i + w]) + (q[i - 1] + q[i + 1])
-                let diag = (q[i - w - 1] + q[i - w + 1]) + (q[i + w - 1] + q[i + w + 1])
+                let cross = (q[i &- w] + q[i &+ w]) + (q[i &- 1] + q[i &+ 1])
+                let diag = (q[i &- w &- 1] + q[i &- w &+ 1]) + (q[i &+ w &- 1] + q[i &+ w &+ 1])
                 l[i] = max(0, 0.25 * q[i] + 0.125 * cross + 0.0625 * diag)
             }
         }
@@ -99,21 +99,21 @@ public enum RCDDemosaic {
         for j in 4..<(rows - 4) {
             let gp = rowLayout(j).greenParity
             let q = c + j * w, l = lpf + j * w, d = vh + j * w, go = g + j * w
-            let w2 = 2 * w, w3 = 3 * w, w4 = 4 * w
+            let w2 = 2 &* w, w3 = 3 &* w, w4 = 4 &* w
             for i in 4..<(w - 4) {
-                let nGrad = eps + abs(q[i - w] - q[i + w]) + abs(q[i] - q[i - w2]) + abs(q[i - w] - q[i - w3]) + abs(q[i - w2] - q[i - w4])
-                let sGrad = eps + abs(q[i + w] - q[i - w]) + abs(q[i] - q[i + w2]) + abs(q[i + w] - q[i + w3]) + abs(q[i + w2] - q[i + w4])
-                let wGrad = eps + abs(q[i - 1] - q[i + 1]) + abs(q[i] - q[i - 2]) + abs(q[i - 1] - q[i - 3]) + abs(q[i - 2] - q[i - 4])
-                let eGrad = eps + abs(q[i + 1] - q[i - 1]) + abs(q[i] - q[i + 2]) + abs(q[i + 1] - q[i + 3]) + abs(q[i + 2] - q[i + 4])
+                let nGrad = eps + abs(q[i &- w] - q[i &+ w]) + abs(q[i] - q[i &- w2]) + abs(q[i &- w] - q[i &- w3]) + abs(q[i &- w2] - q[i &- w4])
+                let sGrad = eps + abs(q[i &+ w] - q[i &- w]) + abs(q[i] - q[i &+ w2]) + abs(q[i &+ w] - q[i &+ w3]) + abs(q[i &+ w2] - q[i &+ w4])
+                let wGrad = eps + abs(q[i &- 1] - q[i &+ 1]) + abs(q[i] - q[i &- 2]) + abs(q[i &- 1] - q[i &- 3]) + abs(q[i &- 2] - q[i &- 4])
+                let eGrad = eps + abs(q[i &+ 1] - q[i &- 1]) + abs(q[i] - q[i &+ 2]) + abs(q[i &+ 1] - q[i &+ 3]) + abs(q[i &+ 2] - q[i &+ 4])
                 let l0 = l[i]
-                let nEst = q[i - w] * (1 + (l0 - l[i - w2]) / (eps + l0 + l[i - w2]))
-                let sEst = q[i + w] * (1 + (l0 - l[i + w2]) / (eps + l0 + l[i + w2]))
-                let wEst = q[i - 1] * (1 + (l0 - l[i - 2]) / (eps + l0 + l[i - 2]))
-                let eEst = q[i + 1] * (1 + (l0 - l[i + 2]) / (eps + l0 + l[i + 2]))
+                let nEst = q[i &- w] * (1 + (l0 - l[i &- w2]) / (eps + l0 + l[i &- w2]))
+                let sEst = q[i &+ w] * (1 + (l0 - l[i &+ w2]) / (eps + l0 + l[i &+ w2]))
+                let wEst = q[i &- 1] * (1 + (l0 - l[i &- 2]) / (eps + l0 + l[i &- 2]))
+                let eEst = q[i &+ 1] * (1 + (l0 - l[i &+ 2]) / (eps + l0 + l[i &+ 2]))
                 let vEst = (sGrad * nEst + nGrad * sEst) / (nGrad + sGrad)
                 let hEst = (eGrad * wEst + wGrad * eEst) / (eGrad + wGrad)
                 let central = d[i]
-                let neighbours = ((d[i - w - 1] + d[i - w + 1]) + (d[i + w - 1] + d[i + w + 1])) * 0.25
+                let neighbours = ((d[i &- w &- 1] + d[i &- w &+ 1]) + (d[i &+ w &- 1] + d[i &+ w &+ 1])) * 0.25
                 let dir = abs(0.5 - central) < abs(0.5 - neighbours) ? neighbours : central
                 let estimate = vEst * (1 - dir) + hEst * dir
                 go[i] = (i & 1) == gp ? q[i] : estimate
@@ -128,11 +128,11 @@ public enum RCDDemosaic {
             let measuredOut = chroma == 0 ? r + j * w : b + j * w
             let interpolatedOut = chroma == 0 ? b + j * w : r + j * w
             for i in 5..<(w - 5) {
-                let nw = i - w - 1, ne = i - w + 1, sw = i + w - 1, se = i + w + 1
-                let gNW = eps + abs(q[nw] - q[se]) + abs(q[i] - q[i - 2 * w - 2]) + abs(q[nw] - q[i - 3 * w - 3])
-                let gNE = eps + abs(q[ne] - q[sw]) + abs(q[i] - q[i - 2 * w + 2]) + abs(q[ne] - q[i - 3 * w + 3])
-                let gSW = eps + abs(q[sw] - q[ne]) + abs(q[i] - q[i + 2 * w - 2]) + abs(q[sw] - q[i + 3 * w - 3])
-                let gSE = eps + abs(q[se] - q[nw]) + abs(q[i] - q[i + 2 * w + 2]) + abs(q[se] - q[i + 3 * w + 3])
+                let nw = i &- w &- 1, ne = i &- w &+ 1, sw = i &+ w &- 1, se = i &+ w &+ 1
+                let gNW = eps + abs(q[nw] - q[se]) + abs(q[i] - q[i &- 2 &* w &- 2]) + abs(q[nw] - q[i &- 3 &* w &- 3])
+                let gNE = eps + abs(q[ne] - q[sw]) + abs(q[i] - q[i &- 2 &* w &+ 2]) + abs(q[ne] - q[i &- 3 &* w &+ 3])
+                let gSW = eps + abs(q[sw] - q[ne]) + abs(q[i] - q[i &+ 2 &* w &- 2]) + abs(q[sw] - q[i &+ 3 &* w &- 3])
+                let gSE = eps + abs(q[se] - q[nw]) + abs(q[i] - q[i &+ 2 &* w &+ 2]) + abs(q[se] - q[i &+ 3 &* w &+ 3])
                 let wNW = 1 / gNW, wNE = 1 / gNE, wSW = 1 / gSW, wSE = 1 / gSE
                 let diff = ((wNW * (q[nw] - gq[nw]) + wNE * (q[ne] - gq[ne])) + (wSW * (q[sw] - gq[sw]) + wSE * (q[se] - gq[se])))
                     / ((wNW + wNE) + (wSW + wSE))
@@ -147,20 +147,20 @@ public enum RCDDemosaic {
         for j in 6..<(rows - 6) {
             let gp = rowLayout(j).greenParity
             let q = c + j * w, gq = g + j * w, d = vh + j * w, rq = r + j * w, bq = b + j * w
-            let w2 = 2 * w, w3 = 3 * w
+            let w2 = 2 &* w, w3 = 3 &* w
             for i in 6..<(w - 6) {
-                let nGrad = eps + abs(q[i - w] - q[i + w]) + abs(q[i] - q[i - w2]) + abs(q[i - w] - q[i - w3])
-                let sGrad = eps + abs(q[i + w] - q[i - w]) + abs(q[i] - q[i + w2]) + abs(q[i + w] - q[i + w3])
-                let wGrad = eps + abs(q[i - 1] - q[i + 1]) + abs(q[i] - q[i - 2]) + abs(q[i - 1] - q[i - 3])
-                let eGrad = eps + abs(q[i + 1] - q[i - 1]) + abs(q[i] - q[i + 2]) + abs(q[i + 1] - q[i + 3])
+                let nGrad = eps + abs(q[i &- w] - q[i &+ w]) + abs(q[i] - q[i &- w2]) + abs(q[i &- w] - q[i &- w3])
+                let sGrad = eps + abs(q[i &+ w] - q[i &- w]) + abs(q[i] - q[i &+ w2]) + abs(q[i &+ w] - q[i &+ w3])
+                let wGrad = eps + abs(q[i &- 1] - q[i &+ 1]) + abs(q[i] - q[i &- 2]) + abs(q[i &- 1] - q[i &- 3])
+                let eGrad = eps + abs(q[i &+ 1] - q[i &- 1]) + abs(q[i] - q[i &+ 2]) + abs(q[i &+ 1] - q[i &+ 3])
                 let central = d[i]
-                let neighbours = ((d[i - w - 1] + d[i - w + 1]) + (d[i + w - 1] + d[i + w + 1])) * 0.25
+                let neighbours = ((d[i &- w &- 1] + d[i &- w &+ 1]) + (d[i &+ w &- 1] + d[i &+ w &+ 1])) * 0.25
                 let dir = abs(0.5 - central) < abs(0.5 - neighbours) ? neighbours : central
-                let gn = gq[i - w], gs = gq[i + w], gw = gq[i - 1], ge = gq[i + 1]
-                let rV = (sGrad * (rq[i - w] - gn) + nGrad * (rq[i + w] - gs)) / (nGrad + sGrad)
-                let rH = (eGrad * (rq[i - 1] - gw) + wGrad * (rq[i + 1] - ge)) / (eGrad + wGrad)
-                let bV = (sGrad * (bq[i - w] - gn) + nGrad * (bq[i + w] - gs)) / (nGrad + sGrad)
-                let bH = (eGrad * (bq[i - 1] - gw) + wGrad * (bq[i + 1] - ge)) / (eGrad + wGrad)
+                let gn = gq[i &- w], gs = gq[i &+ w], gw = gq[i &- 1], ge = gq[i &+ 1]
+                let rV = (sGrad * (rq[i &- w] - gn) + nGrad * (rq[i &+ w] - gs)) / (nGrad + sGrad)
+                let rH = (eGrad * (rq[i &- 1] - gw) + wGrad * (rq[i &+ 1] - ge)) / (eGrad + wGrad)
+                let bV = (sGrad * (bq[i &- w] - gn) + nGrad * (bq[i &+ w] - gs)) / (nGrad + sGrad)
+                let bH = (eGrad * (bq[i &- 1] - gw) + wGrad * (bq[i &+ 1] - ge)) / (eGrad + wGrad)
                 let isGreen = (i & 1) == gp
                 rowR[i] = isGreen ? gq[i] + (rV * (1 - dir) + rH * dir) : rq[i]
                 rowB[i] = isGreen ? gq[i] + (bV * (1 - dir) + bH * dir) : bq[i]
@@ -181,9 +181,9 @@ public enum RCDDemosaic {
                     let mp = chroma == measured ? 1 - gp : 2
                     let xq = x + j * w, gq = g + j * w, t = tmp + j * w
                     for i in margin..<(w - margin) {
-                        var d0 = xq[i - w - 1] - gq[i - w - 1], d1 = xq[i - w] - gq[i - w], d2 = xq[i - w + 1] - gq[i - w + 1]
-                        var d3 = xq[i - 1] - gq[i - 1], d4 = xq[i] - gq[i], d5 = xq[i + 1] - gq[i + 1]
-                        var d6 = xq[i + w - 1] - gq[i + w - 1], d7 = xq[i + w] - gq[i + w], d8 = xq[i + w + 1] - gq[i + w + 1]
+                        var d0 = xq[i &- w &- 1] - gq[i &- w &- 1], d1 = xq[i &- w] - gq[i &- w], d2 = xq[i &- w &+ 1] - gq[i &- w &+ 1]
+                        var d3 = xq[i &- 1] - gq[i &- 1], d4 = xq[i] - gq[i], d5 = xq[i &+ 1] - gq[i &+ 1]
+                        var d6 = xq[i &+ w &- 1] - gq[i &+ w &- 1], d7 = xq[i &+ w] - gq[i &+ w], d8 = xq[i &+ w &+ 1] - gq[i &+ w &+ 1]
                         let m = median9(&d0, &d1, &d2, &d3, &d4, &d5, &d6, &d7, &d8)
                         t[i] = (i & 1) == mp ? xq[i] : gq[i] + m
                     }
@@ -200,9 +200,9 @@ public enum RCDDemosaic {
             let o = out + oy * output.width * 3
             let rq = r + row, gq = g + row, bq = b + row
             for ox in 0..<output.width {
-                o[ox * 3] = rq[ox]
-                o[ox * 3 + 1] = gq[ox]
-                o[ox * 3 + 2] = bq[ox]
+                o[ox &* 3] = rq[ox]
+                o[ox &* 3 &+ 1] = gq[ox]
+                o[ox &* 3 &+ 2] = bq[ox]
             }
         }
     }
