@@ -49,7 +49,8 @@ public enum RCDDemosaic {
         let gv = buffer + 3 * count, gh = buffer + 4 * count
         let g = buffer + 5 * count, r = buffer + 6 * count, b = buffer + 7 * count, tmp = buffer + 8 * count
         let rowR = buffer + 9 * count, rowB = rowR + w
-        buffer.initialize(repeating: 0, count: count * 9 + 2 * w)
+        // No zero fill: every pass writes its whole margin before a later pass reads it (rows and
+        // columns at the margins each pass names), and only margin `halo` reaches the output.
         let eps = Self.eps, epsSquared = Self.epsSquared
 
         // The window's samples, contiguous.
@@ -71,9 +72,10 @@ public enum RCDDemosaic {
         for j in 2..<(rows - 2) {
             let q = c + j * w, qv = gv + j * w, qh = gh + j * w
             for i in 2..<(w - 2) {
-                let two = 2 * q[i]
-                qv[i] = abs(q[i &- w] - q[i &+ w]) + abs(two - q[i &- 2 &* w] - q[i &+ 2 &* w])
-                qh[i] = abs(q[i &- 1] - q[i &+ 1]) + abs(two - q[i &- 2] - q[i &+ 2])
+                qv[i] = abs(q[i &- w] - q[i &+ w]) + abs(2 * q[i] - q[i &- 2 &* w] - q[i &+ 2 &* w])
+            }
+            for i in 2..<(w - 2) {
+                qh[i] = abs(q[i &- 1] - q[i &+ 1]) + abs(2 * q[i] - q[i &- 2] - q[i &+ 2])
             }
         }
         for j in 3..<(rows - 3) {
@@ -136,9 +138,10 @@ public enum RCDDemosaic {
                 let wNW = 1 / gNW, wNE = 1 / gNE, wSW = 1 / gSW, wSE = 1 / gSE
                 let diff = ((wNW * (q[nw] - gq[nw]) + wNE * (q[ne] - gq[ne])) + (wSW * (q[sw] - gq[sw]) + wSE * (q[se] - gq[se])))
                     / ((wNW + wNE) + (wSW + wSE))
-                let isGreen = (i & 1) == gp
-                measuredOut[i] = isGreen ? 0 : q[i]
-                interpolatedOut[i] = isGreen ? 0 : gq[i] + diff
+                interpolatedOut[i] = (i & 1) == gp ? 0 : gq[i] + diff
+            }
+            for i in 5..<(w - 5) {
+                measuredOut[i] = (i & 1) == gp ? 0 : q[i]
             }
         }
 
@@ -146,27 +149,24 @@ public enum RCDDemosaic {
         //    Computed into row buffers (the row's own chroma sites are read as neighbours).
         for j in 6..<(rows - 6) {
             let gp = rowLayout(j).greenParity
-            let q = c + j * w, gq = g + j * w, d = vh + j * w, rq = r + j * w, bq = b + j * w
+            let q = c + j * w, gq = g + j * w, d = vh + j * w
             let w2 = 2 &* w, w3 = 3 &* w
-            for i in 6..<(w - 6) {
-                let nGrad = eps + abs(q[i &- w] - q[i &+ w]) + abs(q[i] - q[i &- w2]) + abs(q[i &- w] - q[i &- w3])
-                let sGrad = eps + abs(q[i &+ w] - q[i &- w]) + abs(q[i] - q[i &+ w2]) + abs(q[i &+ w] - q[i &+ w3])
-                let wGrad = eps + abs(q[i &- 1] - q[i &+ 1]) + abs(q[i] - q[i &- 2]) + abs(q[i &- 1] - q[i &- 3])
-                let eGrad = eps + abs(q[i &+ 1] - q[i &- 1]) + abs(q[i] - q[i &+ 2]) + abs(q[i &+ 1] - q[i &+ 3])
-                let central = d[i]
-                let neighbours = ((d[i &- w &- 1] + d[i &- w &+ 1]) + (d[i &+ w &- 1] + d[i &+ w &+ 1])) * 0.25
-                let dir = abs(0.5 - central) < abs(0.5 - neighbours) ? neighbours : central
-                let gn = gq[i &- w], gs = gq[i &+ w], gw = gq[i &- 1], ge = gq[i &+ 1]
-                let rV = (sGrad * (rq[i &- w] - gn) + nGrad * (rq[i &+ w] - gs)) / (nGrad + sGrad)
-                let rH = (eGrad * (rq[i &- 1] - gw) + wGrad * (rq[i &+ 1] - ge)) / (eGrad + wGrad)
-                let bV = (sGrad * (bq[i &- w] - gn) + nGrad * (bq[i &+ w] - gs)) / (nGrad + sGrad)
-                let bH = (eGrad * (bq[i &- 1] - gw) + wGrad * (bq[i &+ 1] - ge)) / (eGrad + wGrad)
-                let isGreen = (i & 1) == gp
-                rowR[i] = isGreen ? gq[i] + (rV * (1 - dir) + rH * dir) : rq[i]
-                rowB[i] = isGreen ? gq[i] + (bV * (1 - dir) + bH * dir) : bq[i]
+            for (xq, row) in [(r + j * w, rowR), (b + j * w, rowB)] {
+                for i in 6..<(w - 6) {
+                    let nGrad = eps + abs(q[i &- w] - q[i &+ w]) + abs(q[i] - q[i &- w2]) + abs(q[i &- w] - q[i &- w3])
+                    let sGrad = eps + abs(q[i &+ w] - q[i &- w]) + abs(q[i] - q[i &+ w2]) + abs(q[i &+ w] - q[i &+ w3])
+                    let wGrad = eps + abs(q[i &- 1] - q[i &+ 1]) + abs(q[i] - q[i &- 2]) + abs(q[i &- 1] - q[i &- 3])
+                    let eGrad = eps + abs(q[i &+ 1] - q[i &- 1]) + abs(q[i] - q[i &+ 2]) + abs(q[i &+ 1] - q[i &+ 3])
+                    let central = d[i]
+                    let neighbours = ((d[i &- w &- 1] + d[i &- w &+ 1]) + (d[i &+ w &- 1] + d[i &+ w &+ 1])) * 0.25
+                    let dir = abs(0.5 - central) < abs(0.5 - neighbours) ? neighbours : central
+                    let gn = gq[i &- w], gs = gq[i &+ w], gw = gq[i &- 1], ge = gq[i &+ 1]
+                    let vDiff = (sGrad * (xq[i &- w] - gn) + nGrad * (xq[i &+ w] - gs)) / (nGrad + sGrad)
+                    let hDiff = (eGrad * (xq[i &- 1] - gw) + wGrad * (xq[i &+ 1] - ge)) / (eGrad + wGrad)
+                    row[i] = (i & 1) == gp ? gq[i] + (vDiff * (1 - dir) + hDiff * dir) : xq[i]
+                }
+                (xq + 6).update(from: row + 6, count: w - 12)
             }
-            (rq + 6).update(from: rowR + 6, count: w - 12)
-            (bq + 6).update(from: rowB + 6, count: w - 12)
         }
 
         // 6. False-colour suppression: median of R−G and B−G over 3×3, interpolated values only.
@@ -214,7 +214,9 @@ public enum RCDDemosaic {
         _ p5: inout Float, _ p6: inout Float, _ p7: inout Float, _ p8: inout Float
     ) -> Float {
         @inline(__always) func sort(_ a: inout Float, _ b: inout Float) {
-            let lo = min(a, b), hi = max(a, b)
+            // `min` as Swift defines it (`b < a ? b : a`) and `max` as `a > b ? a : b` (the same
+            // value for every non-NaN pair, ±0 included; compiles to minps/maxps).
+            let lo = min(a, b), hi = a > b ? a : b
             a = lo
             b = hi
         }
