@@ -22,6 +22,13 @@ struct Develop: ParsableCommand {
     @Flag(help: "Replace the output if it exists.")
     var overwrite = false
 
+    @Option(help: "Threads developing row bands (default: the active cores; 1 = serial on one thread).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
     func run() throws {
         let outputPath = absolutePath(out)
         try FileManager.default.createDirectory(
@@ -31,7 +38,7 @@ struct Develop: ParsableCommand {
         let decoded = try RawDecoder.decode(path: absolutePath(input))
         let statistics = DevelopSettings.needsStatistics(recipe) ? FrameStatistics.measure(plane: decoded.plane, info: decoded.info) : nil
         let settings = try DevelopSettings.resolve(recipe: recipe, info: decoded.info, statistics: statistics)
-        let image = try Developer.developFrame(decoded, settings: settings)
+        let image = try Developer.developFrame(decoded, settings: settings, threads: threads)
         let bytes = try OutputFile.encode(image, format: chosen, recipe: recipe, info: decoded.info)
         try ImageWriter.writeAtomically(bytes, to: outputPath, overwrite: overwrite)
         print(outputPath)

@@ -32,126 +32,140 @@ public enum RCDDemosaic {
     static let eps: Float = 1e-5
     static let epsSquared: Float = 1e-10
 
+    /// Demosaics `output` from `mosaic` into `out` (`output.area × 3` floats, interleaved RGB).
+    ///
+    /// Implementation: every pass is a row loop over raw pointers that computes the site's
+    /// formula at every pixel and keeps it by CFA parity with a select (no per-pixel colour
+    /// lookups or branches), so the optimiser vectorises it. Each kept value is the same
+    /// fixed-order Float expression as the per-site definition above, so the bits do not depend
+    /// on this layout (the test suite checks it against the scalar reference, bit for bit).
     static func run(_ mosaic: MosaicView, output: PixelRect, into out: UnsafeMutablePointer<Float>) {
         let h = halo
         let win = output.expanded(by: h)
         let w = win.width, rows = win.height, count = w * rows
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count * 9)
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count * 9 + 2 * w)
         defer { buffer.deallocate() }
         let c = buffer, lpf = buffer + count, vh = buffer + 2 * count
         let gv = buffer + 3 * count, gh = buffer + 4 * count
         let g = buffer + 5 * count, r = buffer + 6 * count, b = buffer + 7 * count, tmp = buffer + 8 * count
-        buffer.initialize(repeating: 0, count: count * 9)
+        let rowR = buffer + 9 * count, rowB = rowR + w
+        // No zero fill: every pass writes its whole margin before a later pass reads it (rows and
+        // columns at the margins each pass names), and only margin `halo` reaches the output.
+        let eps = Self.eps, epsSquared = Self.epsSquared
 
         // The window's samples, contiguous.
         for j in 0..<rows {
             (c + j * w).update(from: mosaic.samples + (win.y + j - mosaic.rect.y) * mosaic.rect.width + (win.x - mosaic.rect.x), count: w)
         }
-        // Colour index (0 R, 1 G, 2 B) by window parity.
-        let colors = (0..<4).map { Int(mosaic.cfa.color(x: win.x + ($0 & 1), y: win.y + ($0 >> 1)).rawValue) }
-        @inline(__always) func color(_ i: Int, _ j: Int) -> Int { colors[(j & 1) << 1 | (i & 1)] }
+        // Colour index (0 R, 1 G, 2 B) by window parity: (row parity, column parity).
+        let c00 = Int(mosaic.cfa.color(x: win.x, y: win.y).rawValue)
+        let c01 = Int(mosaic.cfa.color(x: win.x + 1, y: win.y).rawValue)
+        let c10 = Int(mosaic.cfa.color(x: win.x, y: win.y + 1).rawValue)
+        let c11 = Int(mosaic.cfa.color(x: win.x + 1, y: win.y + 1).rawValue)
+        /// Parity of the green columns in window row `j`, and the colour of its other sites.
+        @inline(__always) func rowLayout(_ j: Int) -> (greenParity: Int, chroma: Int) {
+            let (even, odd) = j & 1 == 0 ? (c00, c01) : (c10, c11)
+            return even == 1 ? (0, odd) : (1, even)
+        }
 
         // 1. Directional gradients (margin 2), then VH (margin 3).
         for j in 2..<(rows - 2) {
+            let q = c + j * w, qv = gv + j * w, qh = gh + j * w
             for i in 2..<(w - 2) {
-                let p = j * w + i
-                let two = 2 * c[p]
-                gv[p] = abs(c[p - w] - c[p + w]) + abs(two - c[p - 2 * w] - c[p + 2 * w])
-                gh[p] = abs(c[p - 1] - c[p + 1]) + abs(two - c[p - 2] - c[p + 2])
+                qv[i] = abs(q[i &- w] - q[i &+ w]) + abs(2 * q[i] - q[i &- 2 &* w] - q[i &+ 2 &* w])
+            }
+            for i in 2..<(w - 2) {
+                qh[i] = abs(q[i &- 1] - q[i &+ 1]) + abs(2 * q[i] - q[i &- 2] - q[i &+ 2])
             }
         }
         for j in 3..<(rows - 3) {
+            let qv = gv + j * w, qh = gh + j * w, d = vh + j * w
             for i in 3..<(w - 3) {
-                let p = j * w + i
-                let v = epsSquared + (gv[p - w] * gv[p - w] + gv[p] * gv[p]) + gv[p + w] * gv[p + w]
-                let hz = epsSquared + (gh[p - 1] * gh[p - 1] + gh[p] * gh[p]) + gh[p + 1] * gh[p + 1]
-                vh[p] = v / (v + hz)
+                let v = epsSquared + (qv[i &- w] * qv[i &- w] + qv[i] * qv[i]) + qv[i &+ w] * qv[i &+ w]
+                let hz = epsSquared + (qh[i &- 1] * qh[i &- 1] + qh[i] * qh[i]) + qh[i &+ 1] * qh[i &+ 1]
+                d[i] = v / (v + hz)
             }
-        }
-        /// The more decided of the pixel's own direction and its diagonal neighbours' mean (margin 4).
-        @inline(__always) func direction(_ p: Int) -> Float {
-            let central = vh[p]
-            let neighbours = ((vh[p - w - 1] + vh[p - w + 1]) + (vh[p + w - 1] + vh[p + w + 1])) * 0.25
-            return abs(0.5 - central) < abs(0.5 - neighbours) ? neighbours : central
         }
 
         // 2. Low-pass (margin 1), clamped at 0 for the ratios.
         for j in 1..<(rows - 1) {
+            let q = c + j * w, l = lpf + j * w
             for i in 1..<(w - 1) {
-                let p = j * w + i
-                let cross = (c[p - w] + c[p + w]) + (c[p - 1] + c[p + 1])
-                let diag = (c[p - w - 1] + c[p - w + 1]) + (c[p + w - 1] + c[p + w + 1])
-                lpf[p] = max(0, 0.25 * c[p] + 0.125 * cross + 0.0625 * diag)
+                let cross = (q[i &- w] + q[i &+ w]) + (q[i &- 1] + q[i &+ 1])
+                let diag = (q[i &- w &- 1] + q[i &- w &+ 1]) + (q[i &+ w &- 1] + q[i &+ w &+ 1])
+                l[i] = max(0, 0.25 * q[i] + 0.125 * cross + 0.0625 * diag)
             }
         }
 
         // 3. Green: measured at green sites, ratio-corrected directional estimate elsewhere (margin 4).
         for j in 4..<(rows - 4) {
+            let gp = rowLayout(j).greenParity
+            let q = c + j * w, l = lpf + j * w, d = vh + j * w, go = g + j * w
+            let w2 = 2 &* w, w3 = 3 &* w, w4 = 4 &* w
             for i in 4..<(w - 4) {
-                let p = j * w + i
-                if color(i, j) == 1 {
-                    g[p] = c[p]
-                    continue
-                }
-                let w2 = 2 * w, w3 = 3 * w, w4 = 4 * w
-                let nGrad = eps + abs(c[p - w] - c[p + w]) + abs(c[p] - c[p - w2]) + abs(c[p - w] - c[p - w3]) + abs(c[p - w2] - c[p - w4])
-                let sGrad = eps + abs(c[p + w] - c[p - w]) + abs(c[p] - c[p + w2]) + abs(c[p + w] - c[p + w3]) + abs(c[p + w2] - c[p + w4])
-                let wGrad = eps + abs(c[p - 1] - c[p + 1]) + abs(c[p] - c[p - 2]) + abs(c[p - 1] - c[p - 3]) + abs(c[p - 2] - c[p - 4])
-                let eGrad = eps + abs(c[p + 1] - c[p - 1]) + abs(c[p] - c[p + 2]) + abs(c[p + 1] - c[p + 3]) + abs(c[p + 2] - c[p + 4])
-                let l0 = lpf[p]
-                let nEst = c[p - w] * (1 + (l0 - lpf[p - w2]) / (eps + l0 + lpf[p - w2]))
-                let sEst = c[p + w] * (1 + (l0 - lpf[p + w2]) / (eps + l0 + lpf[p + w2]))
-                let wEst = c[p - 1] * (1 + (l0 - lpf[p - 2]) / (eps + l0 + lpf[p - 2]))
-                let eEst = c[p + 1] * (1 + (l0 - lpf[p + 2]) / (eps + l0 + lpf[p + 2]))
+                let nGrad = eps + abs(q[i &- w] - q[i &+ w]) + abs(q[i] - q[i &- w2]) + abs(q[i &- w] - q[i &- w3]) + abs(q[i &- w2] - q[i &- w4])
+                let sGrad = eps + abs(q[i &+ w] - q[i &- w]) + abs(q[i] - q[i &+ w2]) + abs(q[i &+ w] - q[i &+ w3]) + abs(q[i &+ w2] - q[i &+ w4])
+                let wGrad = eps + abs(q[i &- 1] - q[i &+ 1]) + abs(q[i] - q[i &- 2]) + abs(q[i &- 1] - q[i &- 3]) + abs(q[i &- 2] - q[i &- 4])
+                let eGrad = eps + abs(q[i &+ 1] - q[i &- 1]) + abs(q[i] - q[i &+ 2]) + abs(q[i &+ 1] - q[i &+ 3]) + abs(q[i &+ 2] - q[i &+ 4])
+                let l0 = l[i]
+                let nEst = q[i &- w] * (1 + (l0 - l[i &- w2]) / (eps + l0 + l[i &- w2]))
+                let sEst = q[i &+ w] * (1 + (l0 - l[i &+ w2]) / (eps + l0 + l[i &+ w2]))
+                let wEst = q[i &- 1] * (1 + (l0 - l[i &- 2]) / (eps + l0 + l[i &- 2]))
+                let eEst = q[i &+ 1] * (1 + (l0 - l[i &+ 2]) / (eps + l0 + l[i &+ 2]))
                 let vEst = (sGrad * nEst + nGrad * sEst) / (nGrad + sGrad)
                 let hEst = (eGrad * wEst + wGrad * eEst) / (eGrad + wGrad)
-                let d = direction(p)
-                g[p] = vEst * (1 - d) + hEst * d
+                let central = d[i]
+                let neighbours = ((d[i &- w &- 1] + d[i &- w &+ 1]) + (d[i &+ w &- 1] + d[i &+ w &+ 1])) * 0.25
+                let dir = abs(0.5 - central) < abs(0.5 - neighbours) ? neighbours : central
+                let estimate = vEst * (1 - dir) + hEst * dir
+                go[i] = (i & 1) == gp ? q[i] : estimate
             }
         }
 
         // 4. The missing chroma at chroma sites from the diagonal colour differences (margin 5).
+        //    Green sites get 0 (never read: step 5 overwrites them before any use).
         for j in 5..<(rows - 5) {
+            let (gp, chroma) = rowLayout(j)
+            let q = c + j * w, gq = g + j * w
+            let measuredOut = chroma == 0 ? r + j * w : b + j * w
+            let interpolatedOut = chroma == 0 ? b + j * w : r + j * w
             for i in 5..<(w - 5) {
-                let col = color(i, j)
-                if col == 1 { continue }
-                let p = j * w + i
-                let nw = p - w - 1, ne = p - w + 1, sw = p + w - 1, se = p + w + 1
-                let gNW = eps + abs(c[nw] - c[se]) + abs(c[p] - c[p - 2 * w - 2]) + abs(c[nw] - c[p - 3 * w - 3])
-                let gNE = eps + abs(c[ne] - c[sw]) + abs(c[p] - c[p - 2 * w + 2]) + abs(c[ne] - c[p - 3 * w + 3])
-                let gSW = eps + abs(c[sw] - c[ne]) + abs(c[p] - c[p + 2 * w - 2]) + abs(c[sw] - c[p + 3 * w - 3])
-                let gSE = eps + abs(c[se] - c[nw]) + abs(c[p] - c[p + 2 * w + 2]) + abs(c[se] - c[p + 3 * w + 3])
+                let nw = i &- w &- 1, ne = i &- w &+ 1, sw = i &+ w &- 1, se = i &+ w &+ 1
+                let gNW = eps + abs(q[nw] - q[se]) + abs(q[i] - q[i &- 2 &* w &- 2]) + abs(q[nw] - q[i &- 3 &* w &- 3])
+                let gNE = eps + abs(q[ne] - q[sw]) + abs(q[i] - q[i &- 2 &* w &+ 2]) + abs(q[ne] - q[i &- 3 &* w &+ 3])
+                let gSW = eps + abs(q[sw] - q[ne]) + abs(q[i] - q[i &+ 2 &* w &- 2]) + abs(q[sw] - q[i &+ 3 &* w &- 3])
+                let gSE = eps + abs(q[se] - q[nw]) + abs(q[i] - q[i &+ 2 &* w &+ 2]) + abs(q[se] - q[i &+ 3 &* w &+ 3])
                 let wNW = 1 / gNW, wNE = 1 / gNE, wSW = 1 / gSW, wSE = 1 / gSE
-                let diff = ((wNW * (c[nw] - g[nw]) + wNE * (c[ne] - g[ne])) + (wSW * (c[sw] - g[sw]) + wSE * (c[se] - g[se])))
+                let diff = ((wNW * (q[nw] - gq[nw]) + wNE * (q[ne] - gq[ne])) + (wSW * (q[sw] - gq[sw]) + wSE * (q[se] - gq[se])))
                     / ((wNW + wNE) + (wSW + wSE))
-                if col == 0 {
-                    r[p] = c[p]
-                    b[p] = g[p] + diff
-                } else {
-                    b[p] = c[p]
-                    r[p] = g[p] + diff
-                }
+                interpolatedOut[i] = (i & 1) == gp ? 0 : gq[i] + diff
+            }
+            for i in 5..<(w - 5) {
+                measuredOut[i] = (i & 1) == gp ? 0 : q[i]
             }
         }
 
         // 5. Red and blue at green sites from the vertical and horizontal neighbours (margin 6).
+        //    Computed into row buffers (the row's own chroma sites are read as neighbours).
         for j in 6..<(rows - 6) {
-            for i in 6..<(w - 6) {
-                if color(i, j) != 1 { continue }
-                let p = j * w + i
-                let w2 = 2 * w, w3 = 3 * w
-                let nGrad = eps + abs(c[p - w] - c[p + w]) + abs(c[p] - c[p - w2]) + abs(c[p - w] - c[p - w3])
-                let sGrad = eps + abs(c[p + w] - c[p - w]) + abs(c[p] - c[p + w2]) + abs(c[p + w] - c[p + w3])
-                let wGrad = eps + abs(c[p - 1] - c[p + 1]) + abs(c[p] - c[p - 2]) + abs(c[p - 1] - c[p - 3])
-                let eGrad = eps + abs(c[p + 1] - c[p - 1]) + abs(c[p] - c[p + 2]) + abs(c[p + 1] - c[p + 3])
-                let d = direction(p)
-                let gn = g[p - w], gs = g[p + w], gw = g[p - 1], ge = g[p + 1]
-                let rV = (sGrad * (r[p - w] - gn) + nGrad * (r[p + w] - gs)) / (nGrad + sGrad)
-                let rH = (eGrad * (r[p - 1] - gw) + wGrad * (r[p + 1] - ge)) / (eGrad + wGrad)
-                let bV = (sGrad * (b[p - w] - gn) + nGrad * (b[p + w] - gs)) / (nGrad + sGrad)
-                let bH = (eGrad * (b[p - 1] - gw) + wGrad * (b[p + 1] - ge)) / (eGrad + wGrad)
-                r[p] = g[p] + (rV * (1 - d) + rH * d)
-                b[p] = g[p] + (bV * (1 - d) + bH * d)
+            let gp = rowLayout(j).greenParity
+            let q = c + j * w, gq = g + j * w, d = vh + j * w
+            let w2 = 2 &* w, w3 = 3 &* w
+            for (xq, row) in [(r + j * w, rowR), (b + j * w, rowB)] {
+                for i in 6..<(w - 6) {
+                    let nGrad = eps + abs(q[i &- w] - q[i &+ w]) + abs(q[i] - q[i &- w2]) + abs(q[i &- w] - q[i &- w3])
+                    let sGrad = eps + abs(q[i &+ w] - q[i &- w]) + abs(q[i] - q[i &+ w2]) + abs(q[i &+ w] - q[i &+ w3])
+                    let wGrad = eps + abs(q[i &- 1] - q[i &+ 1]) + abs(q[i] - q[i &- 2]) + abs(q[i &- 1] - q[i &- 3])
+                    let eGrad = eps + abs(q[i &+ 1] - q[i &- 1]) + abs(q[i] - q[i &+ 2]) + abs(q[i &+ 1] - q[i &+ 3])
+                    let central = d[i]
+                    let neighbours = ((d[i &- w &- 1] + d[i &- w &+ 1]) + (d[i &+ w &- 1] + d[i &+ w &+ 1])) * 0.25
+                    let dir = abs(0.5 - central) < abs(0.5 - neighbours) ? neighbours : central
+                    let gn = gq[i &- w], gs = gq[i &+ w], gw = gq[i &- 1], ge = gq[i &+ 1]
+                    let vDiff = (sGrad * (xq[i &- w] - gn) + nGrad * (xq[i &+ w] - gs)) / (nGrad + sGrad)
+                    let hDiff = (eGrad * (xq[i &- 1] - gw) + wGrad * (xq[i &+ 1] - ge)) / (eGrad + wGrad)
+                    row[i] = (i & 1) == gp ? gq[i] + (vDiff * (1 - dir) + hDiff * dir) : xq[i]
+                }
+                (xq + 6).update(from: row + 6, count: w - 12)
             }
         }
 
@@ -162,16 +176,16 @@ public enum RCDDemosaic {
                 let x = plane == 0 ? r : b
                 let measured = plane == 0 ? 0 : 2
                 for j in margin..<(rows - margin) {
+                    let (gp, chroma) = rowLayout(j)
+                    // Parity of this row's measured sites of the plane's colour (2: none).
+                    let mp = chroma == measured ? 1 - gp : 2
+                    let xq = x + j * w, gq = g + j * w, t = tmp + j * w
                     for i in margin..<(w - margin) {
-                        let p = j * w + i
-                        if color(i, j) == measured {
-                            tmp[p] = x[p]
-                            continue
-                        }
-                        var d0 = x[p - w - 1] - g[p - w - 1], d1 = x[p - w] - g[p - w], d2 = x[p - w + 1] - g[p - w + 1]
-                        var d3 = x[p - 1] - g[p - 1], d4 = x[p] - g[p], d5 = x[p + 1] - g[p + 1]
-                        var d6 = x[p + w - 1] - g[p + w - 1], d7 = x[p + w] - g[p + w], d8 = x[p + w + 1] - g[p + w + 1]
-                        tmp[p] = g[p] + median9(&d0, &d1, &d2, &d3, &d4, &d5, &d6, &d7, &d8)
+                        var d0 = xq[i &- w &- 1] - gq[i &- w &- 1], d1 = xq[i &- w] - gq[i &- w], d2 = xq[i &- w &+ 1] - gq[i &- w &+ 1]
+                        var d3 = xq[i &- 1] - gq[i &- 1], d4 = xq[i] - gq[i], d5 = xq[i &+ 1] - gq[i &+ 1]
+                        var d6 = xq[i &+ w &- 1] - gq[i &+ w &- 1], d7 = xq[i &+ w] - gq[i &+ w], d8 = xq[i &+ w &+ 1] - gq[i &+ w &+ 1]
+                        let m = median9(&d0, &d1, &d2, &d3, &d4, &d5, &d6, &d7, &d8)
+                        t[i] = (i & 1) == mp ? xq[i] : gq[i] + m
                     }
                 }
                 for j in margin..<(rows - margin) {
@@ -184,10 +198,11 @@ public enum RCDDemosaic {
         for oy in 0..<output.height {
             let row = (oy + h) * w + h
             let o = out + oy * output.width * 3
+            let rq = r + row, gq = g + row, bq = b + row
             for ox in 0..<output.width {
-                o[ox * 3] = r[row + ox]
-                o[ox * 3 + 1] = g[row + ox]
-                o[ox * 3 + 2] = b[row + ox]
+                o[ox &* 3] = rq[ox]
+                o[ox &* 3 &+ 1] = gq[ox]
+                o[ox &* 3 &+ 2] = bq[ox]
             }
         }
     }
@@ -199,7 +214,9 @@ public enum RCDDemosaic {
         _ p5: inout Float, _ p6: inout Float, _ p7: inout Float, _ p8: inout Float
     ) -> Float {
         @inline(__always) func sort(_ a: inout Float, _ b: inout Float) {
-            let lo = min(a, b), hi = max(a, b)
+            // `min` as Swift defines it (`b < a ? b : a`) and `max` as `a > b ? a : b` (the same
+            // value for every non-NaN pair, ±0 included; compiles to minps/maxps).
+            let lo = min(a, b), hi = a > b ? a : b
             a = lo
             b = hi
         }

@@ -1,0 +1,185 @@
+import ArgumentParser
+import Foundation
+import TesseraCore
+import TesseraImaging
+
+/// `tessera bench develop`: per-stage throughput of the develop path on one thread, and the
+/// end-to-end time of the real `tessera develop` command against `dcraw_emu -q 3 -T` on the same
+/// synthetic DNG in the same run (both pinned to one core with `taskset -c 0` when available).
+///
+/// In-process stages are timed on the calling thread (wall clock, best of `--repeats`); the two
+/// commands are timed as subprocesses (wall clock and their CPU seconds, best of `--repeats`).
+struct BenchDevelop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "develop",
+        abstract: "Per-stage MP/s of the develop path on one thread, and `tessera develop` vs `dcraw_emu -q 3 -T` end to end on one core.")
+
+    @Option(help: "Frame size as WIDTHxHEIGHT.")
+    var size: String = "6000x4000"
+
+    @Option(help: "Scene seed.")
+    var seed: UInt64 = 7
+
+    @Option(help: "Timed repetitions of each measurement (the best is reported).")
+    var repeats: Int = 2
+
+    @Flag(help: "Print the results as JSON.")
+    var json = false
+
+    /// One measured stage.
+    struct Stage: Codable {
+        var stage: String
+        /// Best wall-clock seconds (in-process: one thread; commands: whole process).
+        var seconds: Double
+        /// Megapixels of the frame per second for `seconds`.
+        var megapixelsPerSecond: Double
+        /// CPU seconds (commands only: user + system of the child).
+        var cpuSeconds: Double?
+    }
+
+    /// The whole report.
+    struct Report: Codable {
+        var width: Int
+        var height: Int
+        var stages: [Stage]
+        /// Wall seconds of `tessera develop --recipe neutral --format tiff` and of `dcraw_emu -q 3 -T`.
+        var tesseraDevelopSeconds: Double
+        var dcrawSeconds: Double?
+        /// `dcrawSeconds / tesseraDevelopSeconds` (above 1: tessera is faster).
+        var speedupOverDcraw: Double?
+        /// Whether both commands were pinned to CPU 0 with `taskset`.
+        var pinnedToOneCore: Bool
+        var notes: [String]
+    }
+
+    func run() throws {
+        let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 2, (64...20_000).contains(parts[0]), (64...20_000).contains(parts[1]) else {
+            throw ValidationError("--size must be WIDTHxHEIGHT with each side 64...20000, e.g. 6000x4000")
+        }
+        let (width, height) = (parts[0], parts[1])
+        let runs = max(1, repeats)
+        var notes: [String] = []
+        let dir = NSTemporaryDirectory() + "tessera-bench-develop-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+
+        // One synthetic DNG (with the synthesiser's default noise).
+        let options = SynthOptions(frames: 1, width: width, height: height, iso: 100, seed: seed, pattern: .rggb, margin: 0)
+        let manifest = try ShootSynthesizer.plan(options)
+        let frame = manifest.frames[0]
+        let plane = ShootSynthesizer.mosaic(ShootSynthesizer.renderTruth(frame, options: options), frame: frame, options: options)
+        let dngPath = dir + "/IMG_0001.dng"
+        let dng = try DNGWriter.encode(ShootSynthesizer.dngImage(plane, frame: frame, options: options))
+        guard FileManager.default.createFile(atPath: dngPath, contents: Data(dng)) else {
+            throw ValidationError("cannot write \(dngPath)")
+        }
+
+        let megapixels = Double(width * height) / 1e6
+        var stages: [Stage] = []
+        var sink = 0
+        func time(_ label: String, _ body: () throws -> Int) throws {
+            var best = Double.infinity
+            for _ in 0..<runs {
+                best = min(best, try BenchDemosaic.wallSeconds { sink &+= try body() })
+            }
+            stages.append(Stage(stage: label, seconds: best, megapixelsPerSecond: megapixels / best, cpuSeconds: nil))
+        }
+
+        // In process, one thread.
+        try time("decode (LibRaw unpack)") { try RawDecoder.decode(path: dngPath).plane.pixels.count }
+        let decoded = try RawDecoder.decode(path: dngPath)
+        let recipe = Recipe.neutral
+        let neutral = try DevelopSettings.resolve(recipe: recipe, info: decoded.info)
+        let core = PixelRect(x: 0, y: 0, width: width, height: height)
+        for method in [DemosaicMethod.mhc, .rcd] {
+            var settings = neutral
+            settings.demosaic = method
+            settings.stages = []
+            let bare = try DevelopPipeline(settings: settings, frame: FrameSize(width: width, height: height), stages: [])
+            let window = bare.cfaWindow(forOutput: core)
+            let input = Developer.window(window, of: decoded.plane)
+            let label = method == .mhc ? "fast (MHC)" : "quality (RCD)"
+            try time("raw stage + demosaic \(label) + matrix") {
+                try bare.developLinear(input, inputRect: window, core: core).pixels.count
+            }
+        }
+        var image = RGBImage16(width: 0, height: 0, pixels: [])
+        let full = try DevelopPipeline(settings: neutral, frame: FrameSize(width: width, height: height))
+        try time("neutral develop, whole frame (raw, \(neutral.demosaic.rawValue), matrix, \(full.stages.count) stages, output encoding)") {
+            image = try full.developFrame(decoded.plane, threads: 1)
+            return image.pixels.count
+        }
+        // The neutral develop with an uncompressed TIFF (dcraw_emu -T writes uncompressed TIFF).
+        let uncompressedPath = dir + "/neutral-uncompressed.yaml"
+        try "version: 2\nname: neutral-uncompressed\noutput: { tiff: { compression: none } }\n"
+            .write(toFile: uncompressedPath, atomically: true, encoding: .utf8)
+        let uncompressed = try Recipe.resolve(uncompressedPath)
+        try time("jpeg encode (quality 92, 4:4:4)") {
+            try OutputFile.encode(image, format: .jpeg, recipe: recipe, info: decoded.info).count
+        }
+        try time("tiff encode (16-bit, deflate: the neutral default)") {
+            try OutputFile.encode(image, format: .tiff, recipe: recipe, info: decoded.info).count
+        }
+        try time("tiff encode (16-bit, uncompressed)") {
+            try OutputFile.encode(image, format: .tiff, recipe: uncompressed, info: decoded.info).count
+        }
+        if sink == 0 { notes.append("no output produced") }
+
+        // End to end: the real commands as subprocesses, pinned to one core when possible.
+        let taskset = BenchDemosaic.find("taskset")
+        if taskset == nil { notes.append("taskset not found: commands not pinned (tessera develop runs with --threads 1)") }
+        func command(_ label: String, _ tool: String, _ arguments: [String]) throws -> Stage {
+            var bestWall = Double.infinity, bestCPU = Double.infinity
+            for _ in 0..<runs {
+                var cpu = 0.0
+                let wall = try BenchDemosaic.wallSeconds {
+                    cpu = try taskset.map { try BenchDemosaic.runTool($0, ["-c", "0", tool] + arguments) }
+                        ?? BenchDemosaic.runTool(tool, arguments)
+                }
+                bestWall = min(bestWall, wall)
+                bestCPU = min(bestCPU, cpu)
+            }
+            return Stage(stage: label, seconds: bestWall, megapixelsPerSecond: megapixels / bestWall, cpuSeconds: bestCPU)
+        }
+        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let ours = try command("tessera develop --recipe neutral --format tiff --threads 1 (end to end)", me,
+                               ["develop", dngPath, "--out", dir + "/tessera.tiff", "--recipe", "neutral", "--format", "tiff",
+                                "--threads", "1", "--overwrite"])
+        stages.append(ours)
+        stages.append(try command("tessera develop, neutral with an uncompressed TIFF, --threads 1 (end to end)", me,
+                                  ["develop", dngPath, "--out", dir + "/tessera-none.tiff", "--recipe", uncompressedPath,
+                                   "--format", "tiff", "--threads", "1", "--overwrite"]))
+        var dcraw: Stage?
+        if let tool = BenchDemosaic.find("dcraw_emu") {
+            let theirs = try command("dcraw_emu -q 3 -T (end to end)", tool, ["-q", "3", "-T", "-Z", dir + "/dcraw.tiff", dngPath])
+            stages.append(theirs)
+            dcraw = theirs
+        } else {
+            notes.append("dcraw_emu not found (apt-get install libraw-bin): no baseline")
+        }
+
+        let report = Report(width: width, height: height, stages: stages, tesseraDevelopSeconds: ours.seconds,
+                            dcrawSeconds: dcraw?.seconds, speedupOverDcraw: dcraw.map { $0.seconds / ours.seconds },
+                            pinnedToOneCore: taskset != nil, notes: notes)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        print("Develop speed, \(width)x\(height) synthetic DNG (seed \(seed)), one thread\(taskset != nil ? "; commands pinned with taskset -c 0" : ""), best of \(runs)")
+        print("| stage | seconds | MP/s | CPU s |")
+        print("|---|---|---|---|")
+        for s in stages {
+            print(String(format: "| %@ | %.3f | %.1f | %@ |", s.stage, s.seconds, s.megapixelsPerSecond,
+                         s.cpuSeconds.map { String(format: "%.3f", $0) } ?? "–"))
+        }
+        if let d = dcraw {
+            print(String(format: "tessera develop %.3f s vs dcraw_emu -q 3 -T %.3f s: tessera is %.2f× %@", ours.seconds, d.seconds,
+                         d.seconds >= ours.seconds ? d.seconds / ours.seconds : ours.seconds / d.seconds,
+                         d.seconds >= ours.seconds ? "faster" : "slower"))
+        }
+        for note in notes { print("note: \(note)") }
+    }
+}
