@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import TesseraCore
+import TesseraImaging
 import TesseraStore
 import TesseraWire
 import TesseraZMQ
@@ -392,6 +393,20 @@ final class TaskDispatcher: Sendable {
                 case .developTile:
                     try pipeline.acceptTile(taskID: taskID, attempt: attempt, frameID: frameID, result: result, payloads: payloads)
                 }
+            } catch let error as ImagingError {
+                // The coordinator could not write the output: an existing file it must not
+                // replace fails the frame for good; other write errors are retried later. Neither
+                // is the worker's fault.
+                if case .fileExists(let path) = error {
+                    pipeline.recordFailure(task: taskID, attempt: attempt, code: "outputExists",
+                                           reason: "\(path) already exists (run with --overwrite to replace it)", retryable: false, worker: nil)
+                } else {
+                    pipeline.recordFailure(task: taskID, attempt: attempt, code: RetryPolicy.coordinatorErrorCode,
+                                           reason: "writing the output failed: \(error)", retryable: true, worker: nil)
+                }
+            } catch let error as SpoolError {
+                pipeline.recordFailure(task: taskID, attempt: attempt, code: RetryPolicy.coordinatorErrorCode,
+                                       reason: "spooling the result failed: \(error)", retryable: true, worker: nil)
             } catch {
                 logger.warning("result of task \(taskID) rejected: \(error)")
                 pipeline.recordFailure(task: taskID, attempt: attempt, code: "payloadCorrupt", reason: "result rejected: \(error)",

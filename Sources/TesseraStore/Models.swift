@@ -562,6 +562,11 @@ public struct RetryPolicy: Sendable, Hashable {
     /// Retryable failures of one worker on one job before it gets no more of that job's tasks.
     public var badWorkerThreshold: Int
 
+    /// Failure codes that are never held against the worker: a task it handed back, and the
+    /// coordinator's own trouble (spool or output writes).
+    public static let coordinatorErrorCode = "coordinatorError"
+    static let notTheWorkersFault: Set<String> = ["cancelled", coordinatorErrorCode]
+
     public init(maxAttempts: Int, backoffMillis: Int64 = 500, maxBackoffMillis: Int64 = 60_000, badWorkerThreshold: Int = 3) {
         self.maxAttempts = maxAttempts
         self.backoffMillis = backoffMillis

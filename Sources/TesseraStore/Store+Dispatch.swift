@@ -268,7 +268,7 @@ extension TesseraStore {
             try closeAttempt(db, task: t.id, attempt: attempt, outcome: .failed, now: now, errorCode: code, error: reason)
             var banned: String?
             // A task handed back (`cancelled`, e.g. by a draining worker) is not the worker's fault.
-            if retryable, code != "cancelled", let workerName {
+            if retryable, !RetryPolicy.notTheWorkersFault.contains(code), let workerName {
                 try db.execute(sql: """
                     INSERT INTO job_bad_workers (job_id, worker_name, failures) VALUES (?, ?, 1)
                     ON CONFLICT (job_id, worker_name) DO UPDATE SET failures = failures + 1

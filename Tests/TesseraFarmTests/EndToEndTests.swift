@@ -197,6 +197,39 @@ import TesseraStore
     }
 }
 
+/// Outputs already in the output directory are never replaced unless asked.
+@Suite(.serialized) struct OverwriteTests {
+    @Test("an existing output fails only that frame, with a clear reason, not held against a worker; --overwrite replaces it")
+    func existingOutputIsKept() throws {
+        let tmp = try TemporaryDirectory("overwrite")
+        let shoot = tmp.sub("shoot"), out = tmp.sub("out")
+        #expect(try TesseraProcess.run(["synth", shoot, "--frames", "2", "--size", "256x192", "--seed", "61"]).status == 0)
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let precious = Data("the client's retouched version\n".utf8)
+        #expect(FileManager.default.createFile(atPath: "\(out)/IMG_0001.jpg", contents: precious))
+
+        let db = tmp.sub("farm.db")
+        let run = try TesseraProcess.run(["run", shoot, "--out", out, "--workers", "2", "--json", "--db", db])
+        #expect(run.status == 1)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(out)/IMG_0001.jpg")) == precious, "an existing file is never replaced")
+        #expect(FileManager.default.fileExists(atPath: "\(out)/IMG_0002.jpg"))
+        let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        let job = try #require((report?["jobs"] as? [[String: Any]])?.first)
+        let failures = try #require(job["failures"] as? [[String: Any]])
+        #expect(failures.count == 1)
+        let reason = failures.first?["reason"] as? String ?? ""
+        #expect(reason.contains("already exists") && reason.contains("--overwrite"), "\(reason)")
+        #expect(failures.first?["attempts"] as? Int == 1, "not retried: retrying cannot help")
+        let store = try TesseraStore(path: db)
+        let jobID = try #require(try store.jobSummaries(nil).first?.id)
+        #expect(try store.badWorkers(of: jobID).isEmpty)
+
+        let again = try TesseraProcess.run(["run", shoot, "--out", tmp.sub("out"), "--workers", "2", "--overwrite", "--db", tmp.sub("again.db")])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(out)/IMG_0001.jpg")) != precious)
+    }
+}
+
 /// Keeps XCTest's summary meaningful (PLATFORM.md): the CLI answers --version.
 final class CLISmokeXCTests: XCTestCase {
     func testVersion() throws {
