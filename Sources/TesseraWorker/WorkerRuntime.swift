@@ -164,8 +164,7 @@ public final class WorkerRuntime: Sendable {
                 for event in mailbox.drainAll() {
                     switch event {
                     case .stop:
-                        try? send(.goodbye(Goodbye(reason: "worker stopping")), on: socket, session: &session)
-                        return .stopped
+                        return leave("worker stopping", on: socket, session: &session)
                     case .drain:
                         if !session.draining {
                             logger.notice("draining: finishing \(session.executing) running task(s)")
@@ -189,13 +188,11 @@ public final class WorkerRuntime: Sendable {
                 }
             }
             if session.draining, session.executing == 0 {
-                try? send(.goodbye(Goodbye(reason: "drained")), on: socket, session: &session)
-                return .stopped
+                return leave("drained", on: socket, session: &session)
             }
             if let parent = config.parentProcess, getppid() != parent {
                 logger.warning("parent process \(parent) is gone; stopping")
-                try? send(.goodbye(Goodbye(reason: "parent process exited")), on: socket, session: &session)
-                return .stopped
+                return leave("parent process exited", on: socket, session: &session)
             }
             let now = ContinuousClock.now
             if now - session.lastSent >= .milliseconds(session.heartbeatMillis) {
@@ -205,6 +202,16 @@ public final class WorkerRuntime: Sendable {
                 return .reconnect
             }
         }
+    }
+
+    /// Says GOODBYE and gives the socket the liveness window to deliver what it still holds —
+    /// results, handed-back tasks, the GOODBYE itself — when it is closed. Sockets are made with
+    /// LINGER 0, which would silently drop them on a quick exit and leave the coordinator to
+    /// declare this worker lost and redo its finished work.
+    private func leave(_ reason: String, on socket: ZMQSocket, session: inout Session) -> SessionOutcome {
+        try? send(.goodbye(Goodbye(reason: reason)), on: socket, session: &session)
+        try? socket.set(.linger, Int32(clamping: session.heartbeatMillis * session.livenessBeats))
+        return .stopped
     }
 
     private func helloMessage() -> Hello {
