@@ -29,9 +29,11 @@ struct SubmitCommand: ParsableCommand {
     func run() throws {
         let requestID = ControlClient.newRequestID()
         var recipeArgument = job.recipe
-        if FileManager.default.fileExists(atPath: job.recipe) {
-            // A recipe file travels as its content: the coordinator may be on another machine.
-            recipeArgument = try String(contentsOfFile: job.recipe, encoding: .utf8)
+        if Recipe.builtIns[job.recipe] == nil {
+            // A recipe file travels as its content, with the files it names (a `.cube` look) read
+            // into it: the coordinator may be on another machine. Errors show here, naming the
+            // file, line and key, before anything is sent.
+            recipeArgument = try Recipe.resolve(job.recipe).pinningFiles().canonicalJSON
         }
         let request = WireMessage.submit(Submit(
             requestID: requestID, jobName: name ?? "", captureDir: absolutePath(captureDir), outputDir: absolutePath(out),

@@ -51,7 +51,9 @@ enum JobSubmitter {
             throw .invalidRequest("capture and output directories must be absolute paths")
         }
         let recipe: Recipe
-        do { recipe = try Recipe.resolve(request.recipe) } catch { throw .invalidRecipe("\(error)") }
+        // Files the recipe names (a `.cube` look) are read into it now: the job keeps the LUT it
+        // was submitted with, and its recipe hash covers the LUT's contents.
+        do { recipe = try Recipe.resolve(request.recipe).pinningFiles() } catch { throw .invalidRecipe("\(error)") }
         var frames = try CaptureScanner.scan(request.captureDirectory)
         if request.mergeBursts { frames = BurstPlanner.group(frames, maxGap: request.burstGap, maxBurst: request.maxBurst) }
         guard !frames.isEmpty else { throw .noFrames(path: request.captureDirectory) }

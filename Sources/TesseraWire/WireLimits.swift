@@ -14,9 +14,11 @@ public struct WireLimits: Sendable, Equatable {
     public var maxCapabilityLength: Int
     /// Maximum number of HELLO capabilities.
     public var maxCapabilities: Int
-    /// Maximum UTF-8 length of SUBMIT.recipe (a `longstr`).
+    /// Maximum UTF-8 length of SUBMIT.recipe (a `longstr`). 16 MiB by default: a recipe carries
+    /// its `.cube` LUT's text (a 65³ LUT is about 7.5 MB).
     public var maxRecipeLength: Int
-    /// Maximum length of TASK.parameters, in bytes.
+    /// Maximum length of TASK.parameters, in bytes. 16 MiB by default: develop parameters carry
+    /// the recipe's `.cube` LUT text.
     public var maxParametersLength: Int
     /// Maximum length of RESULT.metadata, in bytes.
     public var maxMetadataLength: Int
@@ -37,8 +39,8 @@ public struct WireLimits: Sendable, Equatable {
         maxStringLength: Int = 4096,
         maxCapabilityLength: Int = 64,
         maxCapabilities: Int = 64,
-        maxRecipeLength: Int = 64 << 10,
-        maxParametersLength: Int = 1 << 20,
+        maxRecipeLength: Int = 16 << 20,
+        maxParametersLength: Int = 16 << 20,
         maxMetadataLength: Int = 1 << 20,
         maxPayloads: Int = 16,
         maxPayloadLength: UInt64 = 1 << 30,

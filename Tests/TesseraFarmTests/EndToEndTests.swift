@@ -285,6 +285,11 @@ final class CLISmokeXCTests: XCTestCase {
         #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: reference)) == Data(contentsOf: URL(fileURLWithPath: "\(out)/IMG_0001.tif")),
                 "tiled output with every stage differs from whole-frame develop")
+        // The job carries the LUT itself, not just its path: its recipe (and hash) are complete.
+        let store = try TesseraStore(path: out + "/.tessera/tessera.db")
+        let job = try #require(try store.job(JobID(1)))
+        let pinned = try Recipe.resolve(recipePath).pinningFiles()
+        #expect(job.recipeDocument.contains("LUT_3D_SIZE 5") && job.recipeHash == pinned.hash)
     }
 
     @Test("a recipe with an unknown key, a wrong type or an out-of-range value is refused before any task exists")

@@ -358,9 +358,9 @@ def invalid():
     out.append(('capability-too-long', 'a 65-byte capability (limit 64)', h,
                 err('stringTooLong', field='HELLO.capabilities[0]', length=65, max=64)))
     s = F().header('SUBMIT').u32(1, 'requestID').str('j', 'jobName').str('/c', 'captureDir').str('/o', 'outputDir')
-    s.u32(65537, 'recipe longstr length (no data)')
-    out.append(('recipe-too-long', 'SUBMIT.recipe claims 65537 bytes (limit 65536)', s,
-                err('stringTooLong', field='SUBMIT.recipe', length=65537, max=65536)))
+    s.u32((16 << 20) + 1, 'recipe longstr length (no data)')
+    out.append(('recipe-too-long', 'SUBMIT.recipe claims 16777217 bytes (limit 16777216)', s,
+                err('stringTooLong', field='SUBMIT.recipe', length=(16 << 20) + 1, max=16 << 20)))
 
     # UTF-8
     for name, raw, what in [('invalid-utf8', b'\xc3\x28', 'an invalid continuation byte'),
@@ -413,9 +413,9 @@ def invalid():
 
     # bytes limits
     t = F().header('TASK').u64(1, 'taskID').u32(1, 'attempt').u8(2, 'kind').u64(1, 'jobID').u64(1, 'frameID')
-    t.u32((1 << 20) + 1, 'parameters length (no data)')
-    out.append(('parameters-too-long', 'TASK.parameters claims 1 MiB + 1 (limit 1 MiB)', t,
-                err('bytesTooLong', field='TASK.parameters', length=(1 << 20) + 1, max=1 << 20)))
+    t.u32((16 << 20) + 1, 'parameters length (no data)')
+    out.append(('parameters-too-long', 'TASK.parameters claims 16 MiB + 1 (limit 16 MiB)', t,
+                err('bytesTooLong', field='TASK.parameters', length=(16 << 20) + 1, max=16 << 20)))
     r = F().header('RESULT').u64(1, 'taskID').u32(1, 'attempt').u64(5, 'computeMicros').u32(0xFFFFFFFF, 'metadata length')
     out.append(('metadata-too-long', 'RESULT.metadata claims 4 GiB - 1', r,
                 err('bytesTooLong', field='RESULT.metadata', length=0xFFFFFFFF, max=1 << 20)))
@@ -477,7 +477,7 @@ def main():
                         'value (invalidEnumValue, valueOutOfRange) and length/max of payloadTooLarge which are '
                         'decimal strings. Invalid vectors are decoded with the default limits.'),
         'limits': {'maxHeaderLength': 64 << 20, 'maxStringLength': 4096, 'maxCapabilityLength': 64,
-                   'maxCapabilities': 64, 'maxRecipeLength': 65536, 'maxParametersLength': 1 << 20,
+                   'maxCapabilities': 64, 'maxRecipeLength': 16 << 20, 'maxParametersLength': 16 << 20,
                    'maxMetadataLength': 1 << 20, 'maxPayloads': 16, 'maxPayloadLength': str(1 << 30),
                    'maxCancelTaskIDs': 65536, 'maxStatusJobs': 10000, 'maxJobFailures': 100000},
         'valid': [], 'invalid': []}

@@ -137,6 +137,8 @@ public struct DevelopSettings: Codable, Sendable, Hashable {
             } catch {
                 throw .invalidRecipe(source: path, key: "look", reason: "cannot read the .cube file: \(error.localizedDescription)")
             }
+        case .embeddedCube(let source, let table):
+            scene.append(.lut(cube: table, source: source))
         }
         var stages = scene
         let exposureInStages = !scene.isEmpty && tone.exposure != 0

@@ -133,9 +133,15 @@ public struct Recipe: Codable, Sendable, Hashable {
         case natural
         /// The built-in punchy, high-contrast look.
         case punchy
-        /// A user 3D LUT in Adobe `.cube` format; the path is kept as written (relative paths are
-        /// relative to the working directory of the process that develops).
+        /// A user 3D LUT in Adobe `.cube` format named by its path, as written in a recipe file
+        /// (relative paths resolve against the working directory of the process that reads it).
+        /// ``pinningFiles()`` turns it into ``embeddedCube(source:table:)`` when a job is made.
         case cube(path: String)
+        /// A user 3D LUT carried inside the recipe: `source` names where it came from (for error
+        /// messages), `table` is the `.cube` text itself. A job's recipe always has this form, so
+        /// the job does not depend on a file that may change or be missing on the coordinator,
+        /// and the recipe ``hash`` covers the table's contents.
+        case embeddedCube(source: String, table: String)
     }
 
     /// Unsharp-mask sharpening.
@@ -339,6 +345,34 @@ public struct Recipe: Codable, Sendable, Hashable {
         guard back == self else {
             throw .invalidRecipe(source: "recipe \(name)", key: "", reason: "does not survive a canonical round trip")
         }
+    }
+
+    // MARK: Files the recipe refers to
+
+    /// This recipe with every file it names read into it (today: a `.cube` look becomes
+    /// ``Look/embeddedCube(source:table:)``), so that it is complete on its own: what a job
+    /// stores and sends to a remote coordinator. Relative paths resolve against `directory`
+    /// (default: the working directory). Idempotent.
+    ///
+    /// Errors: ``ImagingError/invalidRecipe(source:key:reason:)`` naming the key `look` when the
+    /// file cannot be read or is not a valid `.cube` LUT.
+    public func pinningFiles(relativeTo directory: String? = nil) throws(ImagingError) -> Recipe {
+        guard case .cube(let path) = look else { return self }
+        let resolved = path.hasPrefix("/") || directory == nil ? path : "\(directory!)/\(path)"
+        let table: String
+        do {
+            table = try String(contentsOfFile: resolved, encoding: .utf8)
+        } catch {
+            throw .invalidRecipe(source: "recipe \(name)", key: "look", reason: "cannot read the .cube file \(resolved): \(error.localizedDescription)")
+        }
+        do {
+            _ = try CubeLUT.parse(table, source: path)
+        } catch {
+            throw .invalidRecipe(source: "recipe \(name)", key: "look", reason: "\(error)")
+        }
+        var pinned = self
+        pinned.look = .embeddedCube(source: path, table: table)
+        return pinned
     }
 
     // MARK: Canonical form

@@ -137,6 +137,18 @@ enum RecipeParser {
     }
 
     static func look(_ r: inout RecipeReader) throws(ImagingError) -> Recipe.Look {
+        if case .mapping = r.entries.first(where: { $0.key == "look" })?.node.value, var embedded = try r.mapping("look") {
+            // `look: {cube: NAME, table: TEXT}` — a LUT carried inside the recipe.
+            guard let source = try embedded.text("cube") else { throw embedded.error("cube", "an embedded LUT needs its source name") }
+            guard let table = try embedded.text("table") else { throw embedded.error("table", "an embedded LUT needs its .cube text") }
+            try embedded.finish()
+            do {
+                _ = try CubeLUT.parse(table, source: source)
+            } catch {
+                throw embedded.error("table", "\(error)")
+            }
+            return .embeddedCube(source: source, table: table)
+        }
         guard let s = try r.text("look") else { return .none }
         switch s {
         case "none": return .none
@@ -282,6 +294,7 @@ extension Recipe {
             case .natural: .string("natural")
             case .punchy: .string("punchy")
             case .cube(let path): .string(path)
+            case .embeddedCube(let source, let table): .object([("cube", .string(source)), ("table", .string(table))])
             }
         let sharpen: V = self.sharpen.map {
             .object([("radius", .number($0.radius)), ("amount", .number($0.amount)), ("threshold", .number($0.threshold))])
