@@ -66,6 +66,8 @@ let package = Package(
         .testTarget(name: "TesseraFarmTests", dependencies: [
             "TesseraCLI", "TesseraCoordinator", "TesseraWorker", "TesseraStore", "TesseraImaging",
             "TesseraWire", "TesseraZMQ", "TesseraCore",
+            // deploy/ manifests are parsed in a test.
+            .product(name: "Yams", package: "Yams"),
         ]),
     ],
     swiftLanguageModes: [.v6]
