@@ -4,9 +4,51 @@ import TesseraCore
 import TesseraImaging
 import TesseraStore
 
-/// Bursts through `tessera run --merge-bursts`: grouped by capture time, merged on workers,
-/// written as NAME-merged.dng + NAME-merged.<ext>.
+/// Bursts through `tessera run --merge-bursts`: grouped by capture time, members decoded and
+/// merge tiles aligned and merged on many workers, written as NAME-merged.dng + NAME-merged.<ext>.
 @Suite(.serialized) struct BurstFarmTests {
+    @Test("a burst merged in tiles on 3 worker processes is byte-identical to the whole-burst merge in one process")
+    func tiledMergeMatchesWholeBurst() throws {
+        let tmp = try TemporaryDirectory("burst-tiles")
+        let shoot = tmp.sub("shoot"), out = tmp.sub("out"), db = tmp.sub("farm.db")
+        #expect(try TesseraProcess.run(["synth", shoot, "--frames", "6", "--burst-size", "6", "--size", "320x240", "--iso", "3200",
+                                        "--seed", "53"]).status == 0)
+        // Tile 128: 3×2 merge tiles and 3×2 develop tiles over the 320×240 frame.
+        let run = try TesseraProcess.run(["run", shoot, "--out", out, "--workers", "3", "--merge-bursts", "--recipe", "standard",
+                                          "--format", "tiff", "--tile-size", "128", "--db", db])
+        #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
+        let store = try TesseraStore(path: db)
+        let job = try #require(try store.jobSummaries(nil).first)
+        let tasks = try store.tasks(of: job.id)
+        #expect(tasks.filter { $0.kind == .decode }.count == 6, "one decode task per member")
+        #expect(tasks.filter { $0.kind == .mergeTile && $0.state == .succeeded }.count == 6, "six merge tiles")
+        #expect(tasks.filter { $0.kind == .developTile && $0.state == .succeeded }.count == 6, "six develop tiles")
+        let mergeWorkers = Set(tasks.filter { $0.kind == .mergeTile }.compactMap(\.workerID))
+        let attempts = try store.attempts(of: job.id)
+        let tileWorkers = Set(attempts.filter { a in tasks.contains { $0.id == a.taskID && $0.kind == .mergeTile } }.map(\.workerID))
+        print("merge tiles ran on \(tileWorkers.count) worker(s) \(mergeWorkers)")
+
+        // The whole burst in this process: same decode, same plan, BurstMerger.mergeFrames, develop whole.
+        let names = (1...6).map { String(format: "IMG_%04d.dng", $0) }
+        let frames = try names.map { name -> (name: String, raw: Result<DecodedRaw, any Error>) in
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: "\(shoot)/\(name)"))
+            return (name, Result { try bytes.withUnsafeBytes { try RawDecoder().decode(bytes: $0, name: name) } })
+        }
+        let (plan, merged) = try BurstPlan.mergeInProcess(frames, source: "test")
+        let dng = try DNGWriter.encode(plan.dng(merged: merged.plane, effectiveFrames: merged.effectiveFrames))
+        let recipe = try Recipe.resolve("standard")
+        let raw = DecodedRaw(info: plan.info, plane: merged.plane)
+        let statistics = DevelopSettings.needsStatistics(recipe) ? FrameStatistics.measure(plane: raw.plane, info: raw.info) : nil
+        let settings = try DevelopSettings.resolve(recipe: recipe, info: plan.info, statistics: statistics)
+        let developed = try OutputFile.encode(try Developer.developFrame(raw, settings: settings, threads: 1), format: .tiff,
+                                              recipe: recipe, info: plan.info)
+        let farmDNG = try Data(contentsOf: URL(fileURLWithPath: "\(out)/IMG_0001-merged.dng"))
+        let farmTIFF = try Data(contentsOf: URL(fileURLWithPath: "\(out)/IMG_0001-merged.tif"))
+        #expect(Array(farmDNG) == dng, "merged DNG: farm \(farmDNG.count) bytes vs in-process \(dng.count) bytes")
+        #expect(Array(farmTIFF) == developed, "developed output: farm \(farmTIFF.count) bytes vs in-process \(developed.count) bytes")
+        #expect(plan.frameCount == 6)
+    }
+
     @Test("a noisy 8-frame burst merged on the farm beats its sharpest single frame against ground truth")
     func mergedBurstBeatsSingleFrame() throws {
         let tmp = try TemporaryDirectory("burst-farm")
@@ -47,9 +89,10 @@ import TesseraStore
         let victim = "\(shoot)/IMG_0005.dng"
         let bytes = try Data(contentsOf: URL(fileURLWithPath: victim))
         try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: victim))  // header intact, image data cut
-        let run = try TesseraProcess.run(["run", shoot, "--out", out, "--workers", "2", "--merge-bursts", "--db", db])
+        let run = try TesseraProcess.run(["run", shoot, "--out", out, "--workers", "2", "--merge-bursts", "--tile-size", "128", "--db", db])
         #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
         #expect(FileManager.default.fileExists(atPath: "\(out)/IMG_0001-merged.jpg"))
+        #expect(FileManager.default.fileExists(atPath: "\(out)/IMG_0001-merged.dng"))
         let events = try TesseraStore(path: db).events(job: nil, after: 0, limit: 1000)
         let skipped = try #require(events.first { $0.kind == "burst.frame-skipped" })
         #expect(skipped.message.contains("IMG_0005.dng") && skipped.message.contains("truncated"), "\(skipped.message)")
