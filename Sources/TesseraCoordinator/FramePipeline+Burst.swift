@@ -92,6 +92,7 @@ extension FramePipeline {
                 for s in skipped { recordSkip(s, stem: record.stem, job: job.id, frame: frame) }
                 events.record(NewEvent(level: .error, kind: "frame.failed", message: "burst \(record.stem) failed: \(error)", job: job.id, frame: frame))
                 try store.recordFrameFailed(frame: frame, reason: "\(error)")
+                spool.removeMembers(frame: frame, count: members.count)
                 return
             }
             let cores = BurstPlan.mergeCores(width: plan.info.width, height: plan.info.height, tileSize: job.tileSize)
