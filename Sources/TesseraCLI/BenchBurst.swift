@@ -53,6 +53,11 @@ struct BenchBurst: ParsableCommand {
         var allCoresSeconds: Double
         /// `oneThreadSeconds / allCoresSeconds`.
         var speedup: Double
+        /// CPU seconds of the two runs (less sensitive than wall time to other load on the machine).
+        var oneThreadCPUSeconds: Double
+        var allCoresCPUSeconds: Double
+        /// The 1-minute load average after the runs (above the core count: the wall times are not clean).
+        var loadAverage: Double
         var effectiveFrames: Double
         /// Per merge-tile task at `tileSize` (mean over the frame's tiles): bytes in (reference +
         /// alternate windows) and out (merged core).
@@ -105,13 +110,18 @@ struct BenchBurst: ParsableCommand {
             coarse = try proxies[1...].map { p throws(BurstError) in try BurstAligner.coarseShift(reference: proxies[0], alternate: p) }
         }
         let alternates = Array(planes[1...])
+        let self0 = Self.cpuSeconds(Int32(RUSAGE_SELF.rawValue))
         let one = try seconds {
             _ = try BurstMerger.mergeFrames(reference: planes[0], alternates: alternates, coarse: coarse, settings: settings, tileSize: tileSize, threads: 1)
         }
+        let self1 = Self.cpuSeconds(Int32(RUSAGE_SELF.rawValue))
         var merged: BurstMergeResult?
         let all = try seconds {
             merged = try BurstMerger.mergeFrames(reference: planes[0], alternates: alternates, coarse: coarse, settings: settings, tileSize: tileSize)
         }
+        let self2 = Self.cpuSeconds(Int32(RUSAGE_SELF.rawValue))
+        var load = [Double](repeating: 0, count: 3)
+        _ = getloadavg(&load, 3)
         let cores = TilePlanner(tileSize: tileSize).cores(width: w, height: h)
         let bytesIn = cores.map { core in
             BurstGeometry.referenceRect(core: core).area * 2 + coarse.map { BurstGeometry.alternateRect(core: core, coarse: $0).area * 2 }.reduce(0, +)
@@ -119,6 +129,7 @@ struct BenchBurst: ParsableCommand {
         var report = Report(
             width: w, height: h, frames: frames, cores: ProcessInfo.processInfo.activeProcessorCount, tileSize: tileSize,
             proxySeconds: proxyTime, coarseSeconds: coarseTime, oneThreadSeconds: one, allCoresSeconds: all, speedup: one / all,
+            oneThreadCPUSeconds: self1 - self0, allCoresCPUSeconds: self2 - self1, loadAverage: load[0],
             effectiveFrames: merged?.effectiveFrames ?? 0, tileTasks: cores.count,
             bytesInPerTile: Double(bytesIn) / Double(cores.count), bytesOutPerTile: Double(w * h * 2) / Double(cores.count), farm: nil)
         if farm { report.farm = try runFarm(options: options) }
@@ -132,7 +143,7 @@ struct BenchBurst: ParsableCommand {
         func f(_ v: Double) -> String { String(format: "%.2f", v) }
         print("burst \(frames) x \(w)x\(h), merge tiles \(tileSize) (\(cores.count) tiles), \(report.cores) cores")
         print("  proxies \(f(proxyTime)) s, coarse shifts \(f(coarseTime)) s")
-        print("  align+merge: 1 thread \(f(one)) s, \(report.cores) threads \(f(all)) s (speedup \(f(report.speedup))×, \(f(all * Double(report.cores))) core-seconds); effective frames \(f(report.effectiveFrames))")
+        print("  align+merge: 1 thread \(f(one)) s wall / \(f(report.oneThreadCPUSeconds)) s CPU, \(report.cores) threads \(f(all)) s wall / \(f(report.allCoresCPUSeconds)) s CPU (speedup \(f(report.speedup))×); effective frames \(f(report.effectiveFrames)); load average \(f(load[0]))")
         print("  per merge-tile task: in \(f(report.bytesInPerTile / 1e6)) MB (reference + \(frames - 1) alternate windows), out \(f(report.bytesOutPerTile / 1e6)) MB")
         if let farm = report.farm {
             print("  farm (\(farm.workers) workers): \(f(farm.wallSeconds)) s wall; CPU coordinator \(f(farm.coordinatorCPUSeconds)) s, workers \(f(farm.workerCPUSeconds)) s (coordinator share \(f(100 * farm.coordinatorShare)) %); \(farm.mergeTiles) merge tiles; sent \(f(Double(farm.bytesSent) / 1e6)) MB, received \(f(Double(farm.bytesReceived) / 1e6)) MB")
