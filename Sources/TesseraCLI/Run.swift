@@ -45,6 +45,7 @@ struct Run: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
+        guard burstGap.isFinite, (0...3600).contains(burstGap) else { throw ValidationError("--burst-gap must be between 0 and 3600 seconds") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256") }
         guard (1...64).contains(slots) else { throw ValidationError("--slots must be between 1 and 64") }
     }

@@ -24,7 +24,17 @@ struct SubmitCommand: ParsableCommand {
     @Option(help: "Dispatch priority; higher runs first.")
     var priority: Int = 0
 
+    @Flag(help: "Group frames shot in quick succession into bursts and merge each into one clean frame (outputs NAME-merged.dng and NAME-merged.<ext>).")
+    var mergeBursts = false
+
+    @Option(help: "Largest gap in seconds between two frames of one burst.")
+    var burstGap: Double = 1.5
+
     @OptionGroup var remote: RemoteOptions
+
+    func validate() throws {
+        guard burstGap.isFinite, (0...3600).contains(burstGap) else { throw ValidationError("--burst-gap must be between 0 and 3600 seconds") }
+    }
 
     func run() throws {
         let requestID = ControlClient.newRequestID()
@@ -38,7 +48,8 @@ struct SubmitCommand: ParsableCommand {
         let request = WireMessage.submit(Submit(
             requestID: requestID, jobName: name ?? "", captureDir: absolutePath(captureDir), outputDir: absolutePath(out),
             recipe: recipeArgument, tileSize: UInt32(clamping: job.tileSize), format: job.format.wire,
-            priority: Int32(clamping: priority), overwrite: job.overwrite))
+            priority: Int32(clamping: priority), overwrite: job.overwrite, mergeBursts: mergeBursts,
+            burstGapMillis: UInt32((burstGap * 1000).rounded())))
         guard case .submitted(let submitted) = try remote.client.call(request, requestID: requestID) else {
             throw ControlClient.Failure.unexpectedReply("reply")
         }

@@ -2,11 +2,11 @@ import Foundation
 import TesseraImaging
 import TesseraStore
 
-/// Groups a capture set's frames into bursts at submission (issue 4, first farm step): frames
-/// whose capture times are at most `maxGap` seconds apart form a burst (LibRaw reads each file's
-/// header; a file it cannot read stays a single frame and fails its decode with the reason).
-/// A burst becomes ONE frame of the job, named after its first frame with the suffix `-merged`,
-/// whose task carries every member; the worker aligns, merges and develops it whole.
+/// Groups a capture set's frames into bursts at submission: frames whose capture times are at
+/// most `maxGap` seconds apart form a burst (LibRaw reads each file's header; a file it cannot
+/// read stays a single frame and fails its decode with the reason). A burst becomes ONE frame of
+/// the job, named after its first frame with the suffix `-merged`, with one decode task per
+/// member; the merge is then planned and split into tiles (`FramePipeline+Burst.swift`).
 enum BurstPlanner {
     static func group(_ frames: [NewFrame], maxGap: Double, maxBurst: Int) -> [NewFrame] {
         let candidates = frames.map { frame -> BurstCandidate in

@@ -110,10 +110,12 @@ final class ControlServer: Sendable {
         switch message {
         case .submit(let submit):
             let format = OutputFormat(submit.format)
-            let request = JobRequest(
+            var request = JobRequest(
                 name: submit.jobName.isEmpty ? nil : submit.jobName, captureDirectory: submit.captureDir,
                 outputDirectory: submit.outputDir, recipe: submit.recipe, tileSize: Int(submit.tileSize), format: format,
                 priority: Int(submit.priority), overwrite: submit.overwrite)
+            request.mergeBursts = submit.mergeBursts
+            request.burstGap = Double(submit.burstGapMillis) / 1000
             do {
                 let (job, frames) = try JobSubmitter.submit(request, store: store)
                 logger.info("job submitted", metadata: ["job": "\(job)", "frames": "\(frames)", "capture": "\(submit.captureDir)"])

@@ -19,6 +19,8 @@ public final class Coordinator: Sendable {
     private let pipeline: FramePipeline
     private let dispatcher: TaskDispatcher
     private let control: ControlServer?
+    /// Runs ``FramePipeline/resumeBursts()`` at start and every few seconds.
+    private let burstTimer = PeriodicWork(label: "tessera-bursts", seconds: 5)
 
     public init(config: CoordinatorConfig, logger: Logger = Logger(label: "tessera.coordinator")) throws(CoordinatorError) {
         self.config = config
@@ -35,6 +37,8 @@ public final class Coordinator: Sendable {
         pipeline = FramePipeline(store: store, spool: spool, config: config, logger: logger)
         dispatcher = try TaskDispatcher(config: config, store: store, pipeline: pipeline, context: context,
                                     counters: counters, logger: logger)
+        let mailbox = dispatcher.mailbox
+        pipeline.setWake { mailbox.post(.tasksAvailable) }
         if let endpoint = config.controlEndpoint {
             let dispatcher = self.dispatcher, counters = self.counters
             control = try ControlServer(endpoint: endpoint, store: store, context: context, counters: counters, logger: logger,
@@ -65,6 +69,11 @@ public final class Coordinator: Sendable {
                 for frame in unassembled { pipeline.assemble(frame) }
             }
         }
+        // Bursts left between steps (members all decoded but not planned, merge tiles all done
+        // but the merged raw not handed on) resume now, and are re-checked periodically: a
+        // member decode that fails by being lost too often has no result that would plan its burst.
+        let pipeline = self.pipeline
+        burstTimer.start { pipeline.resumeBursts() }
         do { try control?.start() } catch {
             dispatcher.stop()
             throw error
@@ -74,6 +83,7 @@ public final class Coordinator: Sendable {
     /// Stops dispatching and closes the sockets. Tasks in flight stay `running` in the store and
     /// are requeued by the next start (their results, if they arrive later, are ignored).
     public func stop() {
+        burstTimer.stop()
         control?.stop()
         dispatcher.stop()
         context.shutdown()

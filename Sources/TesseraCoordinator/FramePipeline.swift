@@ -20,6 +20,15 @@ public final class FramePipeline: Sendable {
     let events: EventLog
     /// Develop pipeline per frame, resolved once from the recipe and the decode metadata.
     private let pipelineCache = Mutex<[FrameID: DevelopPipeline]>([:])
+    /// Tells the dispatcher that tasks were inserted outside a result it is handling (a burst
+    /// planned or merged from a background thread); set once by the coordinator.
+    private let onTasksAvailable = Mutex<(@Sendable () -> Void)?>(nil)
+
+    /// Sets what ``wakeDispatch()`` calls.
+    func setWake(_ wake: @escaping @Sendable () -> Void) { onTasksAvailable.withLock { $0 = wake } }
+
+    /// Nudges the dispatcher: new tasks may be claimable.
+    func wakeDispatch() { onTasksAvailable.withLock { $0 }?() }
 
     init(store: TesseraStore, spool: Spool, config: CoordinatorConfig, logger: Logger) {
         self.store = store
@@ -40,6 +49,7 @@ public final class FramePipeline: Sendable {
     func prepare(_ task: ClaimedTask) throws -> PreparedTask {
         switch task.kind {
         case .decode:
+            if task.member != nil { return try prepareMemberDecode(task) }
             let bytes: [UInt8]
             do {
                 bytes = Array(try Data(contentsOf: URL(fileURLWithPath: task.framePath), options: .mappedIfSafe))
@@ -50,27 +60,15 @@ public final class FramePipeline: Sendable {
                 throw PipelineError.inconsistent("job \(task.jobID) has unknown format \(task.format)")
             }
             let recipe = try TaskContract.decode(Recipe.self, from: Array(task.recipeDocument.utf8))
-            // A burst's other frames travel too; one that cannot be read is left out here (the
-            // worker merges the rest) rather than failing the burst.
-            var payloads = [bytes]
-            var memberNames: [String] = []
-            for member in task.members {
-                guard let data = try? Data(contentsOf: URL(fileURLWithPath: member), options: .mappedIfSafe) else {
-                    events.record(NewEvent(level: .warning, kind: "burst.frame-skipped",
-                                           message: "\(member) left out of burst \(task.stem): unreadable", frame: task.frameID))
-                    continue
-                }
-                payloads.append(Array(data))
-                memberNames.append((member as NSString).lastPathComponent)
-            }
             let params = TaskContract.DecodeParameters(
                 fileName: (task.framePath as NSString).lastPathComponent, maxPixels: config.maxFramePixels,
-                wholeFrame: TaskContract.WholeFrame(tileSize: task.members.isEmpty ? task.tileSize : Int.max, recipe: recipe, format: format,
-                                                    stages: try DevelopSettings.stages(for: recipe)),
-                memberNames: memberNames)
+                wholeFrame: TaskContract.WholeFrame(tileSize: task.tileSize, recipe: recipe, format: format,
+                                                    stages: try DevelopSettings.stages(for: recipe)))
             return PreparedTask(
-                message: assignment(task, parameters: TaskContract.encode(params), payloads: payloads),
-                payloads: payloads)
+                message: assignment(task, parameters: TaskContract.encode(params), payloads: [bytes]),
+                payloads: [bytes])
+        case .mergeTile:
+            return try prepareMergeTile(task)
         case .developTile:
             guard let core = task.core, let spoolPath = task.spoolPath
             else { throw PipelineError.inconsistent("tile task \(task.taskID) has no decoded frame") }
@@ -90,7 +88,7 @@ public final class FramePipeline: Sendable {
         }
     }
 
-    private func assignment(_ task: ClaimedTask, parameters: [UInt8], payloads: [[UInt8]]) -> TaskAssignment {
+    func assignment(_ task: ClaimedTask, parameters: [UInt8], payloads: [[UInt8]]) -> TaskAssignment {
         TaskAssignment(
             taskID: task.taskID, attempt: UInt32(task.attempt), kind: task.kind,
             jobID: task.jobID, frameID: task.frameID,
@@ -120,12 +118,13 @@ public final class FramePipeline: Sendable {
     func acceptDecode(taskID: TaskID, attempt: Int, frameID: FrameID, result: TaskResult, payloads: [[UInt8]]) throws -> Bool {
         let decoded = try TaskContract.decode(TaskContract.DecodeResult.self, from: result.metadata)
         let info = decoded.info
+        if let member = decoded.member {
+            return try acceptMemberDecode(taskID: taskID, attempt: attempt, frameID: frameID, decoded: decoded, summary: member,
+                                          result: result, payloads: payloads)
+        }
         if decoded.developed {
-            guard payloads.count == (decoded.burst == nil ? 1 : 2) else {
-                throw TaskContractError.payloadCount(expected: decoded.burst == nil ? 1 : 2, actual: payloads.count)
-            }
+            guard payloads.count == 1 else { throw TaskContractError.payloadCount(expected: 1, actual: payloads.count) }
             try acceptDevelopedWhole(taskID: taskID, attempt: attempt, frameID: frameID, info: info, encoded: payloads[0],
-                                     mergedDNG: payloads.count > 1 ? payloads[1] : nil, burst: decoded.burst,
                                      computeMicros: Int64(result.computeMicros))
             return false
         }
@@ -150,7 +149,6 @@ public final class FramePipeline: Sendable {
 
     /// Writes a frame the worker developed whole (atomically), then records it done.
     private func acceptDevelopedWhole(taskID: TaskID, attempt: Int, frameID: FrameID, info: RawFrameInfo, encoded: [UInt8],
-                                      mergedDNG: [UInt8]? = nil, burst: TaskContract.BurstReport? = nil,
                                       computeMicros: Int64) throws {
         guard let frame = try store.frame(frameID), frame.state == .pending else { return }  // late or duplicate
         let job = try job(of: frameID)
@@ -159,20 +157,6 @@ public final class FramePipeline: Sendable {
         }
         let recipe = try TaskContract.decode(Recipe.self, from: Array(job.recipeDocument.utf8))
         let outputPath = try outputPath(frame: frame, job: job, recipe: recipe, info: info, format: format)
-        if let mergedDNG {
-            // The merged raw, for further editing in any raw editor: same name, .dng.
-            let dngPath = (outputPath as NSString).deletingPathExtension + ".dng"
-            try writeOutput(mergedDNG, to: dngPath, overwrite: job.overwrite)
-        }
-        if let burst {
-            for (name, reason) in burst.skipped.sorted(by: { $0.key < $1.key }) {
-                events.record(NewEvent(level: .warning, kind: "burst.frame-skipped",
-                                       message: "\(name) left out of burst \(frame.stem): \(reason)", job: job.id, frame: frameID))
-            }
-            events.record(NewEvent(level: .info, kind: "burst.merged",
-                                   message: "\(frame.stem): \(burst.merged) frames merged onto \(burst.reference), \(String(format: "%.2f", burst.effectiveFrames)) per pixel",
-                                   job: job.id, frame: frameID))
-        }
         try writeOutput(encoded, to: outputPath, overwrite: job.overwrite)
         let metadata = String(decoding: TaskContract.encode(TaskContract.DecodeResult(info: info)), as: UTF8.self)
         guard let jobState = try store.recordDevelopedWhole(
@@ -234,12 +218,12 @@ public final class FramePipeline: Sendable {
     }
 
     /// Where a frame's output goes: the job's output directory and the recipe's naming template.
-    private func outputPath(frame: FrameRecord, job: JobRecord, recipe: Recipe, info: RawFrameInfo, format: OutputFormat) throws -> String {
+    func outputPath(frame: FrameRecord, job: JobRecord, recipe: Recipe, info: RawFrameInfo, format: OutputFormat) throws -> String {
         let name = try OutputFile.name(stem: frame.stem, sequence: frame.index + 1, recipe: recipe, info: info, format: format)
         return URL(fileURLWithPath: job.outputDir).appendingPathComponent(name).path
     }
 
-    private func job(of frame: FrameID) throws -> JobRecord {
+    func job(of frame: FrameID) throws -> JobRecord {
         guard let record = try store.frame(frame), let job = try store.job(record.jobID) else {
             throw PipelineError.inconsistent("frame \(frame) has no job")
         }
@@ -263,6 +247,10 @@ public final class FramePipeline: Sendable {
             case .frameFailed(let frame):
                 events.record(NewEvent(level: .error, kind: "frame.failed", message: "frame \(frame.rawValue) failed: \(reason)",
                                        frame: frame, task: task, worker: worker))
+            case .memberSkipped(let frame):
+                // The member is left out (the skip event is recorded with the plan); the burst
+                // goes on once its other members are finished.
+                DispatchQueue.global(qos: .utility).async { self.planBurstIfReady(frame) }
             case .stale:
                 break
             }
@@ -274,7 +262,7 @@ public final class FramePipeline: Sendable {
     /// Writes an output atomically. An existing file with exactly these bytes counts as written
     /// (a coordinator that crashed between rename and commit is resuming); any other existing
     /// file is kept unless the job allows overwriting.
-    private func writeOutput(_ bytes: [UInt8], to path: String, overwrite: Bool) throws {
+    func writeOutput(_ bytes: [UInt8], to path: String, overwrite: Bool) throws {
         if !overwrite, FileManager.default.fileExists(atPath: path) {
             if let existing = FileManager.default.contents(atPath: path), existing.elementsEqual(bytes) { return }
         }

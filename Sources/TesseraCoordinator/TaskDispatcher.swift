@@ -392,6 +392,8 @@ final class TaskDispatcher: Sendable {
                     _ = try pipeline.acceptDecode(taskID: taskID, attempt: attempt, frameID: frameID, result: result, payloads: payloads)
                 case .developTile:
                     try pipeline.acceptTile(taskID: taskID, attempt: attempt, frameID: frameID, result: result, payloads: payloads)
+                case .mergeTile:
+                    try pipeline.acceptMergeTile(taskID: taskID, attempt: attempt, frameID: frameID, result: result, payloads: payloads)
                 }
             } catch let error as ImagingError {
                 // The coordinator could not write the output: an existing file it must not

@@ -38,11 +38,15 @@ public enum TaskKind: UInt8, Sendable, Codable, CaseIterable, CustomStringConver
     case decode = 1
     /// Develop one tile of a decoded frame into output-referred RGB.
     case developTile = 2
+    /// Align and merge one output core of a burst: the reference frame's window plus every
+    /// alternate frame's window in, the merged raw CFA core out.
+    case mergeTile = 3
 
     public var description: String {
         switch self {
         case .decode: "decode"
         case .developTile: "develop-tile"
+        case .mergeTile: "merge-tile"
         }
     }
 }

@@ -11,6 +11,8 @@ import TesseraCore
 /// pending ──decoded──▶ developing ──last tile──▶ assembling ──output──▶ done
 ///    └──────────────────────┴──────────────────────┴──failure──▶ failed
 /// ```
+/// A burst frame goes `pending` (its members decode) ──planned──▶ `merging` (merge tiles run)
+/// ──last merge tile──▶ `merged` ──merged raw assembled──▶ `developing` and on as above.
 public enum FrameState: String, Sendable, Codable, CaseIterable {
     /// The decode task is queued or running.
     case pending
@@ -22,6 +24,10 @@ public enum FrameState: String, Sendable, Codable, CaseIterable {
     case done
     /// The frame will not produce output (decode, a tile, or encoding failed permanently).
     case failed
+    /// A burst whose merge-tile tasks are queued or running.
+    case merging
+    /// A burst whose merge tiles all succeeded; the coordinator is assembling the merged raw.
+    case merged
 
     /// Whether the frame will not change any more.
     public var isFinished: Bool { self == .done || self == .failed }
@@ -507,10 +513,13 @@ public struct ClaimedTask: Sendable, Hashable {
     public var stem: String
     /// For a burst frame: the other frames' paths in capture order (empty for a single frame).
     public var members: [String]
+    /// For a burst member's decode task: which member (0 = `framePath`, k = `members[k-1]`).
+    public var member: Int?
 
     /// Memberwise initialiser (for fakes and tests of code that consumes the store).
-    public init(taskID: TaskID, jobID: JobID, frameID: FrameID, kind: TaskKind, attempt: Int, core: PixelRect?, framePath: String, frameWidth: Int?, frameHeight: Int?, spoolPath: String?, frameMetadata: String?, recipeName: String, recipeDocument: String, recipeHash: String, format: String, tileSize: Int, outputDir: String, stem: String, members: [String] = []) {
+    public init(taskID: TaskID, jobID: JobID, frameID: FrameID, kind: TaskKind, attempt: Int, core: PixelRect?, framePath: String, frameWidth: Int?, frameHeight: Int?, spoolPath: String?, frameMetadata: String?, recipeName: String, recipeDocument: String, recipeHash: String, format: String, tileSize: Int, outputDir: String, stem: String, members: [String] = [], member: Int? = nil) {
         self.members = members
+        self.member = member
         self.taskID = taskID
         self.jobID = jobID
         self.frameID = frameID
@@ -592,6 +601,9 @@ public enum FailureOutcome: Sendable, Hashable {
     case requeued
     /// The task failed for good; its frame failed and the frame's other tasks were cancelled.
     case frameFailed(FrameID)
+    /// A burst member's decode failed for good: the member is left out of its burst (the frame
+    /// goes on with the others; the coordinator fails it if no member decoded).
+    case memberSkipped(FrameID)
     /// The task is not running with this attempt (late or duplicate report): nothing changed.
     case stale
 }

@@ -143,6 +143,18 @@ enum Schema {
         migrator.registerMigration("v3-burst-members") { db in
             try db.execute(sql: "ALTER TABLE frames ADD COLUMN members TEXT")
         }
+        // Bursts split into tiles across the farm: one decode task per burst member
+        // (`tasks.member`, 0 = the frame's `path`, k = `members[k-1]`), a task's result document
+        // (`tasks.result`: a member's decode summary, a merge tile's weight sum) kept for the
+        // coordinator, and the frames a restarted coordinator must resume planning or assembling.
+        migrator.registerMigration("v4-burst-tiles") { db in
+            try db.execute(sql: """
+                ALTER TABLE tasks ADD COLUMN member INTEGER;
+                ALTER TABLE tasks ADD COLUMN result TEXT;
+                CREATE INDEX frames_bursts_pending ON frames(id) WHERE state = 'pending' AND members IS NOT NULL;
+                CREATE INDEX frames_merged ON frames(id) WHERE state = 'merged';
+                """)
+        }
         return migrator
     }
 }

@@ -12,16 +12,18 @@ struct TaskRow {
     var kind: TaskKind
     var state: TaskState
     var attempts: Int
+    /// The burst member a decode task decodes; nil for every other task.
+    var member: Int? = nil
 
     static func fetch(_ db: Database, _ id: Int64) throws -> TaskRow? {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT job_id, frame_id, kind, state, attempts FROM tasks WHERE id = ?
+            SELECT job_id, frame_id, kind, state, attempts, member FROM tasks WHERE id = ?
             """), arguments: [id])
         else { return nil }
         return TaskRow(id: id, job: row[0], frame: row[1],
                        kind: try decodeEnum(TaskKind.self, row[2], column: "kind", row: "task-\(id)"),
                        state: try decodeEnum(TaskState.self, row[3], column: "state", row: "task-\(id)"),
-                       attempts: row[4])
+                       attempts: row[4], member: row[5])
     }
 
     /// Whether a result for `attempt` of a task of `kind` is current (not late, not duplicate).
@@ -57,7 +59,7 @@ extension TesseraStore {
                 """), arguments: [workerName])
             let select = try db.cachedStatement(sql: """
                 SELECT t.id, t.frame_id, t.kind, t.attempts, t.core_x, t.core_y, t.core_width, t.core_height,
-                    f.path, f.width, f.height, f.spool_path, f.metadata, f.stem, f.members
+                    f.path, f.width, f.height, f.spool_path, f.metadata, f.stem, f.members, t.member
                 FROM tasks t JOIN frames f ON f.id = t.frame_id
                 WHERE t.job_id = ? AND t.state = 'queued' AND t.not_before <= ? ORDER BY t.id LIMIT ?
                 """)
@@ -89,7 +91,7 @@ extension TesseraStore {
                         frameWidth: row[9], frameHeight: row[10], spoolPath: row[11], frameMetadata: row[12],
                         recipeName: recipeName, recipeDocument: recipeDocument, recipeHash: recipeHash,
                         format: format, tileSize: tileSize, outputDir: outputDir, stem: row[13],
-                        members: FrameMembers.decode(row[14])))
+                        members: FrameMembers.decode(row[14]), member: row[15]))
                 }
                 ledger.move(job: jobID, from: .queued, to: .running, count: rows.count)
             }
@@ -116,7 +118,7 @@ extension TesseraStore {
             throw StoreError(.invalidArgument, "decode of \(task): tile \(bad) is empty or outside the \(width)x\(height) frame", databasePath: path)
         }
         return try write("recording the decode of \(task)") { db, now in
-            guard let t = try TaskRow.fetch(db, task.rawValue), t.accepts(attempt, kind: .decode) else { return .stale }
+            guard let t = try TaskRow.fetch(db, task.rawValue), t.accepts(attempt, kind: .decode), t.member == nil else { return .stale }
             let frameState = try String.fetchOne(db, sql: "SELECT state FROM frames WHERE id = ?", arguments: [t.frame])
             guard frameState == FrameState.pending.rawValue else { return .stale }
             try closeAttempt(db, task: t.id, attempt: attempt, outcome: .succeeded, now: now, computeMicros: computeMicros)
@@ -192,54 +194,75 @@ extension TesseraStore {
     public func recordTilesDone(_ results: [(TaskID, attempt: Int, computeMicros: Int64)]) throws(StoreError) -> [TileOutcome] {
         guard !results.isEmpty else { return [] }
         return try write("recording \(results.count) finished tiles") { db, now in
-            struct FrameProgress { var state: String; var total: Int; var done: Int; var changed = false }
-            var frames: [Int64: FrameProgress] = [:]
-            var ledger = Ledger()
-            var outcomes: [TileOutcome] = []
-            outcomes.reserveCapacity(results.count)
-            let finish = try db.cachedStatement(sql: """
-                UPDATE tasks SET state = 'succeeded', worker_id = NULL, finished_at = ? WHERE id = ?
-                """)
-            let readFrame = try db.cachedStatement(sql: "SELECT state, tiles_total, tiles_done FROM frames WHERE id = ?")
-            for (task, attempt, micros) in results {
-                guard let t = try TaskRow.fetch(db, task.rawValue), t.accepts(attempt, kind: .developTile) else {
-                    outcomes.append(.stale)
-                    continue
-                }
-                try closeAttempt(db, task: t.id, attempt: attempt, outcome: .succeeded, now: now, computeMicros: micros)
-                finish.setUncheckedArguments([now, t.id])
-                try finish.execute()
-                ledger.move(job: t.job, from: .running, to: .succeeded)
-                var progress: FrameProgress
-                if let cached = frames[t.frame] {
-                    progress = cached
-                } else {
-                    guard let row = try Row.fetchOne(readFrame, arguments: [t.frame]) else {
-                        throw StoreError(.corruptRow, "task-\(t.id) refers to missing frame-\(t.frame)")
-                    }
-                    progress = FrameProgress(state: row[0], total: row[1], done: row[2])
-                }
-                var outcome = TileOutcome.frameIncomplete
-                if progress.state == FrameState.developing.rawValue {
-                    progress.done += 1
-                    progress.changed = true
-                    if progress.done >= progress.total {
-                        progress.state = FrameState.assembling.rawValue
-                        outcome = .frameComplete(FrameID(t.frame))
-                    }
-                }
-                frames[t.frame] = progress
-                outcomes.append(outcome)
-            }
-            let writeFrame = try db.cachedStatement(sql: "UPDATE frames SET state = ?, tiles_done = ? WHERE id = ?")
-            for (frame, progress) in frames where progress.changed {
-                try writeFrame.execute(arguments: [progress.state, progress.done, frame])
-            }
-            try ledger.apply(db, now: now)
-            return outcomes
+            try recordTiles(db, results.map { ($0.0, $0.attempt, $0.computeMicros, nil) }, kind: .developTile, now: now)
         }
     }
 
+    /// Records one finished merge tile of a burst (``TaskKind/mergeTile``) with its result
+    /// document (kept in `tasks.result`, read back by ``mergeTileResults(of:)``): the task
+    /// succeeds and counts towards its frame; the last one moves the frame from `merging` to
+    /// `merged` (``TileOutcome/frameComplete(_:)``). Late or duplicate results are
+    /// ``TileOutcome/stale`` and change nothing.
+    public func recordMergeTileDone(task: TaskID, attempt: Int, computeMicros: Int64, result: String) throws(StoreError) -> TileOutcome {
+        try write("recording merge tile \(task)") { db, now in
+            try recordTiles(db, [(task, attempt, computeMicros, result)], kind: .mergeTile, now: now)[0]
+        }
+    }
+}
+
+/// Finished tile tasks of one kind: develop tiles move a `developing` frame to `assembling`,
+/// merge tiles move a `merging` frame to `merged`.
+func recordTiles(_ db: Database, _ results: [(TaskID, Int, Int64, String?)], kind: TaskKind, now: Int64) throws -> [TileOutcome] {
+    let (countingState, completeState): (FrameState, FrameState) =
+        kind == .mergeTile ? (.merging, .merged) : (.developing, .assembling)
+    struct FrameProgress { var state: String; var total: Int; var done: Int; var changed = false }
+    var frames: [Int64: FrameProgress] = [:]
+    var ledger = Ledger()
+    var outcomes: [TileOutcome] = []
+    outcomes.reserveCapacity(results.count)
+    let finish = try db.cachedStatement(sql: """
+        UPDATE tasks SET state = 'succeeded', worker_id = NULL, finished_at = ?, result = ? WHERE id = ?
+        """)
+    let readFrame = try db.cachedStatement(sql: "SELECT state, tiles_total, tiles_done FROM frames WHERE id = ?")
+    for (task, attempt, micros, result) in results {
+        guard let t = try TaskRow.fetch(db, task.rawValue), t.accepts(attempt, kind: kind) else {
+            outcomes.append(.stale)
+            continue
+        }
+        try closeAttempt(db, task: t.id, attempt: attempt, outcome: .succeeded, now: now, computeMicros: micros)
+        finish.setUncheckedArguments([now, result, t.id])
+        try finish.execute()
+        ledger.move(job: t.job, from: .running, to: .succeeded)
+        var progress: FrameProgress
+        if let cached = frames[t.frame] {
+            progress = cached
+        } else {
+            guard let row = try Row.fetchOne(readFrame, arguments: [t.frame]) else {
+                throw StoreError(.corruptRow, "task-\(t.id) refers to missing frame-\(t.frame)")
+            }
+            progress = FrameProgress(state: row[0], total: row[1], done: row[2])
+        }
+        var outcome = TileOutcome.frameIncomplete
+        if progress.state == countingState.rawValue {
+            progress.done += 1
+            progress.changed = true
+            if progress.done >= progress.total {
+                progress.state = completeState.rawValue
+                outcome = .frameComplete(FrameID(t.frame))
+            }
+        }
+        frames[t.frame] = progress
+        outcomes.append(outcome)
+    }
+    let writeFrame = try db.cachedStatement(sql: "UPDATE frames SET state = ?, tiles_done = ? WHERE id = ?")
+    for (frame, progress) in frames where progress.changed {
+        try writeFrame.execute(arguments: [progress.state, progress.done, frame])
+    }
+    try ledger.apply(db, now: now)
+    return outcomes
+}
+
+extension TesseraStore {
     /// Records a failed attempt reported by a worker. With `retryable` and fewer than
     /// `maxAttempts` attempts so far, the task is queued again (``FailureOutcome/requeued``).
     /// Otherwise the task fails, its frame fails with `code`/`reason`, and the frame's other
@@ -292,9 +315,10 @@ extension TesseraStore {
                 try ledger.apply(db, now: now)
                 return FailureRecord(outcome: .requeued, bannedWorker: banned)
             }
-            try failTask(db, t, code: code, reason: reason, now: now, ledger: &ledger)
+            let frameFailed = try failTask(db, t, code: code, reason: reason, now: now, ledger: &ledger)
             try ledger.apply(db, now: now)
-            return FailureRecord(outcome: .frameFailed(FrameID(t.frame)), bannedWorker: banned)
+            return FailureRecord(outcome: frameFailed ? .frameFailed(FrameID(t.frame)) : .memberSkipped(FrameID(t.frame)),
+                                 bannedWorker: banned)
         }
     }
 
@@ -411,13 +435,17 @@ func takeBack(_ db: Database, tasks: [Int64], reason: String, maxAttempts: Int, 
     return count
 }
 
-/// A running task fails for good and fails its frame.
-func failTask(_ db: Database, _ t: TaskRow, code: String, reason: String, now: Int64, ledger: inout Ledger) throws {
+/// A running task fails for good and fails its frame — except a burst member's decode, which
+/// only leaves that member out of its burst. Returns whether the frame failed.
+@discardableResult
+func failTask(_ db: Database, _ t: TaskRow, code: String, reason: String, now: Int64, ledger: inout Ledger) throws -> Bool {
     try db.cachedStatement(sql: """
         UPDATE tasks SET state = 'failed', worker_id = NULL, finished_at = ?, last_error = ? WHERE id = ?
         """).execute(arguments: [now, reason, t.id])
     ledger.move(job: t.job, from: .running, to: .failed)
+    if t.member != nil { return false }
     try failFrame(db, frame: t.frame, job: t.job, code: code, reason: reason, attempts: t.attempts, now: now, ledger: &ledger)
+    return true
 }
 
 /// Fails a frame that is not finished: cancels its queued and running tasks (closing running

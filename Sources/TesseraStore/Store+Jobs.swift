@@ -50,8 +50,8 @@ func decodeCore(_ row: Row, at index: Int) -> PixelRect? {
 
 extension TesseraStore {
     /// Creates a job in state `running` with its frames (`pending`, consecutive ids in the order
-    /// given) and one queued decode task per frame (consecutive ids), counters included — one
-    /// transaction. Throws ``StoreError/Kind/invalidArgument`` for an empty frame list or a
+    /// given) and one queued decode task per frame (consecutive ids) — per member for a burst
+    /// frame (`tasks.member` 0…n) — counters included, one transaction. Throws ``StoreError/Kind/invalidArgument`` for an empty frame list or a
     /// non-positive tile size.
     public func createJob(_ job: NewJob, frames: [NewFrame]) throws(StoreError) -> JobID {
         guard !frames.isEmpty else {
@@ -67,20 +67,30 @@ extension TesseraStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [job.name, job.captureDir, job.outputDir, job.recipeName, job.recipeDocument,
                                  job.recipeHash, job.tileSize, job.format, job.priority, job.overwrite,
-                                 JobState.running.rawValue, now, frames.count, frames.count])
+                                 JobState.running.rawValue, now, frames.count,
+                                 frames.reduce(0) { $0 + 1 + $1.members.count }])
             let jobID = db.lastInsertedRowID
             let insertFrame = try db.makeStatement(sql: """
                 INSERT INTO frames (job_id, ordinal, path, stem, byte_count, state, members) VALUES (?, ?, ?, ?, ?, 'pending', ?)
                 """)
             let insertTask = try db.makeStatement(sql: """
-                INSERT INTO tasks (job_id, frame_id, kind, state) VALUES (?, ?, \(TaskKind.decode.rawValue), 'queued')
+                INSERT INTO tasks (job_id, frame_id, kind, state, member) VALUES (?, ?, \(TaskKind.decode.rawValue), 'queued', ?)
                 """)
             for (index, frame) in frames.enumerated() {
                 insertFrame.setUncheckedArguments([jobID, index, frame.path, frame.stem, frame.byteCount,
                                                    frame.members.isEmpty ? nil : FrameMembers.encode(frame.members)])
                 try insertFrame.execute()
-                insertTask.setUncheckedArguments([jobID, db.lastInsertedRowID])
-                try insertTask.execute()
+                let frameID = db.lastInsertedRowID
+                if frame.members.isEmpty {
+                    insertTask.setUncheckedArguments([jobID, frameID, nil as Int?])
+                    try insertTask.execute()
+                } else {
+                    // A burst: every member decodes on its own worker (docs/burst.md).
+                    for member in 0...frame.members.count {
+                        insertTask.setUncheckedArguments([jobID, frameID, member])
+                        try insertTask.execute()
+                    }
+                }
             }
             return JobID(jobID)
         }

@@ -10,7 +10,7 @@ public enum WireCodec {
     /// The protocol signature, bytes 0–1 of every header: `"TS"`.
     public static let signature: (UInt8, UInt8) = (0x54, 0x53)
     /// The protocol version this codec speaks (header byte 2).
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     /// Bytes before the body: signature (2), version (1), type (1).
     public static let headerPrefixLength = 4
     /// Range of a row id on the wire (u64 restricted to Int64's non-negative range).
@@ -71,7 +71,7 @@ public enum WireCodec {
         case let .goodbye(m):
             n += str(m.reason)
         case let .submit(m):
-            n += 4 + str(m.jobName) + str(m.captureDir) + str(m.outputDir) + 4 + m.recipe.utf8.count + 4 + 1 + 4 + 1
+            n += 4 + str(m.jobName) + str(m.captureDir) + str(m.outputDir) + 4 + m.recipe.utf8.count + 4 + 1 + 4 + 1 + 1 + 4
         case .submitted:
             n += 4 + 8 + 4
         case .status:
@@ -149,6 +149,8 @@ public enum WireCodec {
             w.u8(m.format.rawValue)
             w.i32(m.priority)
             w.bool(m.overwrite)
+            w.bool(m.mergeBursts)
+            w.u32(m.burstGapMillis)
         case let .submitted(m):
             w.u32(m.requestID)
             w.id(m.jobID.rawValue)
@@ -355,10 +357,13 @@ public enum WireCodec {
             }
             let priority = try r.i32("priority")
             let overwrite = try r.bool("overwrite")
+            let mergeBursts = try r.bool("mergeBursts")
+            let burstGapMillis = try r.u32("burstGapMillis")
             return .submit(
                 Submit(
                     requestID: requestID, jobName: jobName, captureDir: captureDir, outputDir: outputDir, recipe: recipe,
-                    tileSize: tileSize, format: format, priority: priority, overwrite: overwrite))
+                    tileSize: tileSize, format: format, priority: priority, overwrite: overwrite, mergeBursts: mergeBursts,
+                    burstGapMillis: burstGapMillis))
         case .submitted:
             let requestID = try r.u32("requestID")
             let jobID = try r.id("jobID")

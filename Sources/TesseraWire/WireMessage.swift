@@ -230,12 +230,18 @@ public struct Submit: Equatable, Sendable {
     public var priority: Int32
     /// Whether existing files in `outputDir` may be replaced.
     public var overwrite: Bool
+    /// Group frames shot in quick succession into bursts and merge each into one frame (v2).
+    public var mergeBursts: Bool
+    /// Largest gap between two frames of one burst, in milliseconds (v2; used with `mergeBursts`).
+    public var burstGapMillis: UInt32
 
     /// Creates a SUBMIT.
     public init(
         requestID: UInt32, jobName: String, captureDir: String, outputDir: String, recipe: String, tileSize: UInt32,
-        format: WireOutputFormat, priority: Int32, overwrite: Bool
+        format: WireOutputFormat, priority: Int32, overwrite: Bool, mergeBursts: Bool = false, burstGapMillis: UInt32 = 1500
     ) {
+        self.mergeBursts = mergeBursts
+        self.burstGapMillis = burstGapMillis
         self.requestID = requestID
         self.jobName = jobName
         self.captureDir = captureDir

@@ -34,6 +34,7 @@ public enum TaskExecutor {
         switch kind {
         case .decode: return try decode(parameters: parameters, payloads: payloads)
         case .developTile: return try developTile(parameters: parameters, payloads: payloads)
+        case .mergeTile: return try mergeTile(parameters: parameters, payloads: payloads)
         }
     }
 
@@ -44,11 +45,10 @@ public enum TaskExecutor {
         } catch {
             throw Failure(code: .invalidParameters, retryable: false, reason: "\(error)")
         }
-        guard payloads.count == 1 + params.memberNames.count else {
+        guard payloads.count == 1 else {
             throw Failure(code: .invalidParameters, retryable: false,
-                          reason: "\(TaskContractError.payloadCount(expected: 1 + params.memberNames.count, actual: payloads.count))")
+                          reason: "\(TaskContractError.payloadCount(expected: 1, actual: payloads.count))")
         }
-        if !params.memberNames.isEmpty { return try mergeBurst(params: params, payloads: payloads) }
         let decoded: DecodedRaw
         do {
             decoded = try payloads[0].withUnsafeBytes { bytes in
@@ -56,6 +56,16 @@ public enum TaskExecutor {
             }
         } catch {
             throw Failure(code: .decodeFailed, retryable: false, reason: "\(error)")
+        }
+        if params.burstMember == true {
+            // A burst member: the plane plus what the coordinator needs to plan the merge. A
+            // frame too small to measure is left out of its burst like a corrupt one.
+            let measured: (summary: BurstMemberSummary, proxy: BurstProxy)
+            do { measured = try BurstMemberSummary.measure(decoded) } catch {
+                throw Failure(code: .decodeFailed, retryable: false, reason: "\(params.fileName): \(error)")
+            }
+            let metadata = TaskContract.encode(TaskContract.DecodeResult(info: decoded.info, member: measured.summary))
+            return Output(metadata: metadata, payloads: [SampleBytes.bytes(of: decoded.plane.pixels), measured.proxy.bytes])
         }
         let statistics = params.wholeFrame.flatMap { DevelopSettings.needsStatistics($0.recipe) ? FrameStatistics.measure(plane: decoded.plane, info: decoded.info) : nil }
         if let whole = params.wholeFrame, whole.covers(width: decoded.info.width, height: decoded.info.height) {
@@ -75,58 +85,40 @@ public enum TaskExecutor {
         return Output(metadata: metadata, payloads: [SampleBytes.bytes(of: decoded.plane.pixels)])
     }
 
-    /// A burst: decode every frame (a frame that fails is left out with its reason), choose the
-    /// reference by sharpness among the first three, align and merge the others onto it, and
-    /// develop the merged raw whole. Payload 0 of the result is the developed output, payload 1
-    /// the merged DNG.
-    static func mergeBurst(params: TaskContract.DecodeParameters, payloads: [[UInt8]]) throws(Failure) -> Output {
-        guard let whole = params.wholeFrame else {
-            throw Failure(code: .invalidParameters, retryable: false, reason: "a burst task needs whole-frame develop parameters")
+    /// One output core of a burst: align every alternate window onto the reference window and
+    /// merge (``BurstMerger/alignAndMerge(reference:alternates:coarse:core:settings:)``). The
+    /// result is the merged raw core and its weight sum.
+    static func mergeTile(parameters: [UInt8], payloads: [[UInt8]]) throws(Failure) -> Output {
+        let params: TaskContract.MergeTileParameters
+        do {
+            params = try TaskContract.decode(TaskContract.MergeTileParameters.self, from: parameters)
+        } catch {
+            throw Failure(code: .invalidParameters, retryable: false, reason: "\(error)")
         }
-        let names = [params.fileName] + params.memberNames
-        let decoder = RawDecoder(maxPixels: params.maxPixels)
-        var frames: [(name: String, raw: DecodedRaw)] = []
-        var skipped: [String: String] = [:]
-        for (name, payload) in zip(names, payloads) {
-            do {
-                frames.append((name, try payload.withUnsafeBytes { try decoder.decode(bytes: $0, name: name) }))
-            } catch {
-                skipped[name] = "\(error)"
-            }
-        }
-        guard let first = frames.first else {
-            throw Failure(code: .decodeFailed, retryable: false,
-                          reason: "every frame of the burst failed to decode: \(skipped.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; "))")
-        }
-        let sharpness = frames.map { BurstGrouper.sharpness($0.raw.plane, cfa: $0.raw.info.cfa) }
-        let reference = frames[BurstGrouper.chooseReference(sharpness: sharpness, among: 3)]
-        var alternates: [DecodedRaw] = []
-        for frame in frames where frame.name != reference.name {
-            guard frame.raw.info.width == reference.raw.info.width, frame.raw.info.height == reference.raw.info.height,
-                  frame.raw.info.cfa == reference.raw.info.cfa
-            else {
-                skipped[frame.name] = "size or CFA differs from the reference \(reference.name)"
-                continue
-            }
-            alternates.append(frame.raw)
+        guard payloads.count == 1 + params.alternates.count, params.coarse.count == params.alternates.count else {
+            throw Failure(code: .invalidParameters, retryable: false,
+                          reason: "\(TaskContractError.payloadCount(expected: 1 + params.alternates.count, actual: payloads.count))")
         }
         do {
-            let info = reference.raw.info
-            let noise = try NoiseEstimator.estimate(reference.raw.plane, blackLevels: info.blackLevels, whiteLevel: info.whiteLevel)
-            let merged: BurstMergeResult = try BurstMerger.mergeFrames(
-                reference: reference.raw.plane, alternates: alternates.map(\.plane), settings: BurstSettings(info: info, noise: noise), threads: 1)
-            let dng = try DNGWriter.encode(MergedDNG.image(merged: merged.plane, info: info, noise: noise, effectiveFrames: merged.effectiveFrames))
-            let raw = DecodedRaw(info: info, plane: merged.plane)
-            let statistics = DevelopSettings.needsStatistics(whole.recipe) ? FrameStatistics.measure(plane: raw.plane, info: info) : nil
-            let settings = try DevelopSettings.resolve(recipe: whole.recipe, info: info, statistics: statistics, stages: whole.stages)
-            let image = try Developer.developFrame(raw, settings: settings, threads: 1)
-            let encoded = try OutputFile.encode(image, format: whole.format, recipe: whole.recipe, info: info)
-            let report = TaskContract.BurstReport(merged: alternates.count + 1, reference: reference.name, skipped: skipped,
-                                                  effectiveFrames: merged.effectiveFrames)
-            let metadata = TaskContract.encode(TaskContract.DecodeResult(info: info, statistics: statistics, developed: true, burst: report))
-            return Output(metadata: metadata, payloads: [encoded, dng])
+            let rects = [params.reference] + params.alternates
+            var regions: [BurstRegion] = []
+            for (z, (rect, payload)) in zip(rects, payloads).enumerated() {
+                let samples = try payload.withUnsafeBytes {
+                    try SampleBytes.samples(from: $0, count: rect.area, what: z == 0 ? "reference window" : "alternate \(z) window")
+                }
+                regions.append(BurstRegion(rect: rect, plane: RawPlane(width: rect.width, height: rect.height, pixels: samples)))
+            }
+            let merged = try BurstMerger.alignAndMerge(reference: regions[0], alternates: Array(regions.dropFirst()),
+                                                       coarse: params.coarse, core: params.core, settings: params.settings)
+            let metadata = TaskContract.encode(TaskContract.MergeTileResult(weightSum: merged.weightSum, pixels: merged.pixels))
+            return Output(metadata: metadata, payloads: [SampleBytes.bytes(of: merged.plane.pixels)])
+        } catch let error as TaskContractError {
+            throw Failure(code: .invalidParameters, retryable: false, reason: "\(error)")
+        } catch let error as BurstError {
+            // Windows or settings the kernels refuse: another attempt would fail the same way.
+            throw Failure(code: .invalidParameters, retryable: false, reason: "merge tile \(params.core): \(error)")
         } catch {
-            throw Failure(code: .internalError, retryable: false, reason: "merging the burst of \(first.name): \(error)")
+            throw Failure(code: .internalError, retryable: true, reason: "merge tile \(params.core): \(error)")
         }
     }
 

@@ -145,6 +145,9 @@ import TesseraStore
                 case .developTile:
                     #expect(try store.recordTileDone(task: c.taskID, attempt: c.attempt, computeMicros: 1) == .stale,
                             "replayed tile, seed \(seed)")
+                case .mergeTile:
+                    #expect(try store.recordMergeTileDone(task: c.taskID, attempt: c.attempt, computeMicros: 1, result: "{}") == .stale,
+                            "replayed merge tile, seed \(seed)")
                 }
             case 92..<95 where jobs.count < 6:
                 try newJob()

@@ -93,7 +93,7 @@ import TesseraWire
         // Even with the count limit lifted, 2^32-1 claimed ids with no data is cut off by the
         // bytes-left check, not by an attempt to reserve 32 GiB.
         let limits = WireLimits(maxCancelTaskIDs: Int(UInt32.max))
-        let header: [UInt8] = [0x54, 0x53, 1, MessageType.cancel.rawValue, 0xFF, 0xFF, 0xFF, 0xFF]
+        let header: [UInt8] = [0x54, 0x53, WireCodec.version, MessageType.cancel.rawValue, 0xFF, 0xFF, 0xFF, 0xFF]
         #expect(decodeResult(header, limits: limits) == .failure(.truncated(field: "CANCEL.taskIDs")))
         #expect(decodeResult(header) == .failure(.listTooLong(field: "CANCEL.taskIDs", count: Int(UInt32.max), max: 65_536)))
     }

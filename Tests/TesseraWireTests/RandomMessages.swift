@@ -134,7 +134,8 @@ struct RandomMessages {
                 Submit(
                     requestID: u32(), jobName: string(max: s), captureDir: string(max: s), outputDir: string(max: s),
                     recipe: string(max: limits.maxRecipeLength), tileSize: u32(), format: WireOutputFormat.allCases.randomElement(using: &rng)!,
-                    priority: Int32(truncatingIfNeeded: edgy()), overwrite: chance(0.5)))
+                    priority: Int32(truncatingIfNeeded: edgy()), overwrite: chance(0.5), mergeBursts: chance(0.5),
+                    burstGapMillis: u32()))
         case .submitted:
             return .submitted(Submitted(requestID: u32(), jobID: JobID(id()), frames: u32()))
         case .status:

@@ -131,7 +131,8 @@ enum Vectors {
                     requestID: UInt32(int(f, "requestID")), jobName: str(f, "jobName"), captureDir: str(f, "captureDir"),
                     outputDir: str(f, "outputDir"), recipe: str(f, "recipe"), tileSize: UInt32(int(f, "tileSize")),
                     format: WireOutputFormat(rawValue: UInt8(int(f, "format")))!, priority: Int32(int(f, "priority")),
-                    overwrite: bool(f, "overwrite")))
+                    overwrite: bool(f, "overwrite"), mergeBursts: bool(f, "mergeBursts"),
+                    burstGapMillis: UInt32(int(f, "burstGapMillis"))))
         case "SUBMITTED":
             return .submitted(Submitted(requestID: UInt32(int(f, "requestID")), jobID: JobID(id(f, "jobID")), frames: UInt32(int(f, "frames"))))
         case "STATUS":

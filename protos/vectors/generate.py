@@ -71,6 +71,7 @@ assert xxh64(b'abc') == 0x44BC2CF5AD770999
 assert xxh64(b'The quick brown fox jumps over the lazy dog') == 0x0B242D361FDA71BC
 
 # ---------------------------------------------------------------- encoder from the spec
+VERSION = 2  # PROTOCOL.md §8: v2 added SUBMIT.mergeBursts/burstGapMillis and TaskKind 3 (mergeTile)
 TYPES = {'HELLO': 0x01, 'WELCOME': 0x02, 'REFUSE': 0x03, 'CREDIT': 0x04, 'HEARTBEAT': 0x05,
          'TASK': 0x06, 'RESULT': 0x07, 'FAILURE': 0x08, 'CANCEL': 0x09, 'GOODBYE': 0x0A,
          'SUBMIT': 0x20, 'SUBMITTED': 0x21, 'STATUS': 0x22, 'STATUS_REPLY': 0x23, 'CONTROL_ERROR': 0x24}
@@ -86,7 +87,8 @@ class Frame:
         self.parts.append((bytes(b), comment))
         return self
 
-    def header(self, type_name, version=1, signature=b'TS'):
+    def header(self, type_name, version=None, signature=b'TS'):
+        version = VERSION if version is None else version
         self.raw(signature, 'signature "TS"')
         self.raw([version], 'version %d' % version)
         return self.raw([TYPES.get(type_name, type_name) if isinstance(type_name, str) else type_name],
@@ -179,6 +181,7 @@ def encode(type_name, f):
         fr.str(f['captureDir'], 'captureDir').str(f['outputDir'], 'outputDir')
         fr.longstr(f['recipe'], 'recipe').u32(f['tileSize'], 'tileSize').u8(f['format'], 'format')
         fr.i32(f['priority'], 'priority').bool(f['overwrite'], 'overwrite')
+        fr.bool(f['mergeBursts'], 'mergeBursts').u32(f['burstGapMillis'], 'burstGapMillis')
     elif type_name == 'SUBMITTED':
         fr.u32(f['requestID'], 'requestID').u64(U('jobID'), 'jobID').u32(f['frames'], 'frames')
     elif type_name == 'STATUS':
@@ -236,13 +239,16 @@ VALID = [
     ('welcome', 'WELCOME', 'worker 42, 1 s heartbeats, 5 beats liveness', {
         'workerID': '42', 'heartbeatIntervalMillis': 1000, 'livenessBeats': 5, 'coordinatorVersion': 'tessera 0.1.0'}),
     ('refuse', 'REFUSE', 'refusal of a peer speaking another version (code 1 unsupportedVersion)', {
-        'code': 1, 'reason': 'protocol version 2 is not supported; this coordinator speaks version 1'}),
+        'code': 1, 'reason': 'protocol version 3 is not supported; this coordinator speaks version 2'}),
     ('credit', 'CREDIT', 'four more tasks', {'credits': 4}),
     ('credit-max', 'CREDIT', 'the largest credit', {'credits': 65535}),
     ('heartbeat', 'HEARTBEAT', 'empty body', {}),
     ('task', 'TASK', 'develop one tile; one payload frame (the 300-byte payload given in payloadFrames)', {
         'taskID': '1001', 'attempt': 1, 'kind': 2, 'jobID': '7', 'frameID': '3',
         'parameters': tile_params.hex(), 'payloads': [describe(payload_cfa)]}),
+    ('task-merge-tile', 'TASK', 'merge one burst tile (kind 3, v2); no payloads', {
+        'taskID': '2001', 'attempt': 1, 'kind': 3, 'jobID': '7', 'frameID': '4',
+        'parameters': b'{"core":{"height":2048,"width":2048,"x":0,"y":0}}'.hex(), 'payloads': []}),
     ('task-extremes', 'TASK', 'decode with largest ids and attempt, empty parameters, no payloads', {
         'taskID': str(INT64_MAX), 'attempt': 0xFFFFFFFF, 'kind': 1, 'jobID': str(INT64_MAX), 'frameID': '0',
         'parameters': '', 'payloads': []}),
@@ -260,11 +266,16 @@ VALID = [
     ('submit', 'SUBMIT', 'a JPEG job, negative priority, overwrite on', {
         'requestID': 1, 'jobName': 'wedding-2026', 'captureDir': '/data/captures/wedding',
         'outputDir': '/data/out/wedding', 'recipe': 'standard', 'tileSize': 512, 'format': 1, 'priority': -5,
-        'overwrite': True}),
+        'overwrite': True, 'mergeBursts': False, 'burstGapMillis': 1500}),
     ('submit-document', 'SUBMIT', 'a TIFF job with an inline recipe document and a non-ASCII name', {
         'requestID': 4294967295, 'jobName': 'Hochzeit Müller 📷', 'captureDir': '/srv/raw/2026-11-24',
         'outputDir': '/srv/out/2026-11-24', 'recipe': '{"base":"standard","exposure":0.5,"whiteBalance":"camera"}',
-        'tileSize': 256, 'format': 2, 'priority': 2147483647, 'overwrite': False}),
+        'tileSize': 256, 'format': 2, 'priority': 2147483647, 'overwrite': False, 'mergeBursts': False,
+        'burstGapMillis': 0}),
+    ('submit-bursts', 'SUBMIT', 'a JPEG job merging bursts of frames at most 2.5 s apart (v2 fields)', {
+        'requestID': 12, 'jobName': 'bursts', 'captureDir': '/data/captures/street', 'outputDir': '/data/out/street',
+        'recipe': 'punchy', 'tileSize': 2048, 'format': 1, 'priority': 0, 'overwrite': False, 'mergeBursts': True,
+        'burstGapMillis': 2500}),
     ('submitted', 'SUBMITTED', 'job 7 with 120 frames', {'requestID': 1, 'jobID': '7', 'frames': 120}),
     ('status', 'STATUS', 'one job', {'requestID': 2, 'jobID': '7'}),
     ('status-all', 'STATUS', 'all jobs (jobID 0)', {'requestID': 3, 'jobID': '0'}),
@@ -310,12 +321,14 @@ def invalid():
     out.append(('bad-signature-zmtp', 'a ZMTP-like greeting, not a Tessera header',
                 F().raw(b'\xff\x00\x00\x00\x00\x00\x00\x00\x01\x7f', 'ZMTP signature'),
                 err('badSignature', found=0xFF00)))
-    out.append(('version-2', 'version 2 with an otherwise valid HEARTBEAT', F().header('HEARTBEAT', version=2),
-                err('unsupportedVersion', version=2)))
+    out.append(('version-1', 'version 1 (the previous protocol) with an otherwise valid HEARTBEAT',
+                F().header('HEARTBEAT', version=1), err('unsupportedVersion', version=1)))
+    out.append(('version-3', 'version 3 with an otherwise valid HEARTBEAT', F().header('HEARTBEAT', version=3),
+                err('unsupportedVersion', version=3)))
     out.append(('version-0', 'version 0', F().header('HEARTBEAT', version=0), err('unsupportedVersion', version=0)))
     out.append(('version-only', 'version 9 and nothing after: the version is reported before the type is needed',
                 F().raw(b'TS', 'signature').raw([9], 'version 9'), err('unsupportedVersion', version=9)))
-    out.append(('no-type', 'signature and version, no type byte', F().raw(b'TS', 'signature').raw([1], 'version 1'),
+    out.append(('no-type', 'signature and version, no type byte', F().raw(b'TS', 'signature').raw([VERSION], 'version %d' % VERSION),
                 err('truncated', field='header.type')))
     out.append(('type-0', 'type 0 is reserved', F().header(0x00), err('unknownMessageType', type=0)))
     out.append(('type-0b', 'type 0x0b is not defined', F().header(0x0B), err('unknownMessageType', type=0x0B)))
@@ -429,12 +442,12 @@ def invalid():
     def task_kind(k):
         return F().header('TASK').u64(1, 'taskID').u32(1, 'attempt').u8(k, 'kind')
     out.append(('task-kind-0', 'TASK.kind 0', task_kind(0), err('invalidEnumValue', field='TASK.kind', value='0')))
-    out.append(('task-kind-3', 'TASK.kind 3 (undefined in v1)', task_kind(3),
-                err('invalidEnumValue', field='TASK.kind', value='3')))
+    out.append(('task-kind-4', 'TASK.kind 4 (undefined in v2)', task_kind(4),
+                err('invalidEnumValue', field='TASK.kind', value='4')))
     h = F().header('HELLO').str('w', 'workerName').str('h', 'hostname').str('v', 'softwareVersion')
-    h.u16(1, 'cores').u64(1, 'memoryBytes').u16(1, 'slots').u8(0x05, 'taskKinds (bit 2 undefined)').count(0, 'capabilities')
-    out.append(('task-kinds-undefined-bit', 'HELLO.taskKinds with bit 2 set', h,
-                err('invalidEnumValue', field='HELLO.taskKinds', value='5')))
+    h.u16(1, 'cores').u64(1, 'memoryBytes').u16(1, 'slots').u8(0x09, 'taskKinds (bit 3 undefined)').count(0, 'capabilities')
+    out.append(('task-kinds-undefined-bit', 'HELLO.taskKinds with bit 3 set', h,
+                err('invalidEnumValue', field='HELLO.taskKinds', value='9')))
     out.append(('refuse-code-0', 'REFUSE.code 0', F().header('REFUSE').u16(0, 'code').str('x', 'reason'),
                 err('invalidEnumValue', field='REFUSE.code', value='0')))
     out.append(('control-error-code-999', 'CONTROL_ERROR.code 999',
@@ -468,7 +481,7 @@ def invalid():
 
 def main():
     manifest = {
-        'protocol': 'Tessera wire protocol', 'version': 1, 'spec': '../PROTOCOL.md',
+        'protocol': 'Tessera wire protocol', 'version': VERSION, 'spec': '../PROTOCOL.md',
         'format': 'hex files: whitespace-separated hex byte pairs; "#" starts a comment to end of line',
         'conventions': ('fields use the names of PROTOCOL.md; u8/u16/u32/i32 are JSON numbers, u64 values are '
                         'decimal strings, bytes are lower-case hex strings, enums and the taskKinds bitset are '

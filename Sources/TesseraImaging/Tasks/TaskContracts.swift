@@ -12,8 +12,13 @@ import TesseraCore
 ///   or, when the task asked for it and the frame fits in one tile, the encoded output file.
 ///   Developing a small frame whole on the worker spares the coordinator the plane's round trip,
 ///   the assembly and the encoding — its largest per-frame costs.
+/// - decode result of a burst member (`burstMember`): payload 0 = the plane, payload 1 = the
+///   member's ``BurstProxy`` (``BurstProxy/bytes``); the metadata's `member` has the rest.
 /// - develop-tile task: payload 0 = the input window, `inputRect.area` UInt16 CFA samples.
 /// - develop-tile result: payload 0 = the developed core, `core.area * 3` UInt16 samples, RGB interleaved.
+/// - merge-tile task: payload 0 = the reference window (`reference.area` UInt16 CFA samples),
+///   payload k = alternate k's window (`alternates[k-1].area` samples).
+/// - merge-tile result: payload 0 = the merged raw core, `core.area` UInt16 CFA samples.
 public enum TaskContract {
     /// Parameters of a `decode` task.
     public struct DecodeParameters: Codable, Sendable, Hashable {
@@ -24,15 +29,15 @@ public enum TaskContract {
         /// When set, a frame that fits in one tile is developed and encoded right here (and the
         /// statistics pre-pass runs when the recipe needs it).
         public var wholeFrame: WholeFrame?
-        /// For a burst: the file names of payloads 1… (payload 0 is `fileName`). The worker
-        /// aligns and merges the burst, then develops the merged frame whole (`wholeFrame`).
-        public var memberNames: [String]
+        /// A burst member: besides the plane, return its ``BurstMemberSummary`` (sharpness,
+        /// noise) and its ``BurstProxy``; never developed here.
+        public var burstMember: Bool?
 
-        public init(fileName: String, maxPixels: Int, wholeFrame: WholeFrame? = nil, memberNames: [String] = []) {
+        public init(fileName: String, maxPixels: Int, wholeFrame: WholeFrame? = nil, burstMember: Bool = false) {
             self.fileName = fileName
             self.maxPixels = maxPixels
             self.wholeFrame = wholeFrame
-            self.memberNames = memberNames
+            self.burstMember = burstMember ? true : nil
         }
     }
 
@@ -65,33 +70,50 @@ public enum TaskContract {
         public var statistics: FrameStatistics?
         /// True when payload 0 is the finished, encoded output rather than the CFA plane.
         public var developed: Bool
-        /// For a merged burst: what was merged (payload 1 is then the merged DNG).
-        public var burst: BurstReport?
+        /// For a burst member: its summary (payload 1 is then its proxy).
+        public var member: BurstMemberSummary?
 
-        public init(info: RawFrameInfo, statistics: FrameStatistics? = nil, developed: Bool = false, burst: BurstReport? = nil) {
+        public init(info: RawFrameInfo, statistics: FrameStatistics? = nil, developed: Bool = false, member: BurstMemberSummary? = nil) {
             self.info = info
             self.statistics = statistics
             self.developed = developed
-            self.burst = burst
+            self.member = member
         }
     }
 
-    /// How a burst was merged.
-    public struct BurstReport: Codable, Sendable, Hashable {
-        /// Frames merged (reference included).
-        public var merged: Int
-        /// The reference frame's file name (chosen by sharpness among the first three).
-        public var reference: String
-        /// Frames left out, with the reason (e.g. a corrupt file).
-        public var skipped: [String: String]
-        /// Mean number of frames merged per pixel (less than `merged` where motion was rejected).
-        public var effectiveFrames: Double
+    /// Parameters of a `mergeTile` task: align and merge one output core of a burst
+    /// (``BurstMerger/alignAndMerge(reference:alternates:coarse:core:settings:)``).
+    public struct MergeTileParameters: Codable, Sendable, Hashable {
+        /// Levels, noise and tunables shared by every tile of the burst.
+        public var settings: BurstSettings
+        /// The raw core this task produces (frame coordinates, even origin and size).
+        public var core: PixelRect
+        /// The reference window in payload 0 (``BurstGeometry/referenceRect(core:parameters:)``).
+        public var reference: PixelRect
+        /// Each alternate's window, payloads 1… (``BurstGeometry/alternateRect(core:coarse:parameters:)``).
+        public var alternates: [PixelRect]
+        /// Each alternate's coarse displacement (the plan's), same order.
+        public var coarse: [BurstShift]
 
-        public init(merged: Int, reference: String, skipped: [String: String], effectiveFrames: Double) {
-            self.merged = merged
+        public init(settings: BurstSettings, core: PixelRect, reference: PixelRect, alternates: [PixelRect], coarse: [BurstShift]) {
+            self.settings = settings
+            self.core = core
             self.reference = reference
-            self.skipped = skipped
-            self.effectiveFrames = effectiveFrames
+            self.alternates = alternates
+            self.coarse = coarse
+        }
+    }
+
+    /// Metadata of a `mergeTile` result; the merged core is payload 0.
+    public struct MergeTileResult: Codable, Sendable, Hashable {
+        /// ``BurstMergeResult/weightSum`` of the core.
+        public var weightSum: Double
+        /// Pixels in the core.
+        public var pixels: Int
+
+        public init(weightSum: Double, pixels: Int) {
+            self.weightSum = weightSum
+            self.pixels = pixels
         }
     }
 
