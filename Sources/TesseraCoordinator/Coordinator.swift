@@ -19,6 +19,10 @@ public final class Coordinator: Sendable {
     private let pipeline: FramePipeline
     private let dispatcher: TaskDispatcher
     private let control: ControlServer?
+    private let zap: ZAPHandler?
+    /// The coordinator's CURVE public key (what workers and operators pass as
+    /// `--coordinator-key`); nil on a plaintext coordinator.
+    public let publicKey: String?
 
     public init(config: CoordinatorConfig, logger: Logger = Logger(label: "tessera.coordinator")) throws(CoordinatorError) {
         self.config = config
@@ -33,13 +37,27 @@ public final class Coordinator: Sendable {
         spool = try Spool(directory: config.spoolDirectory)
         do { context = try ZMQContext(ioThreads: 1) } catch { throw .transport("\(error)") }
         pipeline = FramePipeline(store: store, spool: spool, config: config, logger: logger)
+        let security: ServerSecurity
+        switch config.security.mode {
+        case .insecure:
+            security = .plaintext
+            zap = nil
+            logger.warning("INSECURE: plaintext sockets — no encryption, no authentication; any peer that can reach the endpoints may take tasks, submit and cancel jobs")
+        case .curve(let given):
+            let keys: CurveKeyPair
+            do { keys = try given ?? CurveKeyPair.generate() } catch { throw .transport("cannot create a CURVE key pair: \(error)") }
+            let authenticator = Authenticator(store: store, ephemeralKeys: config.security.ephemeralKeys, counters: counters, logger: logger)
+            security = ServerSecurity(keys: keys, authenticator: authenticator)
+            do { zap = try ZAPHandler(context: context) { authenticator.decide($0) } } catch { throw .transport("\(error)") }
+        }
+        publicKey = security.keys?.publicKey
         dispatcher = try TaskDispatcher(config: config, store: store, pipeline: pipeline, context: context,
-                                    counters: counters, logger: logger)
+                                    counters: counters, logger: logger, security: security)
         if let endpoint = config.controlEndpoint {
             let dispatcher = self.dispatcher, counters = self.counters
             control = try ControlServer(endpoint: endpoint, store: store, context: context, counters: counters, logger: logger,
                                     workersConnected: { counters.workersConnected.load(ordering: .relaxed) },
-                                    onSubmit: { dispatcher.mailbox.post(.tasksAvailable) })
+                                    onSubmit: { dispatcher.mailbox.post(.tasksAvailable) }, security: security)
         } else {
             control = nil
         }
@@ -55,7 +73,12 @@ public final class Coordinator: Sendable {
         } catch {
             throw .store("recovery failed: \(error)")
         }
-        try dispatcher.start()
+        // The ZAP handler must be bound before any CURVE socket: without one libzmq admits every key.
+        do { try zap?.start() } catch { throw .transport("cannot start the ZAP handler: \(error)") }
+        do { try dispatcher.start() } catch {
+            zap?.stop()
+            throw error
+        }
         if !unassembled.isEmpty {
             // Frames whose tiles were all done before a crash: assemble them in the background so
             // dispatching resumes at once.
@@ -67,6 +90,7 @@ public final class Coordinator: Sendable {
         }
         do { try control?.start() } catch {
             dispatcher.stop()
+            zap?.stop()
             throw error
         }
     }
@@ -76,6 +100,7 @@ public final class Coordinator: Sendable {
     public func stop() {
         control?.stop()
         dispatcher.stop()
+        zap?.stop()
         context.shutdown()
     }
 

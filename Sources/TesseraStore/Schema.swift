@@ -143,6 +143,7 @@ enum Schema {
         migrator.registerMigration("v3-burst-members") { db in
             try db.execute(sql: "ALTER TABLE frames ADD COLUMN members TEXT")
         }
+        KeySchema.register(&migrator)
         return migrator
     }
 }
