@@ -40,12 +40,7 @@ public final class FramePipeline: Sendable {
     func prepare(_ task: ClaimedTask) throws -> PreparedTask {
         switch task.kind {
         case .decode:
-            let bytes: [UInt8]
-            do {
-                bytes = Array(try Data(contentsOf: URL(fileURLWithPath: task.framePath), options: .mappedIfSafe))
-            } catch {
-                throw PipelineError.unreadableInput(path: task.framePath, reason: error.localizedDescription)
-            }
+            let bytes = try InputFile.read(task.framePath)
             guard let format = OutputFormat(rawValue: task.format) else {
                 throw PipelineError.inconsistent("job \(task.jobID) has unknown format \(task.format)")
             }
