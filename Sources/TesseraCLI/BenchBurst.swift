@@ -157,7 +157,10 @@ struct BenchBurst: ParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let shoot = directory + "/shoot", out = directory + "/out"
         _ = try ShootSynthesizer.write(options, to: shoot, truthDirectory: nil)
-        let config = CoordinatorConfig(taskEndpoint: "ipc://\(directory)/tasks", controlEndpoint: nil, databasePath: directory + "/farm.db")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let keys = try EphemeralFarmKeys(directory: directory)
+        var config = CoordinatorConfig(taskEndpoint: "ipc://\(directory)/tasks", controlEndpoint: nil, databasePath: directory + "/farm.db")
+        config.security = keys.coordinatorSecurity
         let coordinator = try Coordinator(config: config)
         try coordinator.start()
         defer { coordinator.stop() }
@@ -166,7 +169,8 @@ struct BenchBurst: ParsableCommand {
         var request = JobRequest(captureDirectory: shoot, outputDirectory: out)
         request.mergeBursts = true
         let job = try coordinator.submit(request).job
-        let pool = try WorkerPool(count: workers, slots: 1, endpoint: coordinator.taskEndpoint ?? config.taskEndpoint, logLevel: "warning")
+        let pool = try WorkerPool(count: workers, slots: 1, endpoint: coordinator.taskEndpoint ?? config.taskEndpoint, logLevel: "warning",
+                                  keyArguments: keys.workerArguments)
         var summary = try coordinator.store.jobSummaries(job).first
         while summary.map({ !$0.state.isFinished }) ?? false {
             try pool.superviseAlive()

@@ -6,6 +6,7 @@ import TesseraZMQ
 struct ControlClient {
     let endpoint: String
     let timeoutMillis: Int
+    var security: ClientSecurity = .plaintext
 
     /// Errors an operator sees; each says which endpoint was involved and what to do.
     enum Failure: Error, CustomStringConvertible {
@@ -13,6 +14,7 @@ struct ControlClient {
         case transport(endpoint: String, message: String)
         case rejected(String)
         case unexpectedReply(String)
+        case handshakeFailed(endpoint: String, event: ZMQMonitorEvents, plaintext: Bool)
 
         var description: String {
             switch self {
@@ -22,6 +24,12 @@ struct ControlClient {
             case .transport(let endpoint, let message): "cannot talk to \(endpoint): \(message)"
             case .rejected(let message): "coordinator refused: \(message)"
             case .unexpectedReply(let name): "coordinator sent an unexpected \(name)"
+            case .handshakeFailed(let endpoint, let event, let plaintext):
+                event == .handshakeFailedAuth
+                    ? "the coordinator at \(endpoint) refused this key (not allow-listed or revoked): ask its operator to run `tessera keys allow NAME KEY.pub --role operator`"
+                    : plaintext
+                        ? "the coordinator at \(endpoint) requires CURVE: pass --key FILE and --coordinator-key KEY"
+                        : "CURVE handshake with \(endpoint) failed: check --coordinator-key (the coordinator's public key) \(event)"
             }
         }
     }
@@ -33,15 +41,27 @@ struct ControlClient {
             defer { context.shutdown() }
             let socket = try context.makeSocket(.dealer)
             defer { socket.close() }
+            try socket.applyClientSecurity(security)
+            let monitorEndpoint = "inproc://tessera-control-handshake"
+            try socket.startMonitor(endpoint: monitorEndpoint, events: .handshakeFailed)
+            let monitor = try context.makeSocket(.pair)
+            defer { monitor.close() }
+            try monitor.connect(monitorEndpoint)
             try socket.connect(endpoint)
             _ = try socket.send([WireCodec.encode(request)])
             var poller = ZMQPoller()
             _ = poller.add(socket)
+            _ = poller.add(monitor)
             let deadline = ContinuousClock.now + .milliseconds(timeoutMillis)
             while ContinuousClock.now < deadline {
                 let remaining = deadline - ContinuousClock.now
                 let millis = Int(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)
-                guard try !poller.poll(timeoutMilliseconds: max(1, millis)).isEmpty else { continue }
+                let ready = try poller.poll(timeoutMilliseconds: max(1, millis))
+                if ready.isReadable(1), let parts = try monitor.receiveMultipart(dontWait: true), let event = ZMQMonitorEvent(parts: parts),
+                   event.kind == .handshakeFailedAuth || event.kind == .handshakeFailedProtocol {
+                    throw Failure.handshakeFailed(endpoint: endpoint, event: event.kind, plaintext: security == .plaintext)
+                }
+                guard ready.isReadable(0) else { continue }
                 while let parts = try socket.receiveMultipart(dontWait: true) {
                     guard let header = parts.first else { continue }
                     let reply = try WireCodec.decode(header.bytes)
@@ -75,5 +95,9 @@ struct RemoteOptions: ParsableArguments {
     @Option(help: "Seconds to wait for the coordinator's answer.")
     var timeout: Double = 10
 
-    var client: ControlClient { ControlClient(endpoint: coordinator, timeoutMillis: Int(timeout * 1000)) }
+    @OptionGroup var keys: ClientKeyOptions
+
+    var client: ControlClient {
+        get throws { ControlClient(endpoint: coordinator, timeoutMillis: Int(timeout * 1000), security: try keys.security()) }
+    }
 }

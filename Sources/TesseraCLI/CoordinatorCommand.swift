@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import TesseraCoordinator
+import TesseraZMQ
 
 /// `tessera coordinator`: the long-running coordinator service of a multi-machine farm.
 struct CoordinatorCommand: ParsableCommand {
@@ -39,6 +40,12 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "Shortest time (ms) before a task without a result is presumed hung and requeued; longer for slow workers and big tasks (10× the expected time).")
     var taskTimeoutMinMs: Int = 30_000
 
+    @Option(help: "The coordinator's secret key file (default: coordinator.key next to the database, created with its .pub if missing).")
+    var key: String?
+
+    @Flag(help: "Plaintext sockets: no encryption, no authentication — anyone who can reach the endpoints may take tasks and submit or cancel jobs.")
+    var insecure = false
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -60,6 +67,7 @@ struct CoordinatorCommand: ParsableCommand {
         config.retryBackoffMillis = retryBackoffMs
         config.badWorkerThreshold = badWorkerThreshold
         config.taskTimeoutMinMillis = taskTimeoutMinMs
+        config.security = try coordinatorSecurity(databasePath: config.databasePath)
         let coordinator = try Coordinator(config: config)
         try coordinator.start()
         let stopped = DispatchSemaphore(value: 0)
@@ -70,5 +78,37 @@ struct CoordinatorCommand: ParsableCommand {
         stopped.wait()
         withExtendedLifetime(watcher) {}
         coordinator.stop()
+    }
+
+    /// CURVE with the key file (created next to the database when no --key is given), or
+    /// plaintext with a loud warning when --insecure.
+    private func coordinatorSecurity(databasePath: String) throws -> CoordinatorSecurity {
+        if insecure {
+            FileHandle.standardError.write(Data("""
+                WARNING: --insecure: the task and control sockets are PLAINTEXT. Nothing is encrypted or
+                WARNING: authenticated; anyone who can reach them may take tasks, submit and cancel jobs.
+
+                """.utf8))
+            return .insecure
+        }
+        if let key {
+            let path = absolutePath(key)
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ValidationError("no key file \(path): make one with `tessera keygen coordinator --dir \((path as NSString).deletingLastPathComponent)`, or omit --key to use (and create) coordinator.key next to the database")
+            }
+            return .curve(serverKeys: try KeyFiles.readSecret(path))
+        }
+        let directory = (databasePath as NSString).deletingLastPathComponent
+        let path = directory + "/coordinator.key"
+        if FileManager.default.fileExists(atPath: path) { return .curve(serverKeys: try KeyFiles.readSecret(path)) }
+        let keys = try CurveKeyPair.generate()
+        let written = try KeyFiles.write(keys, name: "coordinator", directory: directory, force: false)
+        FileHandle.standardError.write(Data("""
+            created the coordinator's key pair: \(written.secret) (secret, mode 0600) and \(written.public)
+            give workers and operators its public key (--coordinator-key \(written.public)): \(keys.publicKey)
+            allow their keys with `tessera keys allow NAME KEY.pub --role worker|operator --db \(databasePath)`
+
+            """.utf8))
+        return .curve(serverKeys: keys)
     }
 }

@@ -6,6 +6,7 @@ import TesseraCoordinator
 import TesseraCore
 import TesseraImaging
 import TesseraStore
+import TesseraZMQ
 
 /// `tessera run`: a whole farm on this machine — a coordinator in this process and N worker
 /// processes speaking ZeroMQ over ipc, exactly the code paths of a multi-machine farm.
@@ -56,11 +57,15 @@ struct Run: ParsableCommand {
         let outputDirectory = absolutePath(out)
         let databasePath = db.map(absolutePath) ?? outputDirectory + "/.tessera/tessera.db"
         let runtimeDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-run-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: runtimeDirectory, withIntermediateDirectories: true)
+        // Private to this user: it holds the task socket and the workers' ephemeral secret key.
+        try FileManager.default.createDirectory(atPath: runtimeDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(atPath: runtimeDirectory) }
 
-        let config = CoordinatorConfig(taskEndpoint: "ipc://\(runtimeDirectory)/tasks", controlEndpoint: nil,
+        let keys = try EphemeralFarmKeys(directory: runtimeDirectory)
+        var config = CoordinatorConfig(taskEndpoint: "ipc://\(runtimeDirectory)/tasks", controlEndpoint: nil,
                                        databasePath: databasePath)
+        config.security = keys.coordinatorSecurity
         let coordinator = try Coordinator(config: config)
         try coordinator.start()
         defer { coordinator.stop() }
@@ -81,7 +86,8 @@ struct Run: ParsableCommand {
         let watcher = SignalWatcher { _ in interrupted.store(true, ordering: .relaxed) }
         defer { withExtendedLifetime(watcher) {} }
         let pool = try WorkerPool(count: workers, slots: slots, endpoint: coordinator.taskEndpoint ?? config.taskEndpoint,
-                                  logLevel: logging.logLevel == "info" ? "warning" : logging.logLevel)
+                                  logLevel: logging.logLevel == "info" ? "warning" : logging.logLevel,
+                                  keyArguments: keys.workerArguments)
         defer { pool.stop() }
 
         let progress = ProgressPrinter()
@@ -125,21 +131,25 @@ final class WorkerPool {
     private let endpoint: String
     private let slots: Int
     private let logLevel: String
+    private let keyArguments: [String]
     private var restarts = 0
     private static let maxRestarts = 8
 
-    init(count: Int, slots: Int, endpoint: String, logLevel: String) throws {
+    init(count: Int, slots: Int, endpoint: String, logLevel: String, keyArguments: [String]) throws {
         self.endpoint = endpoint
         self.slots = slots
         self.logLevel = logLevel
-        for index in 0..<count { processes.append(try Self.spawn(index: index, endpoint: endpoint, slots: slots, logLevel: logLevel)) }
+        self.keyArguments = keyArguments
+        for index in 0..<count {
+            processes.append(try Self.spawn(index: index, endpoint: endpoint, slots: slots, logLevel: logLevel, keyArguments: keyArguments))
+        }
     }
 
-    private static func spawn(index: Int, endpoint: String, slots: Int, logLevel: String) throws -> Process {
+    private static func spawn(index: Int, endpoint: String, slots: Int, logLevel: String, keyArguments: [String]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try executablePath())
         process.arguments = ["worker", "--connect", endpoint, "--slots", "\(slots)", "--name", "local-\(index + 1)",
-                             "--log-level", logLevel, "--parent-pid", "\(getpid())"]
+                             "--log-level", logLevel, "--parent-pid", "\(getpid())"] + keyArguments
         try process.run()
         return process
     }
@@ -152,7 +162,7 @@ final class WorkerPool {
                 throw ValidationError("worker processes keep exiting (last status \(process.terminationStatus)); giving up")
             }
             FileHandle.standardError.write(Data("worker local-\(index + 1) exited (status \(process.terminationStatus)); restarting\n".utf8))
-            processes[index] = try Self.spawn(index: index, endpoint: endpoint, slots: slots, logLevel: logLevel)
+            processes[index] = try Self.spawn(index: index, endpoint: endpoint, slots: slots, logLevel: logLevel, keyArguments: keyArguments)
         }
     }
 
@@ -191,5 +201,25 @@ final class ProgressPrinter {
 
     func finish() {
         if isTTY { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+/// Keys for an embedded farm (`tessera run`, `bench`): secure with no set-up. A coordinator key
+/// and a worker key made for this process only; the worker key is admitted in memory (never
+/// written to the database) and its secret file lives in `directory`, which must be private
+/// (mode 0700) and removed by the caller.
+struct EphemeralFarmKeys {
+    /// The coordinator's security: CURVE with the fresh server key, admitting the worker key.
+    let coordinatorSecurity: CoordinatorSecurity
+    /// What each `tessera worker` of the farm is started with.
+    let workerArguments: [String]
+
+    init(directory: String) throws {
+        let serverKeys = try CurveKeyPair.generate(), workerKeys = try CurveKeyPair.generate()
+        let workerKeyFile = try KeyFiles.write(workerKeys, name: "run-worker", directory: directory, force: true).secret
+        coordinatorSecurity = .curve(serverKeys: serverKeys, ephemeralKeys: [
+            KeyRecord(name: "run-worker", publicKey: workerKeys.publicKey, role: .worker, addedAt: 0, revokedAt: nil),
+        ])
+        workerArguments = ["--key", workerKeyFile, "--coordinator-key", serverKeys.publicKey]
     }
 }

@@ -12,6 +12,7 @@ public struct TesseraCommand: ParsableCommand {
         subcommands: [
             Run.self, Develop.self, Synth.self,
             CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self, StatusCommand.self, BenchCommand.self,
+            KeygenCommand.self, KeysCommand.self,
         ])
 
     public init() {}

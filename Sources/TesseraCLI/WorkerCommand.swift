@@ -26,6 +26,8 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Test hook: the first N tasks hang forever.", visibility: .hidden))
     var hangTasks: Int = 0
 
+    @OptionGroup var keys: ClientKeyOptions
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -38,6 +40,7 @@ struct WorkerCommand: ParsableCommand {
         config.parentProcess = parentPid
         config.failEveryTask = failEveryTask
         config.hangTasks = hangTasks
+        config.security = try keys.security()
         let runtime = try WorkerRuntime(config: config)
         // First SIGTERM/SIGINT: drain (finish running tasks, take no new ones); a second: stop now.
         let signals = SignalCounter()

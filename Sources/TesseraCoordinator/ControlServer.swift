@@ -23,9 +23,12 @@ final class ControlServer: Sendable {
     private let ready = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let startError = Mutex<String?>(nil)
+    private let security: ServerSecurity
 
     init(endpoint: String, store: TesseraStore, context: ZMQContext, counters: DispatchCounters, logger: Logger,
-         workersConnected: @escaping @Sendable () -> Int, onSubmit: @escaping @Sendable () -> Void) throws(CoordinatorError) {
+         workersConnected: @escaping @Sendable () -> Int, onSubmit: @escaping @Sendable () -> Void,
+         security: ServerSecurity = .plaintext) throws(CoordinatorError) {
+        self.security = security
         do { wakeup = try Mailbox() } catch { throw .transport("\(error)") }
         self.endpointRequested = endpoint
         self.store = store
@@ -59,6 +62,9 @@ final class ControlServer: Sendable {
         do {
             socket = try context.makeSocket(.router)
             try socket.set(.routerMandatory, true)
+            try socket.set(.maxMessageSize, Int64(WireLimits.default.maxRecipeLength + 64 * 1024))
+            try security.apply(to: socket, domain: Authenticator.controlDomain)
+            HandshakeMonitor.attach(to: socket, name: "control", counters: counters, logger: logger)
             try socket.bind(endpointRequested)
             bound.withLock { $0 = try? socket.lastEndpoint }
         } catch {
@@ -81,8 +87,14 @@ final class ControlServer: Sendable {
             guard items.isReadable(0) else { continue }
             while true {
                 let parts: [[UInt8]]
+                let peer: PeerIdentity
                 do {
                     guard let received = try socket.receiveMultipart(dontWait: true) else { break }
+                    peer = PeerIdentity(userID: received.count > 1 ? received[1].property("User-Id") : nil)
+                    guard received.count == 2 else {
+                        counters.malformed.add(1)
+                        continue
+                    }
                     parts = received.map(\.bytes)
                 } catch {
                     logger.error("control receive failed: \(error)")
@@ -92,7 +104,7 @@ final class ControlServer: Sendable {
                     counters.malformed.add(1)
                     continue
                 }
-                let replyMessage = respond(to: parts[1])
+                let replyMessage = respond(to: parts[1], peer: peer)
                 do { _ = try socket.send([parts[0], WireCodec.encode(replyMessage)], dontWait: true) } catch {
                     logger.debug("control reply not delivered: \(error)")
                 }
@@ -101,11 +113,18 @@ final class ControlServer: Sendable {
     }
 
     /// Answers one request (never throws: every failure becomes a CONTROL_ERROR).
-    func respond(to header: [UInt8]) -> WireMessage {
+    func respond(to header: [UInt8], peer: PeerIdentity = .plaintext) -> WireMessage {
         let message: WireMessage
         do { message = try WireCodec.decode(header) } catch {
             counters.malformed.add(1)
             return .controlError(ControlError(requestID: 0, code: .malformed, message: "\(error)"))
+        }
+        // Authorisation, before anything else: a worker key may only read status.
+        guard peer.mayControl(message.name) else {
+            counters.controlRefused.add(1)
+            logger.warning("refused \(message.name) from \(peer.description): not an operator key")
+            return .controlError(ControlError(requestID: message.controlRequestID, code: .unauthorized,
+                                              message: "\(message.name) needs an operator key; \(peer.description) may only read status"))
         }
         switch message {
         case .submit(let submit):
@@ -139,6 +158,17 @@ final class ControlServer: Sendable {
         default:
             counters.malformed.add(1)
             return .controlError(ControlError(requestID: 0, code: .malformed, message: "\(message.name) is not a control request"))
+        }
+    }
+}
+
+extension WireMessage {
+    /// The request id of a control request (0 when the message has none), for error replies.
+    fileprivate var controlRequestID: UInt32 {
+        switch self {
+        case .submit(let m): m.requestID
+        case .status(let m): m.requestID
+        default: 0
         }
     }
 }

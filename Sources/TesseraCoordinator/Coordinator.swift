@@ -21,6 +21,10 @@ public final class Coordinator: Sendable {
     private let control: ControlServer?
     /// Runs ``FramePipeline/resumeBursts()`` at start and every few seconds.
     private let burstTimer = PeriodicWork(label: "tessera-bursts", seconds: 5)
+    private let zap: ZAPHandler?
+    /// The coordinator's CURVE public key (what workers and operators pass as
+    /// `--coordinator-key`); nil on a plaintext coordinator.
+    public let publicKey: String?
 
     public init(config: CoordinatorConfig, logger: Logger = Logger(label: "tessera.coordinator")) throws(CoordinatorError) {
         self.config = config
@@ -35,15 +39,29 @@ public final class Coordinator: Sendable {
         spool = try Spool(directory: config.spoolDirectory)
         do { context = try ZMQContext(ioThreads: 1) } catch { throw .transport("\(error)") }
         pipeline = FramePipeline(store: store, spool: spool, config: config, logger: logger)
+        let security: ServerSecurity
+        switch config.security.mode {
+        case .insecure:
+            security = .plaintext
+            zap = nil
+            logger.warning("INSECURE: plaintext sockets — no encryption, no authentication; any peer that can reach the endpoints may take tasks, submit and cancel jobs")
+        case .curve(let given):
+            let keys: CurveKeyPair
+            do { keys = try given ?? CurveKeyPair.generate() } catch { throw .transport("cannot create a CURVE key pair: \(error)") }
+            let authenticator = Authenticator(store: store, ephemeralKeys: config.security.ephemeralKeys, counters: counters, logger: logger)
+            security = ServerSecurity(keys: keys, authenticator: authenticator)
+            do { zap = try ZAPHandler(context: context) { authenticator.decide($0) } } catch { throw .transport("\(error)") }
+        }
+        publicKey = security.keys?.publicKey
         dispatcher = try TaskDispatcher(config: config, store: store, pipeline: pipeline, context: context,
-                                    counters: counters, logger: logger)
+                                    counters: counters, logger: logger, security: security)
         let mailbox = dispatcher.mailbox
         pipeline.setWake { mailbox.post(.tasksAvailable) }
         if let endpoint = config.controlEndpoint {
             let dispatcher = self.dispatcher, counters = self.counters
             control = try ControlServer(endpoint: endpoint, store: store, context: context, counters: counters, logger: logger,
                                     workersConnected: { counters.workersConnected.load(ordering: .relaxed) },
-                                    onSubmit: { dispatcher.mailbox.post(.tasksAvailable) })
+                                    onSubmit: { dispatcher.mailbox.post(.tasksAvailable) }, security: security)
         } else {
             control = nil
         }
@@ -59,7 +77,12 @@ public final class Coordinator: Sendable {
         } catch {
             throw .store("recovery failed: \(error)")
         }
-        try dispatcher.start()
+        // The ZAP handler must be bound before any CURVE socket: without one libzmq admits every key.
+        do { try zap?.start() } catch { throw .transport("cannot start the ZAP handler: \(error)") }
+        do { try dispatcher.start() } catch {
+            zap?.stop()
+            throw error
+        }
         if !unassembled.isEmpty {
             // Frames whose tiles were all done before a crash: assemble them in the background so
             // dispatching resumes at once.
@@ -76,6 +99,7 @@ public final class Coordinator: Sendable {
         burstTimer.start { pipeline.resumeBursts() }
         do { try control?.start() } catch {
             dispatcher.stop()
+            zap?.stop()
             throw error
         }
     }
@@ -86,6 +110,7 @@ public final class Coordinator: Sendable {
         burstTimer.stop()
         control?.stop()
         dispatcher.stop()
+        zap?.stop()
         context.shutdown()
     }
 

@@ -36,6 +36,16 @@ public struct CoordinatorConfig: Sendable {
     public var maxFramePixels: Int = 250_000_000
     /// Tasks being prepared (file reads, tile windows) at once; bounds coordinator memory.
     public var maxPreparing: Int = 8
+    /// How the task and control sockets are secured: CURVE with a generated key by default;
+    /// see ``CoordinatorSecurity`` and docs/security.md.
+    public var security: CoordinatorSecurity = .ephemeralCurve
+    /// Malformed or out-of-place messages one connection may send before it is disconnected
+    /// (and, under CURVE, its key suspended for ``suspensionSeconds``).
+    public var maxMalformedPerPeer: Int = 16
+    /// How long a key disconnected for sending garbage is refused, in seconds.
+    public var suspensionSeconds: Int = 300
+    /// Tasks one worker may hold at once (running plus queued), whatever credit it grants.
+    public var maxTasksInFlightPerWorker: Int = 64
 
     public init(taskEndpoint: String, controlEndpoint: String?, databasePath: String, spoolDirectory: String? = nil) {
         self.taskEndpoint = taskEndpoint

@@ -22,12 +22,7 @@ extension FramePipeline {
             throw PipelineError.inconsistent("task \(task.taskID): member \(member) of a burst of \(paths.count)")
         }
         let path = paths[member]
-        let bytes: [UInt8]
-        do {
-            bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe))
-        } catch {
-            throw PipelineError.unreadableInput(path: path, reason: error.localizedDescription)
-        }
+        let bytes = try InputFile.read(path)
         let params = TaskContract.DecodeParameters(fileName: (path as NSString).lastPathComponent, maxPixels: config.maxFramePixels,
                                                    burstMember: true)
         return PreparedTask(message: assignment(task, parameters: TaskContract.encode(params), payloads: [bytes]), payloads: [bytes])

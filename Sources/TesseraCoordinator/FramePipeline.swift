@@ -50,12 +50,7 @@ public final class FramePipeline: Sendable {
         switch task.kind {
         case .decode:
             if task.member != nil { return try prepareMemberDecode(task) }
-            let bytes: [UInt8]
-            do {
-                bytes = Array(try Data(contentsOf: URL(fileURLWithPath: task.framePath), options: .mappedIfSafe))
-            } catch {
-                throw PipelineError.unreadableInput(path: task.framePath, reason: error.localizedDescription)
-            }
+            let bytes = try InputFile.read(task.framePath)
             guard let format = OutputFormat(rawValue: task.format) else {
                 throw PipelineError.inconsistent("job \(task.jobID) has unknown format \(task.format)")
             }

@@ -38,9 +38,11 @@ final class TaskDispatcher: Sendable {
     private let ready = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let startError = Mutex<String?>(nil)
+    private let security: ServerSecurity
 
     init(config: CoordinatorConfig, store: TesseraStore, pipeline: FramePipeline, context: ZMQContext,
-         counters: DispatchCounters, logger: Logger) throws(CoordinatorError) {
+         counters: DispatchCounters, logger: Logger, security: ServerSecurity = .plaintext) throws(CoordinatorError) {
+        self.security = security
         do { mailbox = try Mailbox() } catch { throw .transport("\(error)") }
         self.config = config
         self.store = store
@@ -103,6 +105,8 @@ final class TaskDispatcher: Sendable {
         /// `running` in the store until then, so a leaving session waits for them).
         var resultsPending = 0
         var lastHeard: ContinuousClock.Instant
+        /// The key this session authenticated with (docs/security.md); plaintext when insecure.
+        var identity: PeerIdentity = .plaintext
     }
 
     private final class LoopState {
@@ -111,6 +115,13 @@ final class TaskDispatcher: Sendable {
         var preparing = 0
         var lastBeat = ContinuousClock.now
         var rotation = 0
+        /// Who sent the message being handled, and over which connection (set by `receive`).
+        var peer: PeerIdentity = .plaintext
+        var peerDescriptor: Int32?
+        /// Malformed or out-of-place messages per connection (routing id), reset when it is cut off.
+        var strikes: [[UInt8]: Int] = [:]
+        /// Connections cut off for garbage, until when their leftover messages are ignored.
+        var cutOff: [[UInt8]: ContinuousClock.Instant] = [:]
     }
 
     private func threadMain() {
@@ -119,6 +130,11 @@ final class TaskDispatcher: Sendable {
             socket = try context.makeSocket(.router)
             try socket.set(.routerMandatory, true)
             try socket.set(.routerHandover, true)
+            // No single frame may exceed the largest a v1 message can legally carry; libzmq drops
+            // a connection that sends one before it is ever buffered whole.
+            try socket.set(.maxMessageSize, Int64(clamping: max(UInt64(WireLimits.default.maxHeaderLength), WireLimits.default.maxPayloadLength)))
+            try security.apply(to: socket, domain: Authenticator.taskDomain)
+            HandshakeMonitor.attach(to: socket, name: "task", counters: counters, logger: logger)
             try socket.bind(config.taskEndpoint)
             boundEndpoint.withLock { $0 = try? socket.lastEndpoint }
         } catch {
@@ -140,7 +156,7 @@ final class TaskDispatcher: Sendable {
                 return
             }
             if readyItems.isReadable(0) {
-                while let parts = receive(socket) { handle(parts, socket: socket, state: state) }
+                while let parts = receive(socket, state: state) { handle(parts, socket: socket, state: state) }
             }
             if readyItems.isReadable(1) {
                 var shouldDispatch = false
@@ -171,10 +187,23 @@ final class TaskDispatcher: Sendable {
         }
     }
 
-    private func receive(_ socket: ZMQSocket) -> [[UInt8]]? {
+    private func receive(_ socket: ZMQSocket, state: LoopState) -> [[UInt8]]? {
         do {
-            guard let parts = try socket.receiveMultipart(dontWait: true) else { return nil }
-            return parts.map(\.bytes)
+            while true {
+                guard let parts = try socket.receiveMultipart(dontWait: true) else { return nil }
+                let routingID = parts[0].bytes
+                if let until = state.cutOff[routingID], until > .now { continue }  // leftovers of a cut-off connection
+                state.peer = PeerIdentity(userID: parts.count > 1 ? parts[1].property("User-Id") : nil)
+                state.peerDescriptor = parts.count > 1 ? parts[1].sourceDescriptor : nil
+                // Routing id + header + at most maxPayloads payload frames; more is malformed, and
+                // is rejected before anything is copied.
+                guard parts.count <= 2 + WireLimits.default.maxPayloads else {
+                    counters.malformed.add(1)
+                    strike(routingID, why: "a message of \(parts.count) frames", socket: socket, state: state)
+                    continue
+                }
+                return parts.map(\.bytes)
+            }
         } catch {
             logger.error("receive failed: \(error)")
             return nil
@@ -193,16 +222,22 @@ final class TaskDispatcher: Sendable {
     private func handle(_ parts: [[UInt8]], socket: ZMQSocket, state: LoopState) {
         guard parts.count >= 2 else {
             counters.malformed.add(1)
+            strike(parts[0], why: "an empty message", socket: socket, state: state)
             return
         }
         let routingID = parts[0]
+        if let session = state.sessions[routingID], session.identity != state.peer {
+            // Another key took over this routing id (ROUTER_HANDOVER): the old session is over.
+            drop(routingID, reason: "connection taken over by \(state.peer.description)", state: state)
+        }
         let message: WireMessage
         do {
             message = try WireCodec.decode(parts[1])
         } catch let error {
             counters.malformed.add(1)
-            logger.warning("malformed message from a peer rejected: \(error)")
+            logger.debug("malformed message from a peer rejected: \(error)")
             _ = reply(.refuse(Refuse(code: error.wireStatus, reason: WireText.clamped("\(error)"))), to: routingID, socket: socket)
+            strike(routingID, why: "malformed messages (\(error))", socket: socket, state: state)
             return
         }
         let payloads = Array(parts.dropFirst(2))
@@ -220,7 +255,9 @@ final class TaskDispatcher: Sendable {
         case .heartbeat:
             break
         case .credit(let credit):
-            state.sessions[routingID]?.credits += Int(credit.credits)
+            // Tasks in flight per worker are capped whatever credit it grants.
+            let held = session.inFlight.count
+            state.sessions[routingID]?.credits = min(session.credits + Int(credit.credits), max(0, config.maxTasksInFlightPerWorker - held))
             dispatch(state: state)
         case .result(let result):
             // A lease is (task, attempt): a result for an older attempt of a task this session
@@ -262,7 +299,33 @@ final class TaskDispatcher: Sendable {
         default:
             counters.malformed.add(1)
             logger.warning("unexpected \(message.name) from worker \(session.name); ignored")
+            strike(routingID, why: "unexpected messages (\(message.name))", socket: socket, state: state)
         }
+    }
+
+    /// Counts one malformed or out-of-place message against a connection; at
+    /// `maxMalformedPerPeer` the connection is shut down, its session dropped (tasks requeued),
+    /// and under CURVE its key refused for `suspensionSeconds`. Counted in `peersDisconnected`.
+    private func strike(_ routingID: [UInt8], why: String, socket: ZMQSocket, state: LoopState) {
+        if state.strikes.count > 10_000 { state.strikes.removeAll() }  // bounded bookkeeping
+        let strikes = state.strikes[routingID, default: 0] + 1
+        guard strikes >= config.maxMalformedPerPeer else {
+            state.strikes[routingID] = strikes
+            return
+        }
+        state.strikes.removeValue(forKey: routingID)
+        let suspension = Duration.seconds(config.suspensionSeconds)
+        if state.cutOff.count > 10_000 { state.cutOff = state.cutOff.filter { $0.value > .now } }
+        state.cutOff[routingID] = .now + suspension
+        if let descriptor = state.peerDescriptor { ZMQConnection.shutDown(descriptor: descriptor) }
+        let peer = state.peer
+        if let role = peer.role { security.authenticator?.suspend(keyNamed: peer.name, role: role, for: suspension) }
+        counters.peersDisconnected.add(1)
+        let who = state.sessions[routingID].map { "worker \($0.name) (\(peer.description))" } ?? peer.description
+        let message = "disconnected \(who) after \(strikes) \(why)" + (peer.role != nil ? "; key suspended for \(config.suspensionSeconds) s" : "")
+        logger.warning("\(message)")
+        pipeline.events.record(NewEvent(level: .warning, kind: "peer.disconnected", message: message, worker: state.sessions[routingID]?.workerID))
+        drop(routingID, reason: "disconnected for sending garbage", state: state)
     }
 
     /// Ends a leaving session once it holds no lease (tasks still being prepared for it are
@@ -285,7 +348,7 @@ final class TaskDispatcher: Sendable {
             return
         }
         let session = Session(id: state.nextSession, workerID: workerID, routingID: routingID, name: hello.workerName,
-                              credits: 0, lastHeard: .now)
+                              credits: 0, lastHeard: .now, identity: state.peer)
         state.nextSession += 1
         state.sessions[routingID] = session
         counters.workersConnected.store(state.sessions.count, ordering: .relaxed)
@@ -293,7 +356,8 @@ final class TaskDispatcher: Sendable {
                               livenessBeats: UInt16(config.livenessBeats), coordinatorVersion: TesseraVersion.string)
         _ = reply(.welcome(welcome), to: routingID, socket: socket)
         pipeline.events.record(NewEvent(level: .info, kind: "worker.joined",
-                                        message: "\(hello.workerName) on \(hello.hostname) joined with \(hello.slots) slot(s)", worker: workerID))
+                                        message: "\(hello.workerName) on \(hello.hostname) joined with \(hello.slots) slot(s)"
+                                            + (state.peer.role != nil ? " (key '\(state.peer.name)')" : ""), worker: workerID))
     }
 
     private func drop(_ routingID: [UInt8], reason: String, graceful: Bool = false, state: LoopState) {
@@ -498,6 +562,15 @@ public final class DispatchCounters: Sendable {
     public let bytesSent = Atomic<Int>(0)
     public let bytesReceived = Atomic<Int>(0)
     public let workersConnected = Atomic<Int>(0)
+    /// Handshakes refused by the ZAP handler (unknown, revoked, suspended or wrong-role keys,
+    /// plaintext peers on a CURVE socket).
+    public let authRefused = Atomic<Int>(0)
+    /// Handshakes that failed before authentication (wrong server key, garbage instead of ZMTP).
+    public let handshakeFailures = Atomic<Int>(0)
+    /// Connections closed by the coordinator for sending too many malformed messages.
+    public let peersDisconnected = Atomic<Int>(0)
+    /// Control requests refused because the peer's key may not make them.
+    public let controlRefused = Atomic<Int>(0)
     public init() {}
 }
 

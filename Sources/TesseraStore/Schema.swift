@@ -155,6 +155,7 @@ enum Schema {
                 CREATE INDEX frames_merged ON frames(id) WHERE state = 'merged';
                 """)
         }
+        KeySchema.register(&migrator)
         return migrator
     }
 }

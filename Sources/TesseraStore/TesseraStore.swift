@@ -83,7 +83,17 @@ public final class TesseraStore: Sendable {
         }
         do {
             let pool = try DatabasePool(path: path, configuration: config)
-            try Schema.migrator.migrate(pool)
+            // Two processes opening a new file at once both try its migrations, each in its own
+            // transaction: the loser fails ("table … already exists") and finds them applied
+            // when it tries again.
+            for attempt in 1... {
+                do {
+                    try Schema.migrator.migrate(pool)
+                    break
+                } catch where attempt < 5 {
+                    Thread.sleep(forTimeInterval: 0.02 * Double(attempt))  // back-off before re-checking the applied migrations
+                }
+            }
             self.pool = pool
         } catch {
             throw StoreError.wrap(error, operation: "opening the database", path: path)

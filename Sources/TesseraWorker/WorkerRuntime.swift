@@ -25,6 +25,9 @@ public struct WorkerConfig: Sendable {
     public var failEveryTask = false
     /// Test hook (chaos suite): the first this-many tasks hang (never finish, slot stays busy).
     public var hangTasks = 0
+    /// How the connection is secured: CURVE with this worker's key pair and the coordinator's
+    /// public key, or plaintext for a coordinator started `--insecure` (docs/security.md).
+    public var security: ClientSecurity = .plaintext
 
     /// The credit this worker grants: tasks running plus tasks queued.
     public var capacity: Int { slots + prefetch }
@@ -134,6 +137,7 @@ public final class WorkerRuntime: Sendable {
 
     private func runSession(context: ZMQContext, session: inout Session) throws(WorkerError) -> SessionOutcome {
         let socket: ZMQSocket
+        let monitorEndpoint = "inproc://tessera-worker-handshake-\(UUID().uuidString)"
         do {
             socket = try context.makeSocket(.dealer)
             try socket.set(.immediate, true)
@@ -142,9 +146,19 @@ public final class WorkerRuntime: Sendable {
             // backoff (100 ms doubling to 5 s) instead of hammering it at a fixed rate.
             try socket.set(.reconnectInterval, 100)
             try socket.set(.reconnectIntervalMax, 5_000)
+            try socket.applyClientSecurity(config.security)
+            try socket.startMonitor(endpoint: monitorEndpoint, events: .handshakeFailed)
             try socket.connect(config.endpoint)
         } catch { throw .transport("\(error)") }
         defer { socket.close() }
+        // Handshake failures are permanent (unknown or revoked key, wrong coordinator key,
+        // plaintext against CURVE): say so and stop instead of retrying forever.
+        let monitor: ZMQSocket
+        do {
+            monitor = try context.makeSocket(.pair)
+            try monitor.connect(monitorEndpoint)
+        } catch { throw .transport("\(error)") }
+        defer { monitor.close() }
         session.registered = false
         session.unreachable = false
         session.lastHeard = .now
@@ -157,9 +171,11 @@ public final class WorkerRuntime: Sendable {
         var poller = ZMQPoller()
         _ = poller.add(socket)
         _ = poller.add(fileDescriptor: mailbox.fileDescriptor)
+        _ = poller.add(monitor)
         while true {
             let ready: ZMQPollResult
             do { ready = try poller.poll(timeoutMilliseconds: session.heartbeatMillis) } catch { throw .transport("\(error)") }
+            if ready.isReadable(2) || session.unreachable { try checkHandshake(monitor) }
             if ready.isReadable(1) {
                 for event in mailbox.drainAll() {
                     switch event {
@@ -201,6 +217,30 @@ public final class WorkerRuntime: Sendable {
             if session.unreachable || now - session.lastHeard > .milliseconds(session.heartbeatMillis * session.livenessBeats) {
                 return .reconnect
             }
+        }
+    }
+
+    /// Throws ``WorkerError/refused(endpoint:reason:)`` if the monitor reported a failed handshake.
+    private func checkHandshake(_ monitor: ZMQSocket) throws(WorkerError) {
+        while let parts = try? monitor.receiveMultipart(dontWait: true) {
+            guard let event = ZMQMonitorEvent(parts: parts) else { continue }
+            // A connection lost mid-handshake (no detail) is transient: libzmq reconnects. A
+            // refused key or a protocol mismatch is not.
+            guard event.kind == .handshakeFailedAuth || event.kind == .handshakeFailedProtocol else {
+                logger.warning("handshake with the coordinator failed; retrying (if this repeats, check --coordinator-key)",
+                               metadata: ["endpoint": "\(config.endpoint)", "event": "\(event)"])
+                continue
+            }
+            let hint: String
+            switch (event.kind, config.security) {
+            case (.handshakeFailedAuth, _):
+                hint = "this worker's key is not allow-listed or was revoked — on the coordinator run `tessera keys allow NAME KEY.pub --role worker`"
+            case (_, .plaintext):
+                hint = "the coordinator requires CURVE — pass --key FILE and --coordinator-key KEY (or start the coordinator with --insecure)"
+            default:
+                hint = "CURVE handshake failed — check --coordinator-key (it must be the coordinator's public key)"
+            }
+            throw .refused(endpoint: config.endpoint, reason: "\(hint) [\(event.kind)]")
         }
     }
 

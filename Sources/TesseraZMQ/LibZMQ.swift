@@ -233,6 +233,31 @@ enum LibZMQ {
         }
     }
 
+    /// `zmq_msg_gets`: a metadata property of a received message ("User-Id", "Peer-Address",
+    /// "Socket-Type", "Routing-Id"); nil when the message has none of that name.
+    static func messageProperty(_ message: UnsafeMutablePointer<zmq_msg_t>, _ name: String) -> String? {
+        guard let value = zmq_msg_gets(message, name) else { return nil }
+        return String(cString: value)
+    }
+
+    /// `zmq_msg_get(ZMQ_SRCFD)`: the descriptor of the connection a received message came from;
+    /// nil for inproc messages and messages built locally.
+    static func messageSourceDescriptor(_ message: UnsafeMutablePointer<zmq_msg_t>) -> Int32? {
+        let fd = zmq_msg_get(message, 2)  // ZMQ_SRCFD (deprecated in zmq.h, still supported by 4.3)
+        return fd >= 0 ? fd : nil
+    }
+
+    /// `shutdown(fd, SHUT_RDWR)` on a connection libzmq owns: its I/O thread sees the peer gone
+    /// and tears the connection down (closing the descriptor itself). The descriptor is never
+    /// closed here, so it cannot be freed under libzmq's feet.
+    static func shutdownConnection(_ fd: Int32) -> Bool {
+        #if canImport(Glibc)
+            return Glibc.shutdown(fd, Int32(SHUT_RDWR)) == 0
+        #else
+            return Darwin.shutdown(fd, SHUT_RDWR) == 0
+        #endif
+    }
+
     // MARK: - Polling
 
     /// `zmq_poll` with EINTR retried using the remaining time. `timeoutMilliseconds < 0` waits

@@ -15,25 +15,28 @@ import TesseraStore
         let controlEndpoint: String
         var coordinator: TesseraProcess.Background?
         var workers: [TesseraProcess.Background] = []
+        let keys: FarmKeys
 
-        init(_ tmp: TemporaryDirectory) {
+        init(_ tmp: TemporaryDirectory) throws {
             self.tmp = tmp
             db = tmp.sub("coordinator.db")
             taskEndpoint = "ipc://\(tmp.sub("tasks.ipc"))"
             controlEndpoint = "ipc://\(tmp.sub("control.ipc"))"
+            keys = try FarmKeys(directory: tmp.sub("keys"), db: db)
         }
 
         func startCoordinator(extra: [String] = []) throws {
             let c = try TesseraProcess.start([
                 "coordinator", "--listen", taskEndpoint, "--control", controlEndpoint, "--db", db,
                 "--heartbeat-ms", "200", "--liveness-beats", "5", "--log-level", "error",
-            ] + extra)
+            ] + keys.coordinatorArgs + extra)
             _ = try #require(c.waitForLine(containing: "coordinator listening"), "coordinator did not start")
             coordinator = c
         }
 
         func startWorker(_ name: String, extra: [String] = []) throws -> TesseraProcess.Background {
-            let w = try TesseraProcess.start(["worker", "--connect", taskEndpoint, "--slots", "1", "--name", name, "--log-level", "error"] + extra)
+            let w = try TesseraProcess.start(["worker", "--connect", taskEndpoint, "--slots", "1", "--name", name, "--log-level", "error"]
+                                               + keys.workerArgs + extra)
             workers.append(w)
             return w
         }
@@ -57,7 +60,7 @@ import TesseraStore
         /// Submits a shoot (128-px tiles, TIFF) to this farm's coordinator; returns the job id.
         func submit(_ shoot: String, out: String) throws -> JobID {
             let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--tile-size", "128", "--format", "tiff",
-                                                 "--coordinator", controlEndpoint])
+                                                 "--coordinator", controlEndpoint] + keys.operatorArgs)
             #expect(submit.status == 0, "\(submit.stderr)")
             return JobID(try #require(Int64(submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
         }
@@ -86,7 +89,7 @@ import TesseraStore
         let tmp = try TemporaryDirectory("chaos-workers")
         let shoot = tmp.sub("shoot"), out = tmp.sub("out")
         #expect(try TesseraProcess.run(["synth", shoot, "--frames", "10", "--size", "640x480", "--seed", "31"]).status == 0)
-        let farm = Farm(tmp)
+        let farm = try Farm(tmp)
         defer { farm.stopAll() }
         try farm.startCoordinator()
         var live = try (1...3).map { try farm.startWorker("w\($0)") }
@@ -122,7 +125,7 @@ import TesseraStore
         let tmp = try TemporaryDirectory("chaos-coordinator")
         let shoot = tmp.sub("shoot"), out = tmp.sub("out")
         #expect(try TesseraProcess.run(["synth", shoot, "--frames", "10", "--size", "640x480", "--seed", "32"]).status == 0)
-        let farm = Farm(tmp)
+        let farm = try Farm(tmp)
         defer { farm.stopAll() }
         try farm.startCoordinator()
         _ = try (1...2).map { try farm.startWorker("w\($0)") }
@@ -161,7 +164,7 @@ import TesseraStore
         let tmp = try TemporaryDirectory("chaos-frozen")
         let shoot = tmp.sub("shoot"), out = tmp.sub("out")
         #expect(try TesseraProcess.run(["synth", shoot, "--frames", "8", "--size", "640x480", "--seed", "33"]).status == 0)
-        let farm = Farm(tmp)
+        let farm = try Farm(tmp)
         defer { farm.stopAll() }
         try farm.startCoordinator()
         let frozen = try farm.startWorker("frozen")
@@ -208,7 +211,7 @@ import TesseraStore
         let tmp = try TemporaryDirectory("chaos-bad")
         let shoot = tmp.sub("shoot"), out = tmp.sub("out")
         #expect(try TesseraProcess.run(["synth", shoot, "--frames", "6", "--size", "640x480", "--seed", "34"]).status == 0)
-        let farm = Farm(tmp)
+        let farm = try Farm(tmp)
         defer { farm.stopAll() }
         try farm.startCoordinator()
         _ = try farm.startWorker("bad", extra: ["--fail-every-task"])
@@ -234,7 +237,7 @@ import TesseraStore
         let tmp = try TemporaryDirectory("chaos-hung")
         let shoot = tmp.sub("shoot"), out = tmp.sub("out")
         #expect(try TesseraProcess.run(["synth", shoot, "--frames", "4", "--size", "640x480", "--seed", "35"]).status == 0)
-        let farm = Farm(tmp)
+        let farm = try Farm(tmp)
         defer { farm.stopAll() }
         // 2 s minimum: far above a healthy task on a loaded machine, so only the hung one expires.
         try farm.startCoordinator(extra: ["--task-timeout-min-ms", "2000"])
@@ -258,7 +261,7 @@ import TesseraStore
         let tmp = try TemporaryDirectory("chaos-drain")
         let shoot = tmp.sub("shoot"), out = tmp.sub("out")
         #expect(try TesseraProcess.run(["synth", shoot, "--frames", "6", "--size", "640x480", "--seed", "36"]).status == 0)
-        let farm = Farm(tmp)
+        let farm = try Farm(tmp)
         defer { farm.stopAll() }
         // A generous liveness window (5 s): this test is about draining, not about a worker
         // starved of CPU by a loaded machine being declared lost.

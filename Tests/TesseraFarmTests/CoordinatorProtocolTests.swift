@@ -16,8 +16,9 @@ import TesseraZMQ
     @Test("garbage and unknown versions are refused, counted, and do not disturb the coordinator")
     func malformedPeersAreRefused() throws {
         let tmp = try TemporaryDirectory("proto")
-        let coordinator = try Coordinator(config: CoordinatorConfig(
-            taskEndpoint: "tcp://127.0.0.1:*", controlEndpoint: nil, databasePath: tmp.sub("c.db")))
+        var config = CoordinatorConfig(taskEndpoint: "tcp://127.0.0.1:*", controlEndpoint: nil, databasePath: tmp.sub("c.db"))
+        config.security = .insecure  // a plaintext peer, to reach the decoder without keys
+        let coordinator = try Coordinator(config: config)
         try coordinator.start()
         defer { coordinator.stop() }
         let endpoint = try #require(coordinator.taskEndpoint)

@@ -140,16 +140,29 @@ import TesseraStore
         let endpoints = line.split(separator: " ").filter { $0.contains("://") }.map(String.init)
         #expect(endpoints.count == 2, "\(line)")
         let (taskEndpoint, controlEndpoint) = (endpoints[0], endpoints[1])
+        // Started without --key, the coordinator made its key pair next to the database. Keys
+        // for the workers and this operator, made and allowed with the CLI.
+        let coordinatorKey = tmp.sub("coordinator.pub")
+        #expect(FileManager.default.fileExists(atPath: coordinatorKey))
+        for (name, role) in [("worker", "worker"), ("operator", "operator")] {
+            #expect(try TesseraProcess.run(["keygen", name, "--dir", tmp.sub("keys")]).status == 0)
+            let allowed = try TesseraProcess.run(["keys", "allow", "farm-\(name)", tmp.sub("keys/\(name).pub"), "--role", role,
+                                                  "--db", tmp.sub("coordinator.db")])
+            #expect(allowed.status == 0, "\(allowed.stderr)")
+        }
+        let operatorKeys = ["--key", tmp.sub("keys/operator.key"), "--coordinator-key", coordinatorKey]
         let workers = try (1...2).map { i in
-            try TesseraProcess.start(["worker", "--connect", taskEndpoint, "--slots", "1", "--name", "w\(i)"])
+            try TesseraProcess.start(["worker", "--connect", taskEndpoint, "--slots", "1", "--name", "w\(i)",
+                                      "--key", tmp.sub("keys/worker.key"), "--coordinator-key", coordinatorKey])
         }
         defer { workers.forEach { $0.stop() } }
 
-        let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--tile-size", "256", "--coordinator", controlEndpoint])
+        let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--tile-size", "256", "--coordinator", controlEndpoint] + operatorKeys)
         #expect(submit.status == 0, "submit failed: \(submit.stderr)")
         let jobID = try #require(Int64(submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "job id: \(submit.stdout)")
 
-        let status = try TesseraProcess.run(["status", "\(jobID)", "--wait", "--json", "--coordinator", controlEndpoint], timeout: 120)
+        let status = try TesseraProcess.run(["status", "\(jobID)", "--wait", "--json", "--coordinator", controlEndpoint] + operatorKeys,
+                                            timeout: 120)
         #expect(status.status == 0, "status: \(status.stdout) \(status.stderr)")
         let report = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
         let job = try #require((report?["jobs"] as? [[String: Any]])?.first)
@@ -157,7 +170,7 @@ import TesseraStore
         #expect((report?["workersConnected"] as? Int) == 2)
         #expect(try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasSuffix(".jpg") }.count == 4)
 
-        let unknown = try TesseraProcess.run(["status", "999", "--coordinator", controlEndpoint])
+        let unknown = try TesseraProcess.run(["status", "999", "--coordinator", controlEndpoint] + operatorKeys)
         #expect(unknown.status != 0)
         #expect(unknown.stderr.contains("999"))
     }

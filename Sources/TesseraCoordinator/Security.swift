@@ -1,0 +1,195 @@
+import Foundation
+import Logging
+import Synchronization
+import TesseraStore
+import TesseraZMQ
+
+/// How the coordinator's sockets are secured (docs/security.md).
+///
+/// With CURVE (the default) every connection on the task and control sockets is encrypted and
+/// its client key must be allow-listed: in the store (`tessera keys allow`) or, for an embedded
+/// `tessera run`, in ``ephemeralKeys``. Plaintext exists only when asked for with ``insecure``.
+public struct CoordinatorSecurity: Sendable {
+    enum Mode: Sendable {
+        case insecure
+        case curve(CurveKeyPair?)
+    }
+
+    let mode: Mode
+    /// Keys admitted in addition to the store's allow-list, never written to it (an embedded
+    /// run's own worker key).
+    public var ephemeralKeys: [KeyRecord] = []
+
+    /// CURVE with this long-term server key pair (its public key is what workers and operators
+    /// pass as `--coordinator-key`).
+    public static func curve(serverKeys: CurveKeyPair, ephemeralKeys: [KeyRecord] = []) -> CoordinatorSecurity {
+        CoordinatorSecurity(mode: .curve(serverKeys), ephemeralKeys: ephemeralKeys)
+    }
+
+    /// CURVE with a server key pair generated when the coordinator is created (read it from
+    /// ``Coordinator/publicKey``). The default.
+    public static let ephemeralCurve = CoordinatorSecurity(mode: .curve(nil))
+
+    /// Plaintext (ZMTP NULL): no encryption, no authentication, every peer is an operator.
+    /// Only for trusted networks and tests; the CLI warns loudly.
+    public static let insecure = CoordinatorSecurity(mode: .insecure)
+
+    /// Whether connections are plaintext.
+    public var isInsecure: Bool {
+        if case .insecure = mode { return true }
+        return false
+    }
+}
+
+/// Who sent a message, as the ZAP handler tagged its connection (`User-Id` = `role:name`).
+struct PeerIdentity: Sendable, Equatable {
+    /// nil on a plaintext coordinator (everyone is trusted as an operator).
+    var role: KeyRole?
+    /// The key's name; "" on a plaintext coordinator.
+    var name: String
+
+    static let plaintext = PeerIdentity(role: nil, name: "")
+
+    init(role: KeyRole?, name: String) {
+        self.role = role
+        self.name = name
+    }
+
+    /// Parses a `User-Id`; nil or empty means a plaintext connection.
+    init(userID: String?) {
+        guard let userID, let colon = userID.firstIndex(of: ":"),
+              let role = KeyRole(rawValue: String(userID[..<colon])) else {
+            self = .plaintext
+            return
+        }
+        self.init(role: role, name: String(userID[userID.index(after: colon)...]))
+    }
+
+    var userID: String { role.map { "\($0.rawValue):\(name)" } ?? "" }
+
+    /// Whether this peer may make `request` on the control socket: operators (and plaintext
+    /// peers) may do anything; workers may only read status.
+    func mayControl(_ request: String) -> Bool {
+        switch role {
+        case nil, .operator?: true
+        case .worker?: request == "STATUS"
+        }
+    }
+
+    var description: String { role.map { "\($0.rawValue) key '\(name)'" } ?? "plaintext peer" }
+}
+
+/// The ZAP policy: which key may open which socket. Admits a key when it is live in the store
+/// (or ephemeral) with the role the socket needs and not suspended; logs and counts every
+/// refusal. Thread-safe.
+final class Authenticator: Sendable {
+    static let taskDomain = "tessera.tasks"
+    static let controlDomain = "tessera.control"
+
+    private let store: TesseraStore
+    private let ephemeral: [String: KeyRecord]
+    private let counters: DispatchCounters
+    private let logger: Logger
+    /// Keys suspended after sending garbage, until the instant given.
+    private let suspended = Mutex<[String: ContinuousClock.Instant]>([:])
+
+    init(store: TesseraStore, ephemeralKeys: [KeyRecord], counters: DispatchCounters, logger: Logger) {
+        self.store = store
+        self.ephemeral = Dictionary(ephemeralKeys.map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
+        self.counters = counters
+        self.logger = logger
+    }
+
+    /// Refuses new handshakes of the key named `name` for `duration` (a peer disconnected for
+    /// sending garbage must not simply reconnect).
+    func suspend(keyNamed name: String, role: KeyRole, for duration: Duration) {
+        let key = ephemeral.values.first { $0.name == name && $0.role == role }?.publicKey
+            ?? (try? store.keys())?.first { $0.name == name && $0.role == role && $0.revokedAt == nil }?.publicKey
+        guard let key else { return }
+        suspended.withLock { $0[key] = .now + duration }
+    }
+
+    func decide(_ request: ZAPRequest) -> ZAPDecision {
+        let decision = evaluate(request)
+        if case .deny(let reason) = decision {
+            counters.authRefused.add(1)
+            logger.warning("refused a connection", metadata: [
+                "peer": "\(request.address)", "socket": "\(request.domain)", "key": "\(request.clientKey ?? "-")", "reason": "\(reason)",
+            ])
+        }
+        return decision
+    }
+
+    private func evaluate(_ request: ZAPRequest) -> ZAPDecision {
+        guard request.mechanism == "CURVE", let key = request.clientKey else {
+            return .deny(reason: "\(request.mechanism) connections are not accepted (CURVE required)")
+        }
+        let record: KeyRecord?
+        if let known = ephemeral[key] {
+            record = known
+        } else {
+            do { record = try store.liveKey(key) } catch {
+                return .deny(reason: "key store unavailable: \(error)")
+            }
+        }
+        guard let record else { return .deny(reason: "key is not allow-listed or was revoked") }
+        if let until = suspended.withLock({ $0[key] }), until > .now {
+            return .deny(reason: "key '\(record.name)' is suspended after sending malformed messages")
+        }
+        switch (request.domain, record.role) {
+        case (Self.taskDomain, .worker), (Self.controlDomain, _):
+            return .allow(userID: PeerIdentity(role: record.role, name: record.name).userID)
+        case (Self.taskDomain, .operator):
+            return .deny(reason: "operator key '\(record.name)' cannot take tasks")
+        default:
+            return .deny(reason: "unknown ZAP domain '\(request.domain)'")
+        }
+    }
+}
+
+/// Counts and logs the handshakes a server socket rejects before ZAP is even asked (plaintext
+/// clients on a CURVE socket, a wrong server key, garbage instead of ZMTP). Runs a thread
+/// reading the socket's monitor; it ends when the context shuts down.
+enum HandshakeMonitor {
+    private static let sequence = Atomic<Int>(0)
+
+    /// Starts monitoring `socket` (call on the socket's thread, before or after bind).
+    static func attach(to socket: ZMQSocket, name: String, counters: DispatchCounters, logger: Logger) {
+        let endpoint = "inproc://tessera-handshake-\(name)-\(getpid())-\(sequence.wrappingAdd(1, ordering: .relaxed).newValue)"
+        do {
+            try socket.startMonitor(endpoint: endpoint, events: [.handshakeFailedNoDetail, .handshakeFailedProtocol])
+        } catch {
+            logger.warning("cannot monitor handshakes on the \(name) socket: \(error)")
+            return
+        }
+        let context = socket.context
+        let thread = Thread {
+            guard let monitor = try? context.makeSocket(.pair) else { return }
+            defer { monitor.close() }
+            guard (try? monitor.connect(endpoint)) != nil else { return }
+            while true {
+                guard let parts = try? monitor.receiveMultipart(), let event = ZMQMonitorEvent(parts: parts) else { return }
+                if event.kind == .monitorStopped { return }
+                counters.handshakeFailures.add(1)
+                logger.warning("handshake failed on the \(name) socket", metadata: ["event": "\(event)"])
+            }
+        }
+        thread.name = "tessera-handshake-\(name)"
+        thread.start()
+    }
+}
+
+/// The resolved security of the coordinator's server sockets (shared by the task and control
+/// sockets): the CURVE key pair, nil when plaintext, and the policy that suspends keys.
+struct ServerSecurity: Sendable {
+    var keys: CurveKeyPair?
+    var authenticator: Authenticator?
+
+    static let plaintext = ServerSecurity(keys: nil, authenticator: nil)
+
+    /// Configures a bound (server) socket for the ZAP `domain`; call before bind.
+    func apply(to socket: ZMQSocket, domain: String) throws(ZMQError) {
+        guard let keys else { return }
+        try socket.applyCurveServer(secretKey: keys.secretKey, zapDomain: domain)
+    }
+}
