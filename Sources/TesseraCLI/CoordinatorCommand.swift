@@ -39,6 +39,12 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "Shortest time (ms) before a task without a result is presumed hung and requeued; longer for slow workers and big tasks (10× the expected time).")
     var taskTimeoutMinMs: Int = 30_000
 
+    @Option(help: "Bound on task payload bytes (RAW files, tile windows) prepared or sent but not yet answered, in MiB.")
+    var maxInflightMb: Int = 1024
+
+    @Option(help: "How long a database call waits for another process's write lock before retrying, in milliseconds.")
+    var dbBusyTimeoutMs: Int = 10_000
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -48,6 +54,8 @@ struct CoordinatorCommand: ParsableCommand {
         guard retryBackoffMs >= 0 else { throw ValidationError("--retry-backoff-ms must not be negative") }
         guard badWorkerThreshold >= 1 else { throw ValidationError("--bad-worker-threshold must be at least 1") }
         guard taskTimeoutMinMs >= 100 else { throw ValidationError("--task-timeout-min-ms must be at least 100") }
+        guard maxInflightMb >= 1 else { throw ValidationError("--max-inflight-mb must be at least 1") }
+        guard dbBusyTimeoutMs >= 0 else { throw ValidationError("--db-busy-timeout-ms must not be negative") }
     }
 
     func run() throws {
@@ -60,6 +68,8 @@ struct CoordinatorCommand: ParsableCommand {
         config.retryBackoffMillis = retryBackoffMs
         config.badWorkerThreshold = badWorkerThreshold
         config.taskTimeoutMinMillis = taskTimeoutMinMs
+        config.maxInflightBytes = maxInflightMb << 20
+        config.databaseBusyTimeoutMillis = dbBusyTimeoutMs
         let coordinator = try Coordinator(config: config)
         try coordinator.start()
         let stopped = DispatchSemaphore(value: 0)

@@ -26,7 +26,8 @@ public final class Coordinator: Sendable {
         do {
             let directory = (config.databasePath as NSString).deletingLastPathComponent
             if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-            store = try TesseraStore(path: config.databasePath)
+            store = try TesseraStore(path: config.databasePath,
+                                     options: StoreOptions(busyTimeout: Double(config.databaseBusyTimeoutMillis) / 1000))
         } catch {
             throw .store("cannot open \(config.databasePath): \(error)")
         }
@@ -35,6 +36,8 @@ public final class Coordinator: Sendable {
         pipeline = FramePipeline(store: store, spool: spool, config: config, logger: logger)
         dispatcher = try TaskDispatcher(config: config, store: store, pipeline: pipeline, context: context,
                                     counters: counters, logger: logger)
+        let mailbox = dispatcher.mailbox
+        pipeline.setWake { mailbox.post(.tasksAvailable) }
         if let endpoint = config.controlEndpoint {
             let dispatcher = self.dispatcher, counters = self.counters
             control = try ControlServer(endpoint: endpoint, store: store, context: context, counters: counters, logger: logger,
