@@ -66,6 +66,8 @@ let package = Package(
         .testTarget(name: "TesseraFarmTests", dependencies: [
             "TesseraCLI", "TesseraCoordinator", "TesseraWorker", "TesseraStore", "TesseraImaging",
             "TesseraWire", "TesseraZMQ", "TesseraCore",
+            // A second process's write lock on the coordinator's database (DiskTests).
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ],
     swiftLanguageModes: [.v6]
