@@ -21,7 +21,7 @@ import TesseraStore
         let outputBytes = try FileManager.default.attributesOfItem(atPath: "\(ref)/\(stem).tif")[.size] as! Int
 
         try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
-        let size = (outputBytes * 6 / 4096 + 16) * 4096
+        let size = (outputBytes * 10 / 4096 + 16) * 4096  // room for all 8 outputs once the ballast goes
         let mounted = Faults.tool("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", disk])
         try #require(mounted.status == 0, "mount: \(mounted.output)")
         defer { Faults.tool("/usr/bin/umount", ["-l", disk]) }
@@ -70,6 +70,13 @@ import TesseraStore
             try store.jobSummaries(nil).allSatisfy { $0.state.isFinished }
         }
         #expect(done, "the jobs did not finish after space was freed")
+        if !done {
+            for job in [tiled, whole] {
+                let open = try store.tasks(of: job).filter { $0.state != .succeeded }
+                let openAttempts = try store.attempts(of: job).filter { a in open.contains { $0.id == a.taskID } }
+                Issue.record("job \(job): open tasks \(open); attempts \(openAttempts)")
+            }
+        }
         for job in [tiled, whole] {
             #expect(try store.jobSummaries(job).first?.state == .succeeded)
         }
