@@ -47,12 +47,8 @@ public final class FramePipeline: Sendable {
             }
         case .developTile:
             guard let core = task.core else { throw PipelineError.inconsistent("tile task \(task.taskID) has no core") }
-            return max(0, pipelineWindowArea(try developPipeline(for: task), core: core)) * 2
+            return try developPipeline(for: task).cfaWindow(forOutput: core).area * 2
         }
-    }
-
-    private func pipelineWindowArea(_ pipeline: DevelopPipeline, core: PixelRect) -> Int {
-        pipeline.cfaWindow(forOutput: core).area
     }
 
     /// A task ready to send: the wire header plus payload frames.
@@ -70,9 +66,9 @@ public final class FramePipeline: Sendable {
         case .decode:
             let bytes: [UInt8]
             do {
-                bytes = Array(try Data(contentsOf: URL(fileURLWithPath: task.framePath), options: .mappedIfSafe))
+                bytes = try SpoolIO.readFile(task.framePath)
             } catch {
-                throw PipelineError.unreadableInput(path: task.framePath, reason: error.localizedDescription)
+                throw PipelineError.unreadableInput(path: task.framePath, reason: "\(error)")
             }
             guard let format = OutputFormat(rawValue: task.format) else {
                 throw PipelineError.inconsistent("job \(task.jobID) has unknown format \(task.format)")
@@ -83,12 +79,12 @@ public final class FramePipeline: Sendable {
             var payloads = [bytes]
             var memberNames: [String] = []
             for member in task.members {
-                guard let data = try? Data(contentsOf: URL(fileURLWithPath: member), options: .mappedIfSafe) else {
+                guard let data = try? SpoolIO.readFile(member) else {
                     events.record(NewEvent(level: .warning, kind: "burst.frame-skipped",
                                            message: "\(member) left out of burst \(task.stem): unreadable", frame: task.frameID))
                     continue
                 }
-                payloads.append(Array(data))
+                payloads.append(data)
                 memberNames.append((member as NSString).lastPathComponent)
             }
             let params = TaskContract.DecodeParameters(
@@ -222,7 +218,8 @@ public final class FramePipeline: Sendable {
         guard let frame = try store.frame(frameID), let width = frame.width, let height = frame.height else {
             throw PipelineError.inconsistent("tile result for unknown or undecoded frame \(frameID)")
         }
-        let tiles = try store.tiles(of: frameID)
+        // Tiles superseded by a re-decode (cancelled) keep their ids but have no slot.
+        let tiles = try store.tiles(of: frameID).filter { $0.state != .cancelled }
         guard let slot = tiles.firstIndex(where: { $0.taskID == taskID }) else {
             // Its frame was taken back to decode (a corrupt plane): the lease is stale.
             logger.debug("result of task \(taskID) ignored: no longer a tile of frame \(frameID)")
@@ -253,7 +250,7 @@ public final class FramePipeline: Sendable {
             let info = try TaskContract.decode(TaskContract.DecodeResult.self, from: Array(metadata.utf8)).info
             // Every tile is checked against the checksum taken when it was spooled; tiles whose
             // pixels were lost (crash, disk trouble, a hand) are developed again, never encoded.
-            let tiles = try store.tiles(of: id)
+            let tiles = try store.tiles(of: id).filter { $0.state != .cancelled }
             let image: RGBImage16
             do {
                 image = try spool.readAssembled(frame: id, width: width, height: height)

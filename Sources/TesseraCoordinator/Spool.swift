@@ -308,6 +308,27 @@ enum SpoolIO {
         }
     }
 
+    /// Reads a whole file straight into one array (no memory map, no intermediate copy: a task
+    /// payload costs its size once while it is prepared).
+    static func readFile(_ path: String) throws -> [UInt8] {
+        let fd = try open(path, flags: O_RDONLY)
+        defer { close(fd) }
+        var st = stat()
+        try check(fstat(fd, &st), "fstat", path)
+        let size = Int(st.st_size)
+        return try [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            var done = 0
+            while done < size {
+                let n = pread(fd, buffer.baseAddress! + done, size - done, off_t(done))
+                if n < 0, errno == EINTR { continue }
+                if n < 0 { throw SpoolError(path: path, operation: "read", message: String(cString: strerror(errno)), code: errno) }
+                if n == 0 { break }  // the file shrank meanwhile: send what is there
+                done += n
+            }
+            count = done
+        }
+    }
+
     static func append(_ value: UInt64, to bytes: inout [UInt8]) {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }

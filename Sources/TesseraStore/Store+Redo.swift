@@ -42,10 +42,12 @@ extension TesseraStore {
     }
 
     /// Takes `frame` back to before its decode because its decoded plane was found corrupt or
-    /// missing: its tile tasks (and their attempts) are deleted, its decode task is queued again
-    /// (its next claim is a new attempt), and the frame returns to `pending` without size,
-    /// metadata or spool path — one transaction. Leases on the deleted tile tasks become stale.
-    /// Returns false (and changes nothing) unless the frame is `developing` or `assembling`.
+    /// missing: its tile tasks are cancelled (superseded: they keep their ids and history, and
+    /// leases on them become stale; running attempts end `cancelled`), its decode task is queued
+    /// again (its next claim is a new attempt), and the frame returns to `pending` without size,
+    /// metadata or spool path — one transaction. The next decode plans fresh tile tasks (new
+    /// ids: a task id is never reused). Returns false (and changes nothing) unless the frame is
+    /// `developing` or `assembling`.
     @discardableResult
     public func redoDecode(frame: FrameID, reason: String) throws(StoreError) -> Bool {
         try write("redoing the decode of \(frame)") { db, now in
@@ -56,14 +58,19 @@ extension TesseraStore {
             guard state == .developing || state == .assembling else { return false }
             var ledger = Ledger()
             let tiles = try Row.fetchAll(db, sql: """
-                SELECT id, state FROM tasks WHERE frame_id = ? AND kind = \(TaskKind.developTile.rawValue)
+                SELECT id, state, attempts FROM tasks
+                WHERE frame_id = ? AND kind = \(TaskKind.developTile.rawValue) AND state != 'cancelled'
                 """, arguments: [frame.rawValue])
             for tile in tiles {
                 let id: Int64 = tile[0]
                 let taskState = try decodeEnum(TaskState.self, tile[1], column: "state", row: "task-\(id)")
-                ledger.jobs[job, default: JobDelta()].add(taskState, -1)
-                try db.execute(sql: "DELETE FROM attempts WHERE task_id = ?", arguments: [id])
-                try db.execute(sql: "DELETE FROM tasks WHERE id = ?", arguments: [id])
+                if taskState == .running {
+                    try cancelRunningTask(db, task: id, attempt: tile[2], now: now)
+                } else {
+                    try db.execute(sql: "UPDATE tasks SET state = 'cancelled', finished_at = ?, last_error = ? WHERE id = ?",
+                                   arguments: [now, reason, id])
+                }
+                ledger.move(job: job, from: taskState, to: .cancelled)
             }
             let decodes = try Row.fetchAll(db, sql: """
                 SELECT id, state FROM tasks WHERE frame_id = ? AND kind = \(TaskKind.decode.rawValue)

@@ -71,7 +71,9 @@ import TesseraStore
         #expect(attempts.filter { $0.taskID == doneTile.taskID && $0.outcome == .succeeded }.count == 2)
         let decode = try #require(try store.tasks(of: jobID).first { $0.frameID == plane.id && $0.kind == .decode })
         #expect(attempts.filter { $0.taskID == decode.id && $0.outcome == .succeeded }.count == 2, "the frame was decoded again")
-        #expect(try store.tiles(of: plane.id).count == plane.tilesTotal)
+        let planeTiles = try store.tiles(of: plane.id)
+        #expect(planeTiles.filter { $0.state == .succeeded }.count == plane.tilesTotal, "a fresh set of tiles, all done")
+        #expect(planeTiles.filter { $0.state == .cancelled }.count == plane.tilesTotal, "the first set superseded")
         try Faults.expectOutputsMatchDevelop(db: farm.db, job: jobID, out: out, refDir: tmp.sub("ref"))
         #expect(!FileManager.default.fileExists(atPath: planePath), "spool files are removed once the output is recorded")
     }
