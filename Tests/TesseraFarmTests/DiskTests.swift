@@ -100,16 +100,25 @@ import TesseraStore
         let jobID = try farm.submit(shoot, out: out)
         _ = farm.wait(until: { $0.taskCounts[.succeeded, default: 0] >= 20 })
 
-        // This test process is the second process: it takes the write lock and keeps it 3 s.
-        let queue = try DatabaseQueue(path: farm.db)
-        let before = farm.progress()?.taskCounts[.succeeded, default: 0] ?? 0
+        // This test process is the second process: it takes the write lock and keeps it 3 s. A
+        // separate reader (WAL readers are never blocked) sees that nothing commits meanwhile.
+        var readOnly = Configuration()
+        readOnly.readonly = true
+        let reader = try DatabaseQueue(path: farm.db, configuration: readOnly)
+        func committed() throws -> Int { try reader.read { try Int.fetchOne($0, sql: "SELECT sum(tasks_succeeded) FROM jobs") ?? 0 } }
+        var locker = Configuration()
+        locker.busyMode = .timeout(30)  // wait for the coordinator's own write to finish first
+        let queue = try DatabaseQueue(path: farm.db, configuration: locker)
+        var before = 0, during = 0
         try queue.writeWithoutTransaction { db in
             try db.execute(sql: "BEGIN IMMEDIATE")
+            before = try committed()
             Thread.sleep(forTimeInterval: 3)  // the fault: a lock held for 3 s (not synchronisation)
+            during = try committed()
             try db.execute(sql: "ROLLBACK")
         }
         try queue.close()
-        let during = farm.progress()?.taskCounts[.succeeded, default: 0] ?? 0
+        try reader.close()
         #expect(during == before, "nothing could be committed while the lock was held")
 
         let final = try #require(farm.wait(until: { $0.state.isFinished }))
