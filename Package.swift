@@ -68,6 +68,8 @@ let package = Package(
             "TesseraWire", "TesseraZMQ", "TesseraCore",
             // deploy/ manifests are parsed in a test.
             .product(name: "Yams", package: "Yams"),
+            // A second process's write lock on the coordinator's database (DiskTests).
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ],
     swiftLanguageModes: [.v6]

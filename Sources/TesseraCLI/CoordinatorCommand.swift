@@ -45,6 +45,11 @@ struct CoordinatorCommand: ParsableCommand {
 
     @Flag(help: "Plaintext sockets: no encryption, no authentication — anyone who can reach the endpoints may take tasks and submit or cancel jobs.")
     var insecure = false
+    @Option(help: "Bound on task payload bytes (RAW files, tile windows) prepared or sent but not yet answered, in MiB.")
+    var maxInflightMb: Int = 1024
+
+    @Option(help: "How long a database call waits for another process's write lock before retrying, in milliseconds.")
+    var dbBusyTimeoutMs: Int = 10_000
 
     @OptionGroup var logging: LoggingOptions
 
@@ -55,6 +60,8 @@ struct CoordinatorCommand: ParsableCommand {
         guard retryBackoffMs >= 0 else { throw ValidationError("--retry-backoff-ms must not be negative") }
         guard badWorkerThreshold >= 1 else { throw ValidationError("--bad-worker-threshold must be at least 1") }
         guard taskTimeoutMinMs >= 100 else { throw ValidationError("--task-timeout-min-ms must be at least 100") }
+        guard maxInflightMb >= 1 else { throw ValidationError("--max-inflight-mb must be at least 1") }
+        guard dbBusyTimeoutMs >= 0 else { throw ValidationError("--db-busy-timeout-ms must not be negative") }
     }
 
     func run() throws {
@@ -68,6 +75,8 @@ struct CoordinatorCommand: ParsableCommand {
         config.badWorkerThreshold = badWorkerThreshold
         config.taskTimeoutMinMillis = taskTimeoutMinMs
         config.security = try coordinatorSecurity(databasePath: config.databasePath)
+        config.maxInflightBytes = maxInflightMb << 20
+        config.databaseBusyTimeoutMillis = dbBusyTimeoutMs
         let coordinator = try Coordinator(config: config)
         try coordinator.start()
         let stopped = DispatchSemaphore(value: 0)

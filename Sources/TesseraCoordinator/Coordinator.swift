@@ -32,7 +32,8 @@ public final class Coordinator: Sendable {
         do {
             let directory = (config.databasePath as NSString).deletingLastPathComponent
             if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-            store = try TesseraStore(path: config.databasePath)
+            store = try TesseraStore(path: config.databasePath,
+                                     options: StoreOptions(busyTimeout: Double(config.databaseBusyTimeoutMillis) / 1000))
         } catch {
             throw .store("cannot open \(config.databasePath): \(error)")
         }

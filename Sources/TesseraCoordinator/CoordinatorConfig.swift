@@ -46,6 +46,14 @@ public struct CoordinatorConfig: Sendable {
     public var suspensionSeconds: Int = 300
     /// Tasks one worker may hold at once (running plus queued), whatever credit it grants.
     public var maxTasksInFlightPerWorker: Int = 64
+    /// Bound on task payload bytes the coordinator holds at once: tasks prepared and tasks sent
+    /// but not yet answered (RAW files for decodes, CFA windows for tiles), on top of workers'
+    /// credit. A task is prepared only once its bytes fit; a single task larger than the bound
+    /// is still sent when nothing else is in flight. Default 1 GiB.
+    public var maxInflightBytes: Int = 1 << 30
+    /// How long a database call waits for another process's write lock before it fails busy
+    /// (then the coordinator retries it), in milliseconds.
+    public var databaseBusyTimeoutMillis: Int = 10_000
 
     public init(taskEndpoint: String, controlEndpoint: String?, databasePath: String, spoolDirectory: String? = nil) {
         self.taskEndpoint = taskEndpoint

@@ -43,8 +43,8 @@ extension FramePipeline {
         }
         guard let member = try store.taskMember(taskID) else { return false }  // unknown task: stale
         // Persist before record: the plane and proxy reach the spool before the task is done.
-        try payloads[0].withUnsafeBytes { try spool.storeDurably($0, at: spool.memberPlanePath(frameID, member: member)) }
-        try payloads[1].withUnsafeBytes { try spool.storeDurably($0, at: spool.memberProxyPath(frameID, member: member)) }
+        try payloads[0].withUnsafeBytes { try spool.storePlane($0, at: spool.memberPlanePath(frameID, member: member)) }
+        try payloads[1].withUnsafeBytes { try spool.storePlane($0, at: spool.memberProxyPath(frameID, member: member)) }
         let document = String(decoding: TaskContract.encode(decoded), as: UTF8.self)
         let outcome = try store.recordMemberDecoded(task: taskID, attempt: attempt, result: document, computeMicros: Int64(result.computeMicros))
         if case .accepted(_, membersFinished: true) = outcome { planBurstIfReady(frameID) }
@@ -74,7 +74,7 @@ extension FramePipeline {
                 }
                 let result = try TaskContract.decode(TaskContract.DecodeResult.self, from: Array(document.utf8))
                 guard let summary = result.member else { throw PipelineError.inconsistent("member \(m.member) of \(frame) has no summary") }
-                let proxy = try spool.read(spool.memberProxyPath(frame, member: m.member)).withUnsafeBytes {
+                let proxy = try spool.readVerified(spool.memberProxyPath(frame, member: m.member)).withUnsafeBytes {
                     try BurstProxy(factor: summary.proxyFactor, width: summary.proxyWidth, height: summary.proxyHeight, bytes: $0,
                                    role: "\(name) proxy")
                 }
@@ -99,6 +99,9 @@ extension FramePipeline {
                                    message: "\(record.stem): \(plan.frameCount) frames onto \(plan.referenceName), \(cores.count) merge tile(s)",
                                    job: job.id, frame: frame))
             wakeDispatch()
+        } catch let corruption as SpoolCorruption {
+            // A member's spooled plane or proxy is lost: decode the burst's members again.
+            redoDecode(frame: frame, corruption: corruption)
         } catch {
             events.record(NewEvent(level: .error, kind: "frame.failed", message: "planning burst \(frame.rawValue) failed: \(error)", frame: frame))
             do { try store.recordFrameFailed(frame: frame, reason: "planning the burst: \(error)") } catch {
@@ -112,18 +115,25 @@ extension FramePipeline {
                                job: job, frame: frame))
     }
 
-    /// The merge-tile task for a core: the plan's settings and coarse shifts, the reference's
-    /// window and every alternate's window cut from the spooled member planes (reflect-101
-    /// outside the frame).
-    func prepareMergeTile(_ task: ClaimedTask) throws -> PreparedTask {
+    /// A merge tile's burst plan, output core, reference window and alternates' windows
+    /// (`BurstGeometry`), from the task row alone: what it sends and what it reserves under the
+    /// bytes-in-flight bound.
+    func mergeTileWindows(_ task: ClaimedTask) throws -> (plan: BurstPlan, core: PixelRect, reference: PixelRect, alternates: [PixelRect]) {
         guard let core = task.core, let document = task.frameMetadata else {
             throw PipelineError.inconsistent("merge tile \(task.taskID) has no core or plan")
         }
         let plan = try TaskContract.decode(BurstPlan.self, from: Array(document.utf8))
         let p = plan.settings.parameters
+        return (plan, core, BurstGeometry.referenceRect(core: core, parameters: p),
+                plan.coarse.map { BurstGeometry.alternateRect(core: core, coarse: $0, parameters: p) })
+    }
+
+    /// The merge-tile task for a core: the plan's settings and coarse shifts, the reference's
+    /// window and every alternate's window cut from the spooled member planes (reflect-101
+    /// outside the frame).
+    func prepareMergeTile(_ task: ClaimedTask) throws -> PreparedTask {
+        let (plan, core, referenceRect, alternateRects) = try mergeTileWindows(task)
         let width = plan.info.width, height = plan.info.height
-        let referenceRect = BurstGeometry.referenceRect(core: core, parameters: p)
-        let alternateRects = plan.coarse.map { BurstGeometry.alternateRect(core: core, coarse: $0, parameters: p) }
         var payloads: [[UInt8]] = []
         for (member, rect) in zip([plan.reference] + plan.alternates, [referenceRect] + alternateRects) {
             let window = try spool.withPlane(at: spool.memberPlanePath(task.frameID, member: member), count: width * height) { plane in
@@ -149,8 +159,12 @@ extension FramePipeline {
             throw TaskContractError.malformed(document: "MergeTileResult", underlying: "\(tile.pixels) pixels for core \(core)")
         }
         let plan = try TaskContract.decode(BurstPlan.self, from: Array(document.utf8))
+        let cores = BurstPlan.mergeCores(width: plan.info.width, height: plan.info.height, tileSize: try job(of: frameID).tileSize)
+        guard let slot = cores.firstIndex(of: core) else {
+            throw PipelineError.inconsistent("merge tile \(taskID) core \(core) is not among the burst's \(cores.count) merge cores")
+        }
         try payloads[0].withUnsafeBytes {
-            try spool.storeMergedCore($0, core: core, frame: frameID, frameWidth: plan.info.width, frameHeight: plan.info.height)
+            try spool.storeMergedCore($0, core: core, slot: slot, frame: frameID, frameWidth: plan.info.width, frameHeight: plan.info.height)
         }
         let outcome = try store.recordMergeTileDone(task: taskID, attempt: attempt, computeMicros: Int64(result.computeMicros),
                                                     result: String(decoding: TaskContract.encode(tile), as: UTF8.self))
@@ -172,8 +186,9 @@ extension FramePipeline {
             let recipe = try TaskContract.decode(Recipe.self, from: Array(job.recipeDocument.utf8))
             let plan = try TaskContract.decode(BurstPlan.self, from: Array(document.utf8))
             let info = plan.info
+            let mergeCores = BurstPlan.mergeCores(width: info.width, height: info.height, tileSize: job.tileSize)
             let merged = RawPlane(width: info.width, height: info.height,
-                                  pixels: try spool.mergedSamples(frame: id, count: info.width * info.height))
+                                  pixels: try spool.mergedSamples(frame: id, width: info.width, height: info.height, cores: mergeCores))
             // Weight sums are exact per tile, so their total does not depend on the tiling.
             var weightSum = 0.0
             for tile in try store.mergeTileResults(of: id) {
@@ -189,7 +204,7 @@ extension FramePipeline {
             let statistics = DevelopSettings.needsStatistics(recipe) ? FrameStatistics.measure(plane: merged, info: info) : nil
             let decoded = TaskContract.DecodeResult(info: info, statistics: statistics)
             let output = try Self.pipeline(recipe: recipe, decoded: decoded).outputSize
-            let spoolPath = try spool.commitMerged(frame: id)
+            let spoolPath = try spool.commitMerged(frame: id, samples: merged.pixels)
             let cores = TilePlanner(tileSize: job.tileSize).cores(width: output.width, height: output.height)
             let outcome = try store.recordMerged(frame: id, width: output.width, height: output.height,
                                                  metadata: String(decoding: TaskContract.encode(decoded), as: UTF8.self),
@@ -200,6 +215,9 @@ extension FramePipeline {
                                    message: "\(frame.stem): \(plan.frameCount) frames merged onto \(plan.referenceName), \(String(format: "%.2f", effectiveFrames)) per pixel",
                                    job: job.id, frame: id))
             wakeDispatch()
+        } catch let corruption as SpoolCorruption {
+            // Merged cores lost or damaged in the spool: do the burst again from its members.
+            redoDecode(frame: id, corruption: corruption)
         } catch {
             events.record(NewEvent(level: .error, kind: "frame.failed", message: "finishing the merge of frame \(id.rawValue) failed: \(error)", frame: id))
             do { try store.recordFrameFailed(frame: id, reason: "merge: \(error)") } catch {

@@ -29,6 +29,8 @@ public final class FramePipeline: Sendable {
 
     /// Nudges the dispatcher: new tasks may be claimable.
     func wakeDispatch() { onTasksAvailable.withLock { $0 }?() }
+    /// Failed output writes per frame still waiting for assembly (drives the retry backoff).
+    private let assemblyRetries = Mutex<[FrameID: Int]>([:])
 
     init(store: TesseraStore, spool: Spool, config: CoordinatorConfig, logger: Logger) {
         self.store = store
@@ -38,10 +40,31 @@ public final class FramePipeline: Sendable {
         self.events = EventLog(store: store, logger: logger)
     }
 
+    /// The payload bytes `prepare` will produce for `task`, known before anything is read (file
+    /// sizes for a decode, the CFA window for a tile): what the bytes-in-flight bound reserves.
+    func payloadBytes(_ task: ClaimedTask) throws -> Int {
+        switch task.kind {
+        case .decode:
+            // A burst member's decode sends that member's file only.
+            let paths = [task.framePath] + task.members
+            let path = task.member.flatMap { paths.indices.contains($0) ? paths[$0] : nil } ?? task.framePath
+            var st = stat()
+            return stat(path, &st) == 0 ? Int(st.st_size) : 0
+        case .developTile:
+            guard let core = task.core else { throw PipelineError.inconsistent("tile task \(task.taskID) has no core") }
+            return try developPipeline(for: task).cfaWindow(forOutput: core).area * 2
+        case .mergeTile:
+            let windows = try mergeTileWindows(task)
+            return ([windows.reference] + windows.alternates).reduce(0) { $0 + $1.area * 2 }
+        }
+    }
+
     /// A task ready to send: the wire header plus payload frames.
     struct PreparedTask: Sendable {
         var message: TaskAssignment
         var payloads: [[UInt8]]
+        /// The payloads' total size in bytes.
+        var payloadBytes: Int { payloads.reduce(0) { $0 + $1.count } }
     }
 
     /// Builds the TASK message for a claimed task. Throws a reason when the task cannot be
@@ -135,9 +158,11 @@ public final class FramePipeline: Sendable {
         let spoolPath = try payloads[0].withUnsafeBytes { try spool.storePlane($0, frame: frameID) }
         let cores = TilePlanner(tileSize: job.tileSize).cores(width: output.width, height: output.height)
         let metadata = String(decoding: TaskContract.encode(decoded), as: UTF8.self)
-        let outcome = try store.recordDecoded(
-            task: taskID, attempt: attempt, width: output.width, height: output.height, metadata: metadata,
-            spoolPath: spoolPath, tiles: cores, computeMicros: Int64(result.computeMicros))
+        let outcome = try retryingWhileBusy("recording the decode of \(taskID)") {
+            try store.recordDecoded(
+                task: taskID, attempt: attempt, width: output.width, height: output.height, metadata: metadata,
+                spoolPath: spoolPath, tiles: cores, computeMicros: Int64(result.computeMicros))
+        }
         if case .stale = outcome { return false }
         return true
     }
@@ -154,9 +179,11 @@ public final class FramePipeline: Sendable {
         let outputPath = try outputPath(frame: frame, job: job, recipe: recipe, info: info, format: format)
         try writeOutput(encoded, to: outputPath, overwrite: job.overwrite)
         let metadata = String(decoding: TaskContract.encode(TaskContract.DecodeResult(info: info)), as: UTF8.self)
-        guard let jobState = try store.recordDevelopedWhole(
-            task: taskID, attempt: attempt, width: info.width, height: info.height, metadata: metadata, outputPath: outputPath,
-            byteCount: Int64(encoded.count), checksum: XXH64.hash(encoded), computeMicros: computeMicros)
+        guard let jobState = try retryingWhileBusy("recording the output of task \(taskID)", {
+            try store.recordDevelopedWhole(
+                task: taskID, attempt: attempt, width: info.width, height: info.height, metadata: metadata, outputPath: outputPath,
+                byteCount: Int64(encoded.count), checksum: XXH64.hash(encoded), computeMicros: computeMicros)
+        })
         else { return }
         events.record(NewEvent(level: .info, kind: "frame.done", message: "\(frame.stem) written to \(outputPath)", job: job.id, frame: frameID))
         if jobState.isFinished {
@@ -169,14 +196,20 @@ public final class FramePipeline: Sendable {
         guard let frame = try store.frame(frameID), let width = frame.width, let height = frame.height else {
             throw PipelineError.inconsistent("tile result for unknown or undecoded frame \(frameID)")
         }
-        guard let tile = try store.tiles(of: frameID).first(where: { $0.taskID == taskID }) else {
-            throw PipelineError.inconsistent("task \(taskID) is not a tile of frame \(frameID)")
+        // Tiles superseded by a re-decode (cancelled) keep their ids but have no slot.
+        let tiles = try store.tiles(of: frameID).filter { $0.state != .cancelled }
+        guard let slot = tiles.firstIndex(where: { $0.taskID == taskID }) else {
+            // Its frame was taken back to decode (a corrupt plane): the lease is stale.
+            logger.debug("result of task \(taskID) ignored: no longer a tile of frame \(frameID)")
+            return
         }
         guard payloads.count == 1 else { throw TaskContractError.payloadCount(expected: 1, actual: payloads.count) }
         try payloads[0].withUnsafeBytes {
-            try spool.storeTile($0, core: tile.core, frame: frameID, frameWidth: width, frameHeight: height)
+            try spool.storeTile($0, core: tiles[slot].core, slot: slot, frame: frameID, frameWidth: width, frameHeight: height)
         }
-        let outcome = try store.recordTileDone(task: taskID, attempt: attempt, computeMicros: Int64(result.computeMicros))
+        let outcome = try retryingWhileBusy("recording tile \(taskID)") {
+            try store.recordTileDone(task: taskID, attempt: attempt, computeMicros: Int64(result.computeMicros))
+        }
         if case .frameComplete(let complete) = outcome { assemble(complete) }
     }
 
@@ -193,11 +226,37 @@ public final class FramePipeline: Sendable {
             let recipe = try TaskContract.decode(Recipe.self, from: Array(job.recipeDocument.utf8))
             guard let metadata = frame.metadata else { throw PipelineError.inconsistent("frame \(id) has no decode metadata") }
             let info = try TaskContract.decode(TaskContract.DecodeResult.self, from: Array(metadata.utf8)).info
-            let image = try spool.readAssembled(frame: id, width: width, height: height)
+            // Every tile is checked against the checksum taken when it was spooled; tiles whose
+            // pixels were lost (crash, disk trouble, a hand) are developed again, never encoded.
+            let tiles = try store.tiles(of: id).filter { $0.state != .cancelled }
+            let image: RGBImage16
+            do {
+                image = try spool.readAssembled(frame: id, width: width, height: height)
+                let corrupt = try spool.corruptTiles(of: image, frame: id, tiles: tiles.map(\.core))
+                if !corrupt.isEmpty {
+                    redoTiles(frame: frame, tiles: corrupt.map { tiles[$0].taskID }, all: corrupt.count == tiles.count,
+                              reason: "\(corrupt.count) of \(tiles.count) tile(s) in \(spool.assemblyPath(id)) fail their checksum")
+                    return
+                }
+            } catch let corruption as SpoolCorruption {
+                redoTiles(frame: frame, tiles: tiles.map(\.taskID), all: true, reason: corruption.description)
+                return
+            }
             let bytes = try OutputFile.encode(image, format: format, recipe: recipe, info: info)
             let outputPath = try outputPath(frame: frame, job: job, recipe: recipe, info: info, format: format)
-            try writeOutput(bytes, to: outputPath, overwrite: job.overwrite)
-            let jobState = try store.recordFrameOutput(frame: id, outputPath: outputPath, byteCount: Int64(bytes.count), checksum: XXH64.hash(bytes))
+            do {
+                try writeOutput(bytes, to: outputPath, overwrite: job.overwrite)
+            } catch let error as ImagingError {
+                if case .fileExists = error { throw error }
+                // Output disk full or unwritable: nothing partial was left (atomic write); the
+                // frame keeps its spooled tiles and is assembled again later.
+                retryAssemblyLater(frame: frame, jobID: job.id, path: outputPath, error: error)
+                return
+            }
+            assemblyRetries.withLock { _ = $0.removeValue(forKey: id) }
+            let jobState = try retryingWhileBusy("recording the output of frame \(id)") {
+                try store.recordFrameOutput(frame: id, outputPath: outputPath, byteCount: Int64(bytes.count), checksum: XXH64.hash(bytes))
+            }
             spool.remove(frame: id)
             events.record(NewEvent(level: .info, kind: "frame.done", message: "\(frame.stem) written to \(outputPath)", job: job.id, frame: id))
             if jobState.isFinished {
@@ -206,8 +265,91 @@ public final class FramePipeline: Sendable {
             pipelineCache.withLock { _ = $0.removeValue(forKey: id) }
         } catch {
             events.record(NewEvent(level: .error, kind: "frame.failed", message: "assembly of frame \(id.rawValue) failed: \(error)", frame: id))
-            do { try store.recordFrameFailed(frame: id, reason: "assembly: \(error)") } catch {
+            do { try retryingWhileBusy("recording the failure of frame \(id)") { try store.recordFrameFailed(frame: id, reason: "assembly: \(error)") } } catch {
                 logger.critical("cannot record failure of frame \(id): \(error)")
+            }
+        }
+    }
+
+    /// Tiles of `frame` whose spooled pixels are lost go back to the queue (`all`: the whole
+    /// assembly file is discarded first); recorded as a `spool.corrupt` event.
+    private func redoTiles(frame: FrameRecord, tiles: [TaskID], all: Bool, reason: String) {
+        events.record(NewEvent(level: .warning, kind: "spool.corrupt",
+                               message: "\(frame.stem): \(reason); developing \(tiles.count) tile(s) again", job: frame.jobID, frame: frame.id))
+        if all { spool.removeAssembly(frame: frame.id) }
+        do {
+            try retryingWhileBusy("queueing tiles of frame \(frame.id) again") {
+                try store.redoTiles(frame: frame.id, tasks: tiles, reason: "spool: \(reason)")
+            }
+        } catch {
+            logger.critical("cannot queue the tiles of frame \(frame.id) again: \(error)")
+        }
+        wakeDispatch()
+    }
+
+    /// Frame `id`'s decoded plane is lost (missing, truncated, failing its checksum): the frame
+    /// goes back to its decode (its tiles are planned again), recorded as a `spool.corrupt` event.
+    func redoDecode(frame id: FrameID, corruption: SpoolCorruption) {
+        do {
+            let redone = try retryingWhileBusy("taking frame \(id) back to decode") {
+                try store.redoDecode(frame: id, reason: "spool: \(corruption)")
+            }
+            guard redone else { return }  // another tile of the frame got here first
+            pipelineCache.withLock { _ = $0.removeValue(forKey: id) }
+            spool.remove(frame: id)
+            // A burst starts again from its members: their planes, proxies and merged cores go too.
+            if let members = try? store.burstMembers(of: id), !members.isEmpty { spool.removeMembers(frame: id, count: members.count) }
+            let frame = try? store.frame(id)
+            events.record(NewEvent(level: .warning, kind: "spool.corrupt",
+                                   message: "\(frame?.stem ?? "frame \(id.rawValue)"): \(corruption); decoding the frame again",
+                                   job: frame?.jobID, frame: id))
+        } catch {
+            logger.critical("cannot take frame \(id) back to decode: \(error)")
+        }
+        wakeDispatch()
+    }
+
+    /// The output of an assembled frame could not be written: records `output.write-failed` and
+    /// assembles the frame again after a backoff (doubling from the job's retry backoff, at most
+    /// 60 s) — for as long as it takes; the frame stays `assembling` meanwhile.
+    private func retryAssemblyLater(frame: FrameRecord, jobID: JobID, path: String, error: ImagingError) {
+        let failures = assemblyRetries.withLock { retries in
+            retries[frame.id, default: 0] += 1
+            return retries[frame.id]!
+        }
+        let base = max(100, config.retryBackoffMillis)
+        let delay = min(60_000, base << min(20, failures - 1))
+        events.record(NewEvent(level: .error, kind: "output.write-failed",
+                               message: "\(frame.stem): cannot write \(path): \(error); retrying in \(delay) ms (failure \(failures))",
+                               job: jobID, frame: frame.id))
+        let id = frame.id
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .milliseconds(delay)) { [self] in
+            assemble(id)
+        }
+    }
+
+    /// Runs a store operation, retrying while the database is busy (another process holds its
+    /// write lock beyond the busy timeout): backoff from 50 ms doubling to 1 s, for as long as it
+    /// takes — nothing can be recorded meanwhile anyway. Blocks the calling (work-queue) thread.
+    /// Records a `store.busy` event once the operation went through.
+    @discardableResult
+    func retryingWhileBusy<T>(_ what: @autoclosure () -> String, _ body: () throws -> T) throws -> T {
+        var delay = 0.05
+        var retries = 0
+        let started = ContinuousClock.now
+        while true {
+            do {
+                let value = try body()
+                if retries > 0 {
+                    events.record(NewEvent(level: .warning, kind: "store.busy",
+                                           message: "database \(store.path) was locked by another process; \(what()) went through after \(retries) retries (\(ContinuousClock.now - started))"))
+                }
+                return value
+            } catch let error as StoreError where error.isBusy {
+                if retries == 0 { logger.warning("\(what()): database busy, retrying: \(error)") }
+                retries += 1
+                Thread.sleep(forTimeInterval: delay)  // backoff while another process holds the lock
+                delay = min(1, delay * 2)
             }
         }
     }
@@ -228,8 +370,10 @@ public final class FramePipeline: Sendable {
     /// Records a task's failure (requeue or fail its frame) and the event operators see.
     func recordFailure(task: TaskID, attempt: Int, code: String, reason: String, retryable: Bool, worker: WorkerID?) {
         do {
-            let record = try store.recordFailure(task: task, attempt: attempt, code: code, reason: reason, retryable: retryable,
-                                                 policy: config.retryPolicy)
+            let record = try retryingWhileBusy("recording the failure of task \(task)") {
+                try store.recordFailure(task: task, attempt: attempt, code: code, reason: reason, retryable: retryable,
+                                        policy: config.retryPolicy)
+            }
             if let banned = record.bannedWorker {
                 events.record(NewEvent(level: .warning, kind: "worker.banned",
                                        message: "\(banned) failed \(config.badWorkerThreshold) tasks of this job; it gets no more of them",

@@ -14,68 +14,48 @@ extension Spool {
     /// Where burst frame `id`'s merged raw is assembled from its merge tiles.
     public func mergedPath(_ id: FrameID) -> String { "\(directory)/frame-\(id.rawValue).merged" }
 
-    /// Stores bytes durably at `path` (temp file, fsync, rename).
-    public func storeDurably(_ bytes: UnsafeRawBufferPointer, at path: String) throws {
-        let temp = path + ".tmp"
-        let fd = try SpoolIO.open(temp, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        do {
-            try SpoolIO.writeAll(fd, bytes, at: 0, path: temp)
-            try SpoolIO.check(fsync(fd), "fsync", temp)
-        } catch {
-            close(fd)
-            throw error
-        }
-        close(fd)
-        try SpoolIO.check(rename(temp, path), "rename", path)
-    }
-
-    /// Reads a whole spool file.
-    public func read(_ path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SpoolError(path: path, operation: "read", message: "missing or unreadable")
-        }
-        return Array(data)
-    }
+    /// Where the checksums of burst frame `id`'s merged cores live (one record per merge tile).
+    public func mergedChecksumPath(_ id: FrameID) -> String { "\(directory)/frame-\(id.rawValue).msum" }
 
     /// Writes one merged raw core (`core.area` UInt16 samples, little-endian bytes) into burst
-    /// frame `id`'s merged assembly file, created at its full size on first use.
-    public func storeMergedCore(_ bytes: UnsafeRawBufferPointer, core: PixelRect, frame id: FrameID, frameWidth: Int, frameHeight: Int) throws {
+    /// frame `id`'s merged assembly file at its place, and its checksum record at `slot` (the
+    /// core's index in ``BurstPlan/mergeCores(width:height:tileSize:)``); both fdatasynced.
+    public func storeMergedCore(_ bytes: UnsafeRawBufferPointer, core: PixelRect, slot: Int, frame id: FrameID,
+                                frameWidth: Int, frameHeight: Int) throws {
+        try storeRegion(bytes, core: core, bytesPerPixel: 2, slot: slot, path: mergedPath(id), checksums: mergedChecksumPath(id),
+                        frameWidth: frameWidth, frameHeight: frameHeight)
+    }
+
+    /// The merged raw of burst frame `id` (`width × height` samples), every core checked against
+    /// its checksum record (`cores` in slot order) — or, once ``commitMerged(frame:samples:)``
+    /// ran, its verified plane. A missing, short or corrupt core throws ``SpoolCorruption``.
+    public func mergedSamples(frame id: FrameID, width: Int, height: Int, cores: [PixelRect]) throws -> [UInt16] {
         let path = mergedPath(id)
-        let rowBytes = core.width * 2
-        guard bytes.count == core.height * rowBytes else {
-            throw SpoolError(path: path, operation: "store merge tile", message: "core \(core) has \(bytes.count) bytes, expected \(core.height * rowBytes)")
+        guard FileManager.default.fileExists(atPath: path) else {
+            return try withPlane(at: planePath(id), count: width * height) { Array($0) }
         }
-        let fd = try SpoolIO.open(path, flags: O_WRONLY | O_CREAT)
-        defer { close(fd) }
-        let total = off_t(frameWidth * frameHeight * 2)
-        var st = stat()
-        try SpoolIO.check(fstat(fd, &st), "fstat", path)
-        if st.st_size < total { try SpoolIO.check(ftruncate(fd, total), "ftruncate", path) }
-        for row in 0..<core.height {
-            let offset = ((core.y + row) * frameWidth + core.x) * 2
-            try SpoolIO.writeAll(fd, UnsafeRawBufferPointer(rebasing: bytes[(row * rowBytes)..<((row + 1) * rowBytes)]), at: offset, path: path)
+        guard let data = FileManager.default.contents(atPath: path), data.count == width * height * 2 else {
+            throw SpoolCorruption(path: path, reason: "missing or not \(width * height * 2) bytes")
         }
+        var samples = [UInt16](repeating: 0, count: width * height)
+        samples.withUnsafeMutableBytes { _ = data.copyBytes(to: $0) }
+        let bad = try samples.withUnsafeBytes {
+            try corruptRegions(of: $0, width: width, bytesPerPixel: 2, checksums: mergedChecksumPath(id), regions: cores)
+        }
+        guard bad.isEmpty else {
+            throw SpoolCorruption(path: path, reason: "\(bad.count) of \(cores.count) merged core(s) missing or failing their checksum")
+        }
+        return samples
     }
 
-    /// Makes burst frame `id`'s assembled merged raw its decoded plane (fsync, rename to
-    /// ``planePath(_:)``) and returns that path. Idempotent: when the merged file is gone
-    /// because an earlier call renamed it, the plane is already in place.
-    public func commitMerged(frame id: FrameID) throws -> String {
-        let merged = mergedPath(id), plane = planePath(id)
-        if FileManager.default.fileExists(atPath: merged) {
-            let fd = try SpoolIO.open(merged, flags: O_RDWR)
-            defer { close(fd) }
-            try SpoolIO.check(fsync(fd), "fsync", merged)
-            try SpoolIO.check(rename(merged, plane), "rename", plane)
-        }
-        return plane
-    }
-
-    /// The merged raw of burst frame `id` (`count` samples): from its assembly file, or from its
-    /// plane once ``commitMerged(frame:)`` ran.
-    public func mergedSamples(frame id: FrameID, count: Int) throws -> [UInt16] {
-        let path = FileManager.default.fileExists(atPath: mergedPath(id)) ? mergedPath(id) : planePath(id)
-        return try withPlane(at: path, count: count) { Array($0) }
+    /// Makes burst frame `id`'s verified merged raw its decoded plane (stored with its checksum
+    /// trailer at ``planePath(_:)``), deletes the merge assembly files, and returns the plane's path.
+    /// Idempotent.
+    public func commitMerged(frame id: FrameID, samples: [UInt16]) throws -> String {
+        try samples.withUnsafeBytes { try storePlane($0, at: planePath(id)) }
+        unlink(mergedPath(id))
+        unlink(mergedChecksumPath(id))
+        return planePath(id)
     }
 
     /// Deletes a burst's member planes and proxies (after the merged raw is committed).
@@ -85,5 +65,6 @@ extension Spool {
             unlink(memberProxyPath(id, member: member))
         }
         unlink(mergedPath(id))
+        unlink(mergedChecksumPath(id))
     }
 }

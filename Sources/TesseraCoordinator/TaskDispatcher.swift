@@ -23,6 +23,9 @@ final class TaskDispatcher: Sendable {
         case preparationFailed(routingID: [UInt8], session: UInt64, task: TaskID)
         /// A result of this session has been persisted (or rejected) by the work queue.
         case resultHandled(routingID: [UInt8], session: UInt64)
+        /// A claimed task whose payload does not fit the bytes-in-flight bound yet: it waits
+        /// (still leased to the session, nothing read) until bytes are released.
+        case deferred(routingID: [UInt8], session: UInt64, task: ClaimedTask)
         case stop
     }
 
@@ -86,6 +89,8 @@ final class TaskDispatcher: Sendable {
         var work: Int
         /// When the TASK was sent (nil while it is being prepared).
         var sentAt: ContinuousClock.Instant?
+        /// Payload bytes counted in flight for this task (set when it is sent).
+        var bytes = 0
     }
 
     private struct Session {
@@ -122,6 +127,12 @@ final class TaskDispatcher: Sendable {
         var strikes: [[UInt8]: Int] = [:]
         /// Connections cut off for garbage, until when their leftover messages are ignored.
         var cutOff: [[UInt8]: ContinuousClock.Instant] = [:]
+        /// Claimed tasks waiting for room under the bytes-in-flight bound, oldest first.
+        var deferred: [(routingID: [UInt8], session: UInt64, task: ClaimedTask)] = []
+        /// Bytes were released since deferred tasks were last retried.
+        var released = false
+        /// Workers whose loss could not be recorded (database busy): retried at each beat.
+        var pendingLost: [(WorkerID, String)] = []
     }
 
     private func threadMain() {
@@ -167,6 +178,10 @@ final class TaskDispatcher: Sendable {
                     case .prepared(let routingID, let sessionID, let task):
                         state.preparing -= 1
                         send(task, to: routingID, sessionID: sessionID, socket: socket, state: state)
+                    case .deferred(let routingID, let sessionID, let task):
+                        state.preparing -= 1
+                        counters.tasksDeferred.add(1)
+                        state.deferred.append((routingID, sessionID, task))
                     case .resultHandled(let routingID, let sessionID):
                         if state.sessions[routingID]?.id == sessionID {
                             state.sessions[routingID]?.resultsPending -= 1
@@ -181,8 +196,10 @@ final class TaskDispatcher: Sendable {
                         shouldDispatch = true
                     }
                 }
+                if state.released { retryDeferred(state: state) }
                 if shouldDispatch { dispatch(state: state) }
             }
+            if state.released { retryDeferred(state: state) }
             housekeeping(socket: socket, state: state)
         }
     }
@@ -267,6 +284,7 @@ final class TaskDispatcher: Sendable {
                 return
             }
             state.sessions[routingID]?.inFlight.removeValue(forKey: result.taskID)
+            release(task.bytes, state: state)
             if result.computeMicros > 0 {
                 let speed = Double(task.work) / (Double(result.computeMicros) / 1e6)
                 let previous = state.sessions[routingID]?.speed[task.kind]
@@ -281,6 +299,7 @@ final class TaskDispatcher: Sendable {
                 return
             }
             state.sessions[routingID]?.inFlight.removeValue(forKey: failure.taskID)
+            release(task.bytes, state: state)
             recordFailure(failure, worker: session.workerID)
             leaveIfDone(routingID, reason: "drained", state: state)
         case .goodbye(let goodbye):
@@ -288,6 +307,7 @@ final class TaskDispatcher: Sendable {
                 // Its second GOODBYE: it has reported everything it ran; what is still on the wire
                 // to it was never run — hand it back.
                 for (taskID, task) in session.inFlight {
+                    release(task.bytes, state: state)
                     pipeline.recordFailure(task: taskID, attempt: task.attempt, code: "cancelled",
                                            reason: "worker left before running the task", retryable: true, worker: session.workerID)
                 }
@@ -363,6 +383,7 @@ final class TaskDispatcher: Sendable {
     private func drop(_ routingID: [UInt8], reason: String, graceful: Bool = false, state: LoopState) {
         guard let session = state.sessions.removeValue(forKey: routingID) else { return }
         counters.workersConnected.store(state.sessions.count, ordering: .relaxed)
+        for task in session.inFlight.values { release(task.bytes, state: state) }
         do {
             let requeued = try store.workerLost(session.workerID, reason: reason)
             pipeline.events.record(NewEvent(
@@ -370,6 +391,8 @@ final class TaskDispatcher: Sendable {
                 message: "\(session.name) \(graceful ? "left" : "lost") (\(reason)); \(requeued) task(s) requeued", worker: session.workerID))
         } catch {
             logger.error("cannot record loss of worker \(session.name): \(error)")
+            // Its tasks would stay leased to a session that no longer exists: try again later.
+            if error.isBusy { state.pendingLost.append((session.workerID, reason)) }
         }
         mailbox.post(.tasksAvailable)
     }
@@ -381,6 +404,8 @@ final class TaskDispatcher: Sendable {
         let start = state.rotation % routingIDs.count
         routingIDs = Array(routingIDs[start...] + routingIDs[..<start])
         state.rotation += 1
+        // Tasks waiting for room under the bytes-in-flight bound go first; claim nothing more.
+        guard state.deferred.isEmpty, counters.bytesInFlight.load(ordering: .relaxed) < config.maxInflightBytes else { return }
         for routingID in routingIDs {
             guard state.preparing < config.maxPreparing else { return }
             guard let session = state.sessions[routingID], session.credits > 0 else { continue }
@@ -404,10 +429,28 @@ final class TaskDispatcher: Sendable {
 
     private func prepare(_ task: ClaimedTask, routingID: [UInt8], sessionID: UInt64) {
         let pipeline = self.pipeline, mailbox = self.mailbox, logger = self.logger
+        let counters = self.counters, bound = config.maxInflightBytes
         work.async {
             do {
-                let prepared = try pipeline.prepare(task)
+                // Reserve the payload's bytes before reading anything; if they do not fit, the
+                // task waits on the socket thread until bytes are released.
+                let estimate = try pipeline.payloadBytes(task)
+                guard counters.reserveInflight(estimate, bound: bound) else {
+                    mailbox.post(.deferred(routingID: routingID, session: sessionID, task: task))
+                    return
+                }
+                let prepared: FramePipeline.PreparedTask
+                do { prepared = try pipeline.prepare(task) } catch {
+                    counters.releaseInflight(estimate)
+                    throw error
+                }
+                counters.adjustInflight(by: prepared.payloadBytes - estimate)
                 mailbox.post(.prepared(routingID: routingID, session: sessionID, task: prepared))
+            } catch let corruption as SpoolCorruption {
+                // The frame's decoded plane is lost: decode it again (this tile's lease is gone
+                // with the frame's tile tasks).
+                pipeline.redoDecode(frame: task.frameID, corruption: corruption)
+                mailbox.post(.preparationFailed(routingID: routingID, session: sessionID, task: task.taskID))
             } catch {
                 logger.warning("cannot prepare \(task.kind) task \(task.taskID): \(error)")
                 pipeline.recordFailure(task: task.taskID, attempt: task.attempt, code: "unsupportedInput", reason: "\(error)",
@@ -421,9 +464,11 @@ final class TaskDispatcher: Sendable {
         let taskID = task.message.taskID
         guard let session = state.sessions[routingID], session.id == sessionID else {
             // The worker left while we prepared; its tasks were requeued with the session.
+            release(task.payloadBytes, state: state)
             return
         }
         if session.leaving {
+            release(task.payloadBytes, state: state)
             // It said GOODBYE while we prepared: hand the task back, not the worker's fault.
             state.sessions[routingID]?.inFlight.removeValue(forKey: taskID)
             pipeline.recordFailure(task: taskID, attempt: Int(task.message.attempt), code: "cancelled",
@@ -433,13 +478,51 @@ final class TaskDispatcher: Sendable {
             return
         }
         if reply(.task(task.message), to: routingID, payloads: task.payloads, socket: socket) {
+            if state.sessions[routingID]?.inFlight[taskID] != nil {
+                state.sessions[routingID]?.inFlight[taskID]?.bytes = task.payloadBytes
+            } else {
+                release(task.payloadBytes, state: state)
+            }
             state.sessions[routingID]?.inFlight[taskID]?.sentAt = .now
             counters.tasksSent.add(1)
             counters.bytesSent.add(task.payloads.reduce(0) { $0 + $1.count })
         } else {
+            release(task.payloadBytes, state: state)
             state.sessions[routingID]?.inFlight.removeValue(forKey: taskID)
             drop(routingID, reason: "unreachable", state: state)
         }
+    }
+
+    /// Gives back payload bytes counted in flight (the task was answered, lost, or not sent).
+    private func release(_ bytes: Int, state: LoopState) {
+        guard bytes != 0 else { return }
+        counters.releaseInflight(bytes)
+        state.released = true
+    }
+
+    /// Prepares deferred tasks again now that bytes were released (each reserves its bytes again
+    /// and may be deferred again); drops those whose session ended (the store requeued them).
+    private func retryDeferred(state: LoopState) {
+        state.released = false
+        guard !state.deferred.isEmpty else { return }
+        var waiting = state.deferred
+        state.deferred.removeAll()
+        while !waiting.isEmpty, state.preparing < config.maxPreparing {
+            let item = waiting.removeFirst()
+            guard let session = state.sessions[item.routingID], session.id == item.session,
+                  session.inFlight[item.task.taskID]?.attempt == item.task.attempt
+            else { continue }
+            if session.leaving {
+                state.sessions[item.routingID]?.inFlight.removeValue(forKey: item.task.taskID)
+                pipeline.recordFailure(task: item.task.taskID, attempt: item.task.attempt, code: "cancelled",
+                                       reason: "worker left before the task was sent", retryable: true, worker: session.workerID)
+                leaveIfDone(item.routingID, reason: "drained", state: state)
+                continue
+            }
+            state.preparing += 1
+            prepare(item.task, routingID: item.routingID, sessionID: item.session)
+        }
+        state.deferred.append(contentsOf: waiting)
     }
 
     private func accept(_ result: TaskResult, kind: TaskKind, frameID: FrameID, payloads: [[UInt8]], routingID: [UInt8], sessionID: UInt64) {
@@ -467,6 +550,9 @@ final class TaskDispatcher: Sendable {
                     pipeline.recordFailure(task: taskID, attempt: attempt, code: "outputExists",
                                            reason: "\(path) already exists (run with --overwrite to replace it)", retryable: false, worker: nil)
                 } else {
+                    pipeline.events.record(NewEvent(level: .error, kind: "output.write-failed",
+                                                    message: "frame \(frameID.rawValue): \(error); the frame is retried later",
+                                                    frame: frameID, task: taskID))
                     pipeline.recordFailure(task: taskID, attempt: attempt, code: RetryPolicy.coordinatorErrorCode,
                                            reason: "writing the output failed: \(error)", retryable: true, worker: nil)
                 }
@@ -509,6 +595,7 @@ final class TaskDispatcher: Sendable {
                 let limit = deadline(for: task, on: session)
                 guard now - sentAt > limit else { continue }
                 state.sessions[routingID]?.inFlight.removeValue(forKey: taskID)
+                release(task.bytes, state: state)
                 counters.tasksExpired.add(1)
                 pipeline.recordFailure(task: taskID, attempt: task.attempt, code: "timeout",
                                        reason: "no result from \(session.name) within \(limit) (presumed hung)",
@@ -525,6 +612,14 @@ final class TaskDispatcher: Sendable {
         guard now - state.lastBeat >= beat else { return }
         state.lastBeat = now
         expireHungTasks(now: now, state: state)
+        if !state.pendingLost.isEmpty {
+            let pending = state.pendingLost
+            state.pendingLost.removeAll()
+            for (worker, reason) in pending {
+                do { _ = try store.workerLost(worker, reason: reason) } catch { state.pendingLost.append((worker, reason)) }
+            }
+        }
+        retryDeferred(state: state)
         let deadline = beat * config.livenessBeats
         for (routingID, session) in state.sessions {
             if session.leaving, session.inFlight.isEmpty {
@@ -571,7 +666,48 @@ public final class DispatchCounters: Sendable {
     public let peersDisconnected = Atomic<Int>(0)
     /// Control requests refused because the peer's key may not make them.
     public let controlRefused = Atomic<Int>(0)
+    /// Task payload bytes held now: prepared, or sent and not yet answered (never above the
+    /// configured bound, except for one task larger than the bound alone).
+    public let bytesInFlight = Atomic<Int>(0)
+    /// The highest ``bytesInFlight`` seen.
+    public let peakBytesInFlight = Atomic<Int>(0)
+    /// Times a claimed task waited for room under the bytes-in-flight bound.
+    public let tasksDeferred = Atomic<Int>(0)
     public init() {}
+
+    /// Reserves `bytes` in flight if they fit under `bound` (or nothing else is in flight, so a
+    /// task larger than the bound still goes); returns whether they were reserved.
+    func reserveInflight(_ bytes: Int, bound: Int) -> Bool {
+        var current = bytesInFlight.load(ordering: .relaxed)
+        while true {
+            if current > 0, current + bytes > bound { return false }
+            let (exchanged, original) = bytesInFlight.compareExchange(
+                expected: current, desired: current + bytes, ordering: .acquiringAndReleasing)
+            if exchanged {
+                notePeak(current + bytes)
+                return true
+            }
+            current = original
+        }
+    }
+
+    /// Corrects a reservation by `delta` bytes (the prepared payload differed from its estimate).
+    func adjustInflight(by delta: Int) {
+        guard delta != 0 else { return }
+        notePeak(bytesInFlight.wrappingAdd(delta, ordering: .acquiringAndReleasing).newValue)
+    }
+
+    /// Gives back `bytes` reserved in flight.
+    func releaseInflight(_ bytes: Int) { _ = bytesInFlight.wrappingSubtract(bytes, ordering: .acquiringAndReleasing) }
+
+    private func notePeak(_ value: Int) {
+        var peak = peakBytesInFlight.load(ordering: .relaxed)
+        while value > peak {
+            let (exchanged, original) = peakBytesInFlight.compareExchange(expected: peak, desired: value, ordering: .relaxed)
+            if exchanged { return }
+            peak = original
+        }
+    }
 }
 
 extension Atomic where Value == Int {

@@ -306,7 +306,9 @@ extension TesseraStore {
                 }
             }
             var ledger = Ledger()
-            if retryable && t.attempts < policy.maxAttempts {
+            // The coordinator's own trouble (output disk full, spool write failed) is retried
+            // until it clears, however many attempts that takes: it says nothing about the task.
+            if retryable && (t.attempts < policy.maxAttempts || code == RetryPolicy.coordinatorErrorCode) {
                 let delay = policy.backoffMillis <= 0 ? 0 : min(policy.maxBackoffMillis, policy.backoffMillis << min(20, t.attempts - 1))
                 try db.cachedStatement(sql: """
                     UPDATE tasks SET state = 'queued', worker_id = NULL, last_error = ?, not_before = ? WHERE id = ?

@@ -64,16 +64,17 @@ import TesseraStore
         // ipc endpoints with fixed names: the restarted coordinator binds the same ones, so the
         // workers reconnect by themselves.
         let tasksEndpoint = "ipc://\(tmp.sub("tasks"))", controlEndpoint = "ipc://\(tmp.sub("control"))"
-        let coordinatorArgs = ["coordinator", "--listen", tasksEndpoint, "--control", controlEndpoint, "--db", db]
+        let keys = try FarmKeys(directory: tmp.sub("keys"), db: db)
+        let coordinatorArgs = ["coordinator", "--listen", tasksEndpoint, "--control", controlEndpoint, "--db", db] + keys.coordinatorArgs
         var coordinator = try TesseraProcess.start(coordinatorArgs)
         #expect(coordinator.waitForLine(containing: "coordinator listening") != nil, "coordinator did not start: \(coordinator.stderr)")
         let workers = try (1...2).map { i in
-            try TesseraProcess.start(["worker", "--connect", tasksEndpoint, "--slots", "1", "--name", "w\(i)"])
+            try TesseraProcess.start(["worker", "--connect", tasksEndpoint, "--slots", "1", "--name", "w\(i)"] + keys.workerArgs)
         }
         defer { workers.forEach { $0.stop() } }
         // Tile 64: 5×4 = 20 merge tiles.
         let submit = try TesseraProcess.run(["submit", shoot, "--out", out, "--merge-bursts", "--burst-gap", "2", "--tile-size", "64",
-                                             "--recipe", "neutral", "--format", "tiff", "--coordinator", controlEndpoint])
+                                             "--recipe", "neutral", "--format", "tiff", "--coordinator", controlEndpoint] + keys.operatorArgs)
         #expect(submit.status == 0, "submit failed: \(submit.stderr)")
         let jobID = try #require(Int64(submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "job id: \(submit.stdout)")
 
@@ -100,7 +101,7 @@ import TesseraStore
         coordinator = try TesseraProcess.start(coordinatorArgs)
         defer { coordinator.stop() }
         #expect(coordinator.waitForLine(containing: "coordinator listening") != nil, "coordinator did not restart: \(coordinator.stderr)")
-        let status = try TesseraProcess.run(["status", "\(jobID)", "--wait", "--json", "--coordinator", controlEndpoint], timeout: 240)
+        let status = try TesseraProcess.run(["status", "\(jobID)", "--wait", "--json", "--coordinator", controlEndpoint] + keys.operatorArgs, timeout: 240)
         #expect(status.status == 0, "status: \(status.stdout) \(status.stderr)")
 
         let store = try TesseraStore(path: db)
