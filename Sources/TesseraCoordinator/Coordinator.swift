@@ -19,6 +19,7 @@ public final class Coordinator: Sendable {
     private let pipeline: FramePipeline
     private let dispatcher: TaskDispatcher
     private let control: ControlServer?
+    private let metricsServer: MetricsServer?
 
     public init(config: CoordinatorConfig, logger: Logger = Logger(label: "tessera.coordinator")) throws(CoordinatorError) {
         self.config = config
@@ -37,11 +38,28 @@ public final class Coordinator: Sendable {
                                     counters: counters, logger: logger)
         if let endpoint = config.controlEndpoint {
             let dispatcher = self.dispatcher, counters = self.counters
+            let pipeline = self.pipeline
+            let hooks = OperatorHooks(
+                tasksAvailable: { dispatcher.mailbox.post(.tasksAvailable) },
+                cancelRunning: { tasks in if !tasks.isEmpty { dispatcher.mailbox.post(.cancelTasks(tasks)) } },
+                drain: { worker, reason in dispatcher.mailbox.post(.drainWorker(worker, reason: reason)) },
+                assemble: { frames in DispatchQueue.global(qos: .utility).async { for frame in frames { pipeline.assemble(frame) } } },
+                sessions: { dispatcher.sessionsSnapshot.withLock { $0 } },
+                record: { event in pipeline.events.record(event) })
             control = try ControlServer(endpoint: endpoint, store: store, context: context, counters: counters, logger: logger,
                                     workersConnected: { counters.workersConnected.load(ordering: .relaxed) },
-                                    onSubmit: { dispatcher.mailbox.post(.tasksAvailable) })
+                                    onSubmit: { dispatcher.mailbox.post(.tasksAvailable) }, hooks: hooks)
         } else {
             control = nil
+        }
+        if let endpoint = config.metricsEndpoint {
+            let dispatcher = self.dispatcher
+            let metrics = FarmMetrics(store: store, counters: counters, sessions: { dispatcher.sessionsSnapshot.withLock { $0 } })
+            let timer = metrics.dispatchLatency
+            counters.dispatchLatency.withLock { $0 = { latency in timer.recordNanoseconds(Int64(latency / .nanoseconds(1))) } }
+            metricsServer = try MetricsServer(endpoint: endpoint, metrics: metrics, logger: logger)
+        } else {
+            metricsServer = nil
         }
     }
 
@@ -65,7 +83,11 @@ public final class Coordinator: Sendable {
                 for frame in unassembled { pipeline.assemble(frame) }
             }
         }
-        do { try control?.start() } catch {
+        do {
+            try control?.start()
+            try metricsServer?.start()
+        } catch {
+            control?.stop()
             dispatcher.stop()
             throw error
         }
@@ -74,6 +96,7 @@ public final class Coordinator: Sendable {
     /// Stops dispatching and closes the sockets. Tasks in flight stay `running` in the store and
     /// are requeued by the next start (their results, if they arrive later, are ignored).
     public func stop() {
+        metricsServer?.stop()
         control?.stop()
         dispatcher.stop()
         context.shutdown()
@@ -83,6 +106,8 @@ public final class Coordinator: Sendable {
     public var taskEndpoint: String? { dispatcher.endpoint }
     /// The control endpoint actually bound, if any.
     public var controlEndpoint: String? { control?.endpoint }
+    /// The metrics endpoint actually bound (`HOST:PORT`, path `/metrics`), if any.
+    public var metricsEndpoint: String? { metricsServer?.endpoint }
 
     /// Submits a job in-process (what `tessera run` does; remote CLIs use the control socket).
     public func submit(_ request: JobRequest) throws(CoordinatorError) -> (job: JobID, frames: Int) {

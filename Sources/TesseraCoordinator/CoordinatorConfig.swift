@@ -36,6 +36,8 @@ public struct CoordinatorConfig: Sendable {
     public var maxFramePixels: Int = 250_000_000
     /// Tasks being prepared (file reads, tile windows) at once; bounds coordinator memory.
     public var maxPreparing: Int = 8
+    /// Where to serve Prometheus metrics over HTTP (`HOST:PORT`, path `/metrics`); nil for none.
+    public var metricsEndpoint: String?
 
     public init(taskEndpoint: String, controlEndpoint: String?, databasePath: String, spoolDirectory: String? = nil) {
         self.taskEndpoint = taskEndpoint

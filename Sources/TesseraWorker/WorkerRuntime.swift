@@ -287,6 +287,10 @@ public final class WorkerRuntime: Sendable {
             startQueued(session: &session)
         case .cancel(let cancel):
             for id in cancel.taskIDs where session.accepted.contains(where: { $0.taskID == id }) { session.cancelled.insert(id) }
+        case .drain(let drain):
+            // An operator's `tessera drain`: the same path as SIGTERM.
+            logger.notice("coordinator asked to drain: \(drain.reason)")
+            mailbox.post(.drain)
         default:
             logger.warning("unexpected \(message.name) from coordinator; ignored")
         }
