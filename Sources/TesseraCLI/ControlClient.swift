@@ -13,6 +13,8 @@ struct ControlClient {
         case transport(endpoint: String, message: String)
         case rejected(String)
         case unexpectedReply(String)
+        /// The coordinator answered with CONTROL_ERROR `code` (kept for exit codes).
+        case refused(code: WireStatus, message: String)
 
         var description: String {
             switch self {
@@ -22,12 +24,13 @@ struct ControlClient {
             case .transport(let endpoint, let message): "cannot talk to \(endpoint): \(message)"
             case .rejected(let message): "coordinator refused: \(message)"
             case .unexpectedReply(let name): "coordinator sent an unexpected \(name)"
+            case .refused(_, let message): "coordinator refused: \(message)"
             }
         }
     }
 
     /// Sends `request` and waits for the reply carrying the same request id.
-    func call(_ request: WireMessage, requestID: UInt32) throws(Failure) -> WireMessage {
+    func call(_ request: WireMessage, requestID: UInt32, keepCodes: Bool = false) throws(Failure) -> WireMessage {
         do {
             let context = try ZMQContext(ioThreads: 1)
             defer { context.shutdown() }
@@ -47,9 +50,10 @@ struct ControlClient {
                     let reply = try WireCodec.decode(header.bytes)
                     switch reply {
                     case .controlError(let error) where error.requestID == requestID || error.requestID == 0:
-                        throw Failure.rejected(error.message)
+                        throw keepCodes ? Failure.refused(code: error.code, message: error.message) : Failure.rejected(error.message)
                     case .submitted(let m) where m.requestID == requestID: return reply
                     case .statusReply(let m) where m.requestID == requestID: return reply
+                    case _ where reply.operatorRequestID == requestID: return reply
                     default: continue
                     }
                 }
@@ -63,6 +67,29 @@ struct ControlClient {
     }
 
     static func newRequestID() -> UInt32 { UInt32.random(in: 1...UInt32.max) }
+
+    /// Sends an operator request and returns its reply; a CONTROL_ERROR becomes `.refused` with
+    /// its code (so commands can choose exit codes).
+    func ask(_ build: (UInt32) -> WireMessage) throws(Failure) -> WireMessage {
+        let requestID = Self.newRequestID()
+        do {
+            return try call(build(requestID), requestID: requestID, keepCodes: true)
+        }
+    }
+}
+
+extension WireMessage {
+    /// The request id of an operator reply (JOBS_REPLY … STEERED), nil for other messages.
+    var operatorRequestID: UInt32? {
+        switch self {
+        case .jobsReply(let m): m.requestID
+        case .jobReply(let m): m.requestID
+        case .workersReply(let m): m.requestID
+        case .eventsReply(let m): m.requestID
+        case .steered(let m): m.requestID
+        default: nil
+        }
+    }
 }
 
 import ArgumentParser

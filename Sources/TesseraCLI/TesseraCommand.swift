@@ -12,6 +12,9 @@ public struct TesseraCommand: ParsableCommand {
         subcommands: [
             Run.self, Develop.self, Synth.self,
             CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self, StatusCommand.self, BenchCommand.self,
+            JobsCommand.self, JobCommand.self, WorkersCommand.self, EventsCommand.self, WatchCommand.self,
+            CancelCommand.self, PauseCommand.self, ResumeCommand.self, RetryCommand.self, PriorityCommand.self, DrainCommand.self,
+            CompletionsCommand.self, ManCommand.self,
         ])
 
     public init() {}

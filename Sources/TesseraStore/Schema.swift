@@ -165,7 +165,8 @@ enum Schema {
                                                         WHERE frames.job_id = jobs.id AND state = 'done'), 0);
                 UPDATE workers SET
                     tasks_succeeded = (SELECT COUNT(*) FROM attempts WHERE worker_id = workers.id AND outcome = 'succeeded'),
-                    tasks_failed = (SELECT COUNT(*) FROM attempts WHERE worker_id = workers.id AND outcome IN ('failed', 'lost')),
+                    tasks_failed = (SELECT COUNT(*) FROM attempts WHERE worker_id = workers.id AND outcome IN ('failed', 'lost')
+                                    AND COALESCE(error_code, '') != 'cancelled'),
                     compute_micros = COALESCE((SELECT SUM(compute_micros) FROM attempts WHERE worker_id = workers.id), 0);
 
                 CREATE TRIGGER jobs_started AFTER INSERT ON attempts BEGIN
@@ -175,7 +176,7 @@ enum Schema {
                 CREATE TRIGGER workers_counters AFTER UPDATE OF outcome ON attempts
                 WHEN OLD.outcome = 'running' AND NEW.outcome != 'running' BEGIN
                     UPDATE workers SET tasks_succeeded = tasks_succeeded + (NEW.outcome = 'succeeded'),
-                        tasks_failed = tasks_failed + (NEW.outcome IN ('failed', 'lost')),
+                        tasks_failed = tasks_failed + (NEW.outcome IN ('failed', 'lost') AND COALESCE(NEW.error_code, '') != 'cancelled'),
                         compute_micros = compute_micros + COALESCE(NEW.compute_micros, 0)
                     WHERE id = NEW.worker_id;
                 END;
