@@ -479,7 +479,9 @@ final class TaskDispatcher: Sendable {
             guard let held = byWorker[session.workerID] else { continue }
             let ids = held.map(\.taskID).filter { session.inFlight[$0] != nil }
             for id in ids { state.sessions[routingID]?.inFlight.removeValue(forKey: id) }
-            if !ids.isEmpty { _ = reply(.cancel(Cancel(taskIDs: ids)), to: routingID, socket: socket) }
+            if !ids.isEmpty, reply(.cancel(Cancel(taskIDs: ids)), to: routingID, socket: socket) {
+                counters.tasksCancelledOnWorkers.add(ids.count)
+            }
             leaveIfDone(routingID, reason: "drained", state: state)
         }
         publishSnapshot(state: state)
@@ -567,6 +569,8 @@ public final class DispatchCounters: Sendable {
     public let bytesSent = Atomic<Int>(0)
     public let bytesReceived = Atomic<Int>(0)
     public let workersConnected = Atomic<Int>(0)
+    /// Task ids sent in CANCEL messages to workers (operator cancels).
+    public let tasksCancelledOnWorkers = Atomic<Int>(0)
     /// Where dispatch latencies (claim → TASK sent) go; set once by the metrics endpoint.
     let dispatchLatency = Mutex<(@Sendable (Duration) -> Void)?>(nil)
     public init() {}
