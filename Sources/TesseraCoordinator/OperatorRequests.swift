@@ -91,7 +91,7 @@ struct OperatorRequests: Sendable {
                 w.active ? ((w.drainingAt != nil || session?.leaving == true) ? .draining : .connected) : (w.left ? .left : .lost)
             return WorkerRow(
                 workerID: w.id, name: WireText.clamped(w.name), host: WireText.clamped(w.host), slots: UInt16(clamping: w.slots),
-                state: state, runningTasks: UInt32(clamping: session?.tasks.count ?? w.runningTasks),
+                state: state, runningTasks: UInt32(clamping: w.runningTasks),
                 registeredAtMillis: UInt64(max(0, w.registeredAt)), lastSeenMillis: UInt64(max(0, w.lastSeen)),
                 tasksSucceeded: UInt64(max(0, w.tasksSucceeded)), tasksFailed: UInt64(max(0, w.tasksFailed)),
                 computeMicros: UInt64(max(0, w.computeMicros)))
