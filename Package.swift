@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries, wrapped once: a module map and a shim header each, nothing else.
@@ -41,6 +43,8 @@ let package = Package(
         .target(name: "TesseraCoordinator", dependencies: [
             "TesseraCore", "TesseraWire", "TesseraZMQ", "TesseraStore", "TesseraImaging",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // Worker runtime: connect, take credit-based tasks, execute, report.
         .target(name: "TesseraWorker", dependencies: [

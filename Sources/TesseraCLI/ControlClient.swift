@@ -15,6 +15,8 @@ struct ControlClient {
         case rejected(String)
         case unexpectedReply(String)
         case handshakeFailed(endpoint: String, event: ZMQMonitorEvents, plaintext: Bool)
+        /// The coordinator answered with CONTROL_ERROR `code` (kept for exit codes).
+        case refused(code: WireStatus, message: String)
 
         var description: String {
             switch self {
@@ -30,12 +32,13 @@ struct ControlClient {
                     : plaintext
                         ? "the coordinator at \(endpoint) requires CURVE: pass --key FILE and --coordinator-key KEY"
                         : "CURVE handshake with \(endpoint) failed: check --coordinator-key (the coordinator's public key) \(event)"
+            case .refused(_, let message): "coordinator refused: \(message)"
             }
         }
     }
 
     /// Sends `request` and waits for the reply carrying the same request id.
-    func call(_ request: WireMessage, requestID: UInt32) throws(Failure) -> WireMessage {
+    func call(_ request: WireMessage, requestID: UInt32, keepCodes: Bool = false) throws(Failure) -> WireMessage {
         do {
             let context = try ZMQContext(ioThreads: 1)
             defer { context.shutdown() }
@@ -67,9 +70,10 @@ struct ControlClient {
                     let reply = try WireCodec.decode(header.bytes)
                     switch reply {
                     case .controlError(let error) where error.requestID == requestID || error.requestID == 0:
-                        throw Failure.rejected(error.message)
+                        throw keepCodes ? Failure.refused(code: error.code, message: error.message) : Failure.rejected(error.message)
                     case .submitted(let m) where m.requestID == requestID: return reply
                     case .statusReply(let m) where m.requestID == requestID: return reply
+                    case _ where reply.operatorRequestID == requestID: return reply
                     default: continue
                     }
                 }
@@ -83,6 +87,29 @@ struct ControlClient {
     }
 
     static func newRequestID() -> UInt32 { UInt32.random(in: 1...UInt32.max) }
+
+    /// Sends an operator request and returns its reply; a CONTROL_ERROR becomes `.refused` with
+    /// its code (so commands can choose exit codes).
+    func ask(_ build: (UInt32) -> WireMessage) throws(Failure) -> WireMessage {
+        let requestID = Self.newRequestID()
+        do {
+            return try call(build(requestID), requestID: requestID, keepCodes: true)
+        }
+    }
+}
+
+extension WireMessage {
+    /// The request id of an operator reply (JOBS_REPLY … STEERED), nil for other messages.
+    var operatorRequestID: UInt32? {
+        switch self {
+        case .jobsReply(let m): m.requestID
+        case .jobReply(let m): m.requestID
+        case .workersReply(let m): m.requestID
+        case .eventsReply(let m): m.requestID
+        case .steered(let m): m.requestID
+        default: nil
+        }
+    }
 }
 
 import ArgumentParser

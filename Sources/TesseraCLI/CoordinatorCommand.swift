@@ -51,6 +51,9 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "How long a database call waits for another process's write lock before retrying, in milliseconds.")
     var dbBusyTimeoutMs: Int = 10_000
 
+    @Option(help: ArgumentHelp("Serve Prometheus metrics over HTTP at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464; port 0 picks one).", valueName: "host:port"))
+    var metrics: String?
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -77,12 +80,14 @@ struct CoordinatorCommand: ParsableCommand {
         config.security = try coordinatorSecurity(databasePath: config.databasePath)
         config.maxInflightBytes = maxInflightMb << 20
         config.databaseBusyTimeoutMillis = dbBusyTimeoutMs
+        config.metricsEndpoint = metrics
         let coordinator = try Coordinator(config: config)
         try coordinator.start()
         let stopped = DispatchSemaphore(value: 0)
         let watcher = SignalWatcher { _ in stopped.signal() }
         // Written unbuffered: scripts and tests wait for this line to learn the bound endpoints.
-        let banner = "coordinator listening: tasks \(coordinator.taskEndpoint ?? listen) control \(coordinator.controlEndpoint ?? control)\n"
+        let banner = "coordinator listening: tasks \(coordinator.taskEndpoint ?? listen) control \(coordinator.controlEndpoint ?? control)"
+            + (coordinator.metricsEndpoint.map { " metrics http://\($0)/metrics" } ?? "") + "\n"
         FileHandle.standardOutput.write(Data(banner.utf8))
         stopped.wait()
         withExtendedLifetime(watcher) {}

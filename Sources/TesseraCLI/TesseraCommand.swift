@@ -13,6 +13,9 @@ public struct TesseraCommand: ParsableCommand {
             Run.self, Develop.self, Synth.self,
             CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self, StatusCommand.self, BenchCommand.self,
             KeygenCommand.self, KeysCommand.self,
+            JobsCommand.self, JobCommand.self, WorkersCommand.self, EventsCommand.self, WatchCommand.self,
+            CancelCommand.self, PauseCommand.self, ResumeCommand.self, RetryCommand.self, PriorityCommand.self, DrainCommand.self,
+            CompletionsCommand.self, ManCommand.self,
         ])
 
     public init() {}

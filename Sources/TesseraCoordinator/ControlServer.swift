@@ -7,9 +7,10 @@ import TesseraStore
 import TesseraWire
 import TesseraZMQ
 
-/// The operators' socket: a ROUTER on its own thread answering SUBMIT and STATUS requests
-/// from `tessera submit/status` (and later the rest of the control vocabulary). It reads the
-/// store directly, so a slow status query never delays dispatch.
+/// The operators' socket: a ROUTER on its own thread answering the control vocabulary —
+/// SUBMIT, STATUS, and the operators' JOBS, JOB, WORKERS, EVENTS and STEER (`OperatorRequests`).
+/// It reads the store directly, so a slow query never delays dispatch; steering reaches the
+/// dispatch thread only through its mailbox (`OperatorHooks`).
 final class ControlServer: Sendable {
     private let endpointRequested: String
     private let store: TesseraStore
@@ -24,11 +25,13 @@ final class ControlServer: Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let startError = Mutex<String?>(nil)
     private let security: ServerSecurity
+    private let operators: OperatorRequests
 
     init(endpoint: String, store: TesseraStore, context: ZMQContext, counters: DispatchCounters, logger: Logger,
          workersConnected: @escaping @Sendable () -> Int, onSubmit: @escaping @Sendable () -> Void,
-         security: ServerSecurity = .plaintext) throws(CoordinatorError) {
+         security: ServerSecurity = .plaintext, hooks: OperatorHooks = OperatorHooks()) throws(CoordinatorError) {
         self.security = security
+        operators = OperatorRequests(store: store, hooks: hooks, workersConnected: workersConnected, clock: .system)
         do { wakeup = try Mailbox() } catch { throw .transport("\(error)") }
         self.endpointRequested = endpoint
         self.store = store
@@ -155,9 +158,27 @@ final class ControlServer: Sendable {
             } catch {
                 return .controlError(ControlError(requestID: request.requestID, code: .internalError, message: "\(error)"))
             }
+        case .jobs(let request):
+            return answer(request.requestID) { () throws(StoreError) in .jobsReply(try operators.jobs(request)) }
+        case .job(let request):
+            return answer(request.requestID) { () throws(StoreError) in try operators.job(request) }
+        case .workers(let request):
+            return answer(request.requestID) { () throws(StoreError) in .workersReply(try operators.workers(request)) }
+        case .events(let request):
+            return answer(request.requestID) { () throws(StoreError) in .eventsReply(try operators.events(request)) }
+        case .steer(let request):
+            return operators.steer(request)
         default:
             counters.malformed.add(1)
             return .controlError(ControlError(requestID: 0, code: .malformed, message: "\(message.name) is not a control request"))
+        }
+    }
+
+    /// `body`'s reply, or a CONTROL_ERROR `internalError` naming the database failure.
+    private func answer(_ requestID: UInt32, _ body: () throws(StoreError) -> WireMessage) -> WireMessage {
+        do { return try body() } catch {
+            logger.error("control request failed: \(error)")
+            return .controlError(ControlError(requestID: requestID, code: .internalError, message: WireText.clamped("\(error)")))
         }
     }
 }

@@ -25,6 +25,7 @@ public final class Coordinator: Sendable {
     /// The coordinator's CURVE public key (what workers and operators pass as
     /// `--coordinator-key`); nil on a plaintext coordinator.
     public let publicKey: String?
+    private let metricsServer: MetricsServer?
 
     public init(config: CoordinatorConfig, logger: Logger = Logger(label: "tessera.coordinator")) throws(CoordinatorError) {
         self.config = config
@@ -60,11 +61,28 @@ public final class Coordinator: Sendable {
         pipeline.setWake { mailbox.post(.tasksAvailable) }
         if let endpoint = config.controlEndpoint {
             let dispatcher = self.dispatcher, counters = self.counters
+            let pipeline = self.pipeline
+            let hooks = OperatorHooks(
+                tasksAvailable: { dispatcher.mailbox.post(.tasksAvailable) },
+                cancelRunning: { tasks in if !tasks.isEmpty { dispatcher.mailbox.post(.cancelTasks(tasks)) } },
+                drain: { worker, reason in dispatcher.mailbox.post(.drainWorker(worker, reason: reason)) },
+                assemble: { frames in DispatchQueue.global(qos: .utility).async { for frame in frames { pipeline.assemble(frame) } } },
+                sessions: { dispatcher.sessionsSnapshot.withLock { $0 } },
+                record: { event in pipeline.events.record(event) })
             control = try ControlServer(endpoint: endpoint, store: store, context: context, counters: counters, logger: logger,
                                     workersConnected: { counters.workersConnected.load(ordering: .relaxed) },
-                                    onSubmit: { dispatcher.mailbox.post(.tasksAvailable) }, security: security)
+                                    onSubmit: { dispatcher.mailbox.post(.tasksAvailable) }, security: security, hooks: hooks)
         } else {
             control = nil
+        }
+        if let endpoint = config.metricsEndpoint {
+            let dispatcher = self.dispatcher
+            let metrics = FarmMetrics(store: store, counters: counters, sessions: { dispatcher.sessionsSnapshot.withLock { $0 } })
+            let timer = metrics.dispatchLatency
+            counters.dispatchLatency.withLock { $0 = { latency in timer.recordNanoseconds(Int64(latency / .nanoseconds(1))) } }
+            metricsServer = try MetricsServer(endpoint: endpoint, metrics: metrics, logger: logger)
+        } else {
+            metricsServer = nil
         }
     }
 
@@ -98,7 +116,12 @@ public final class Coordinator: Sendable {
         // member decode that fails by being lost too often has no result that would plan its burst.
         let pipeline = self.pipeline
         burstTimer.start { pipeline.resumeBursts() }
-        do { try control?.start() } catch {
+        do {
+            try control?.start()
+            try metricsServer?.start()
+        } catch {
+            burstTimer.stop()
+            control?.stop()
             dispatcher.stop()
             zap?.stop()
             throw error
@@ -109,6 +132,7 @@ public final class Coordinator: Sendable {
     /// are requeued by the next start (their results, if they arrive later, are ignored).
     public func stop() {
         burstTimer.stop()
+        metricsServer?.stop()
         control?.stop()
         dispatcher.stop()
         zap?.stop()
@@ -119,6 +143,8 @@ public final class Coordinator: Sendable {
     public var taskEndpoint: String? { dispatcher.endpoint }
     /// The control endpoint actually bound, if any.
     public var controlEndpoint: String? { control?.endpoint }
+    /// The metrics endpoint actually bound (`HOST:PORT`, path `/metrics`), if any.
+    public var metricsEndpoint: String? { metricsServer?.endpoint }
 
     /// Submits a job in-process (what `tessera run` does; remote CLIs use the control socket).
     public func submit(_ request: JobRequest) throws(CoordinatorError) -> (job: JobID, frames: Int) {

@@ -54,6 +54,8 @@ public struct CoordinatorConfig: Sendable {
     /// How long a database call waits for another process's write lock before it fails busy
     /// (then the coordinator retries it), in milliseconds.
     public var databaseBusyTimeoutMillis: Int = 10_000
+    /// Where to serve Prometheus metrics over HTTP (`HOST:PORT`, path `/metrics`); nil for none.
+    public var metricsEndpoint: String?
 
     public init(taskEndpoint: String, controlEndpoint: String?, databasePath: String, spoolDirectory: String? = nil) {
         self.taskEndpoint = taskEndpoint

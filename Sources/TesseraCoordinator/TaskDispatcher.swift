@@ -27,7 +27,16 @@ final class TaskDispatcher: Sendable {
         /// (still leased to the session, nothing read) until bytes are released.
         case deferred(routingID: [UInt8], session: UInt64, task: ClaimedTask)
         case stop
+        /// An operator cancelled these running tasks (already cancelled in the store): send
+        /// CANCEL to the workers holding them and forget the leases.
+        case cancelTasks([CancelledTask])
+        /// An operator asked this worker to drain: send it DRAIN.
+        case drainWorker(WorkerID, reason: String)
     }
+
+    /// What the socket thread last published about its sessions (once per heartbeat and after
+    /// operator actions), for the operators' views; read from any thread.
+    let sessionsSnapshot = Mutex<[SessionSnapshot]>([])
 
     private let config: CoordinatorConfig
     private let store: TesseraStore
@@ -91,6 +100,8 @@ final class TaskDispatcher: Sendable {
         var sentAt: ContinuousClock.Instant?
         /// Payload bytes counted in flight for this task (set when it is sent).
         var bytes = 0
+        /// When the task was claimed for this session (dispatch latency runs from here to `sentAt`).
+        var claimedAt: ContinuousClock.Instant = .now
     }
 
     private struct Session {
@@ -186,6 +197,12 @@ final class TaskDispatcher: Sendable {
                         if state.sessions[routingID]?.id == sessionID {
                             state.sessions[routingID]?.resultsPending -= 1
                             leaveIfDone(routingID, reason: "drained", state: state)
+                        }
+                    case .cancelTasks(let tasks):
+                        cancel(tasks, socket: socket, state: state)
+                    case .drainWorker(let workerID, let reason):
+                        if let session = state.sessions.values.first(where: { $0.workerID == workerID }) {
+                            _ = reply(.drain(Drain(reason: reason)), to: session.routingID, socket: socket)
                         }
                     case .preparationFailed(let routingID, let sessionID, let taskID):
                         state.preparing -= 1
@@ -483,7 +500,9 @@ final class TaskDispatcher: Sendable {
             } else {
                 release(task.payloadBytes, state: state)
             }
-            state.sessions[routingID]?.inFlight[taskID]?.sentAt = .now
+            let now = ContinuousClock.now
+            state.sessions[routingID]?.inFlight[taskID]?.sentAt = now
+            if let claimed = state.sessions[routingID]?.inFlight[taskID]?.claimedAt { counters.recordDispatchLatency(now - claimed) }
             counters.tasksSent.add(1)
             counters.bytesSent.add(task.payloads.reduce(0) { $0 + $1.count })
         } else {
@@ -605,12 +624,46 @@ final class TaskDispatcher: Sendable {
         }
     }
 
+    /// Sends CANCEL to the workers holding `tasks` and forgets those leases (the store has
+    /// already cancelled them; the workers' FAILURE `cancelled` replies are then stale).
+    private func cancel(_ tasks: [CancelledTask], socket: ZMQSocket, state: LoopState) {
+        let byWorker = Dictionary(grouping: tasks, by: \.workerID)
+        for (routingID, session) in state.sessions {
+            guard let held = byWorker[session.workerID] else { continue }
+            let ids = held.map(\.taskID).filter { session.inFlight[$0] != nil }
+            for id in ids { state.sessions[routingID]?.inFlight.removeValue(forKey: id) }
+            if !ids.isEmpty, reply(.cancel(Cancel(taskIDs: ids)), to: routingID, socket: socket) {
+                counters.tasksCancelledOnWorkers.add(ids.count)
+            }
+            leaveIfDone(routingID, reason: "drained", state: state)
+        }
+        publishSnapshot(state: state)
+    }
+
+    /// Publishes the sessions' state for the operators' views (``sessionsSnapshot``).
+    private func publishSnapshot(state: LoopState) {
+        let now = ContinuousClock.now
+        let snapshot = state.sessions.values.map { session in
+            SessionSnapshot(
+                workerID: session.workerID, name: session.name, leaving: session.leaving,
+                tasks: session.inFlight.map { taskID, task in
+                    let expected = session.speed[task.kind].map { $0 > 0 ? Double(task.work) / $0 : 0 } ?? 0
+                    return SessionSnapshot.Task(
+                        taskID: taskID, kind: task.kind, frameID: task.frameID,
+                        runningMillis: task.sentAt.map { Int64(($0.duration(to: now)) / .milliseconds(1)) } ?? 0,
+                        expectedMillis: Int64(min(expected * 1000, 86_400_000)))
+                })
+        }
+        sessionsSnapshot.withLock { $0 = snapshot }
+    }
+
     /// Heartbeats out, lost workers dropped, hung tasks expired, and a periodic dispatch as a safety net.
     private func housekeeping(socket: ZMQSocket, state: LoopState) {
         let now = ContinuousClock.now
         let beat = Duration.milliseconds(config.heartbeatMillis)
         guard now - state.lastBeat >= beat else { return }
         state.lastBeat = now
+        publishSnapshot(state: state)
         expireHungTasks(now: now, state: state)
         if !state.pendingLost.isEmpty {
             let pending = state.pendingLost
@@ -644,6 +697,26 @@ final class TaskDispatcher: Sendable {
     }
 }
 
+/// A worker session as the dispatch thread last saw it (see `TaskDispatcher.sessionsSnapshot`).
+struct SessionSnapshot: Sendable {
+    /// A task the session holds.
+    struct Task: Sendable {
+        var taskID: TaskID
+        var kind: TaskKind
+        var frameID: FrameID
+        /// Since the TASK was sent (0 while it is prepared), ms.
+        var runningMillis: Int64
+        /// What the worker's measured speed predicts, ms (0 while unknown).
+        var expectedMillis: Int64
+    }
+
+    var workerID: WorkerID
+    var name: String
+    /// Said GOODBYE (draining).
+    var leaving: Bool
+    var tasks: [Task]
+}
+
 /// Counters the coordinator keeps for operators and tests (read from any thread).
 public final class DispatchCounters: Sendable {
     public let tasksSent = Atomic<Int>(0)
@@ -673,7 +746,16 @@ public final class DispatchCounters: Sendable {
     public let peakBytesInFlight = Atomic<Int>(0)
     /// Times a claimed task waited for room under the bytes-in-flight bound.
     public let tasksDeferred = Atomic<Int>(0)
+    /// Task ids sent in CANCEL messages to workers (operator cancels).
+    public let tasksCancelledOnWorkers = Atomic<Int>(0)
+    /// Where dispatch latencies (claim → TASK sent) go; set once by the metrics endpoint.
+    let dispatchLatency = Mutex<(@Sendable (Duration) -> Void)?>(nil)
     public init() {}
+
+    /// Records one task's dispatch latency (a no-op without a metrics endpoint).
+    func recordDispatchLatency(_ latency: Duration) {
+        if let record = dispatchLatency.withLock({ $0 }) { record(latency) }
+    }
 
     /// Reserves `bytes` in flight if they fit under `bound` (or nothing else is in flight, so a
     /// task larger than the bound still goes); returns whether they were reserved.

@@ -156,6 +156,49 @@ enum Schema {
                 """)
         }
         KeySchema.register(&migrator)
+        // Operator views (docs/store.md): counters kept by triggers so `tessera jobs`/`workers`
+        // read one row per job or worker instead of scanning frames and attempts; a job's start
+        // time; a worker asked to drain; and a task's attempt count when an operator retried it
+        // (its attempt budget counts from there).
+        migrator.registerMigration("v6-operator-views") { db in
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN started_at INTEGER;
+                ALTER TABLE jobs ADD COLUMN pixels_done INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE workers ADD COLUMN draining_at INTEGER;
+                ALTER TABLE workers ADD COLUMN tasks_succeeded INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE workers ADD COLUMN tasks_failed INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE workers ADD COLUMN compute_micros INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE tasks ADD COLUMN retry_base INTEGER NOT NULL DEFAULT 0;
+                CREATE INDEX jobs_by_state ON jobs(state, id);
+                CREATE INDEX workers_active ON workers(active, id);
+
+                UPDATE jobs SET started_at = (SELECT MIN(a.started_at) FROM attempts a JOIN tasks t ON t.id = a.task_id
+                                              WHERE t.job_id = jobs.id),
+                                pixels_done = COALESCE((SELECT SUM(width * height) FROM frames
+                                                        WHERE frames.job_id = jobs.id AND state = 'done'), 0);
+                UPDATE workers SET
+                    tasks_succeeded = (SELECT COUNT(*) FROM attempts WHERE worker_id = workers.id AND outcome = 'succeeded'),
+                    tasks_failed = (SELECT COUNT(*) FROM attempts WHERE worker_id = workers.id AND outcome IN ('failed', 'lost')
+                                    AND COALESCE(error_code, '') != 'cancelled'),
+                    compute_micros = COALESCE((SELECT SUM(compute_micros) FROM attempts WHERE worker_id = workers.id), 0);
+
+                CREATE TRIGGER jobs_started AFTER INSERT ON attempts BEGIN
+                    UPDATE jobs SET started_at = NEW.started_at
+                    WHERE id = (SELECT job_id FROM tasks WHERE id = NEW.task_id) AND started_at IS NULL;
+                END;
+                CREATE TRIGGER workers_counters AFTER UPDATE OF outcome ON attempts
+                WHEN OLD.outcome = 'running' AND NEW.outcome != 'running' BEGIN
+                    UPDATE workers SET tasks_succeeded = tasks_succeeded + (NEW.outcome = 'succeeded'),
+                        tasks_failed = tasks_failed + (NEW.outcome IN ('failed', 'lost') AND COALESCE(NEW.error_code, '') != 'cancelled'),
+                        compute_micros = compute_micros + COALESCE(NEW.compute_micros, 0)
+                    WHERE id = NEW.worker_id;
+                END;
+                CREATE TRIGGER jobs_pixels_done AFTER UPDATE OF state ON frames
+                WHEN NEW.state = 'done' AND OLD.state != 'done' BEGIN
+                    UPDATE jobs SET pixels_done = pixels_done + COALESCE(NEW.width * NEW.height, 0) WHERE id = NEW.job_id;
+                END;
+                """)
+        }
         return migrator
     }
 }

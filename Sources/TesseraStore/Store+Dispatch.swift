@@ -14,16 +14,22 @@ struct TaskRow {
     var attempts: Int
     /// The burst member a decode task decodes; nil for every other task.
     var member: Int? = nil
+    /// `attempts` when an operator last retried the task (0 if never): the attempt budget
+    /// (`maxAttempts`) counts from there.
+    var retryBase: Int = 0
+
+    /// Attempts made since the task was last retried by an operator.
+    var attemptsSinceRetry: Int { attempts - retryBase }
 
     static func fetch(_ db: Database, _ id: Int64) throws -> TaskRow? {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT job_id, frame_id, kind, state, attempts, member FROM tasks WHERE id = ?
+            SELECT job_id, frame_id, kind, state, attempts, member, retry_base FROM tasks WHERE id = ?
             """), arguments: [id])
         else { return nil }
         return TaskRow(id: id, job: row[0], frame: row[1],
                        kind: try decodeEnum(TaskKind.self, row[2], column: "kind", row: "task-\(id)"),
                        state: try decodeEnum(TaskState.self, row[3], column: "state", row: "task-\(id)"),
-                       attempts: row[4], member: row[5])
+                       attempts: row[4], member: row[5], retryBase: row[6])
     }
 
     /// Whether a result for `attempt` of a task of `kind` is current (not late, not duplicate).
@@ -308,7 +314,7 @@ extension TesseraStore {
             var ledger = Ledger()
             // The coordinator's own trouble (output disk full, spool write failed) is retried
             // until it clears, however many attempts that takes: it says nothing about the task.
-            if retryable && (t.attempts < policy.maxAttempts || code == RetryPolicy.coordinatorErrorCode) {
+            if retryable && (t.attemptsSinceRetry < policy.maxAttempts || code == RetryPolicy.coordinatorErrorCode) {
                 let delay = policy.backoffMillis <= 0 ? 0 : min(policy.maxBackoffMillis, policy.backoffMillis << min(20, t.attempts - 1))
                 try db.cachedStatement(sql: """
                     UPDATE tasks SET state = 'queued', worker_id = NULL, last_error = ?, not_before = ? WHERE id = ?
@@ -424,7 +430,7 @@ func takeBack(_ db: Database, tasks: [Int64], reason: String, maxAttempts: Int, 
         guard let t = try TaskRow.fetch(db, id), t.state == .running else { continue }
         count += 1
         try closeAttempt(db, task: t.id, attempt: t.attempts, outcome: .lost, now: now, errorCode: "lost", error: reason)
-        if t.attempts >= maxAttempts {
+        if t.attemptsSinceRetry >= maxAttempts {
             try failTask(db, t, code: "lost", reason: "lost \(t.attempts) times, last: \(reason)", now: now, ledger: &ledger)
         } else {
             try db.cachedStatement(sql: """

@@ -84,6 +84,8 @@ public enum WireCodec {
             }
         case let .controlError(m):
             n += 4 + 2 + str(m.message)
+        case .drain, .jobs, .jobsReply, .job, .jobReply, .workers, .workersReply, .events, .eventsReply, .steer, .steered:
+            n += operatorBodyLength(message) ?? 0
         }
         return n
     }
@@ -186,6 +188,8 @@ public enum WireCodec {
             w.u32(m.requestID)
             w.u16(m.code.rawValue)
             w.str(m.message, "CONTROL_ERROR.message")
+        case .drain, .jobs, .jobsReply, .job, .jobReply, .workers, .workersReply, .events, .eventsReply, .steer, .steered:
+            _ = writeOperatorBody(message, &w)
         }
     }
 
@@ -392,6 +396,9 @@ public enum WireCodec {
             let code = try readStatus(&r, "code")
             let message = try r.str("message", max: limits.maxStringLength)
             return .controlError(ControlError(requestID: requestID, code: code, message: message))
+        case .drain, .jobs, .jobsReply, .job, .jobReply, .workers, .workersReply, .events, .eventsReply, .steer, .steered:
+            guard let message = try readOperatorBody(type, &r, limits) else { throw .unknownMessageType(type.rawValue) }
+            return message
         }
     }
 

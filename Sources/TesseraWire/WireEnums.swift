@@ -36,6 +36,28 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     case statusReply = 0x23
     /// CONTROL_ERROR
     case controlError = 0x24
+    /// DRAIN (task socket)
+    case drain = 0x0B
+    /// JOBS
+    case jobs = 0x25
+    /// JOBS_REPLY
+    case jobsReply = 0x26
+    /// JOB
+    case job = 0x27
+    /// JOB_REPLY
+    case jobReply = 0x28
+    /// WORKERS
+    case workers = 0x29
+    /// WORKERS_REPLY
+    case workersReply = 0x2A
+    /// EVENTS
+    case events = 0x2B
+    /// EVENTS_REPLY
+    case eventsReply = 0x2C
+    /// STEER
+    case steer = 0x2D
+    /// STEERED
+    case steered = 0x2E
 
     /// Which socket a message type travels on.
     public enum Channel: Sendable, Equatable {
@@ -75,6 +97,17 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
         case .status: "STATUS"
         case .statusReply: "STATUS_REPLY"
         case .controlError: "CONTROL_ERROR"
+        case .drain: "DRAIN"
+        case .jobs: "JOBS"
+        case .jobsReply: "JOBS_REPLY"
+        case .job: "JOB"
+        case .jobReply: "JOB_REPLY"
+        case .workers: "WORKERS"
+        case .workersReply: "WORKERS_REPLY"
+        case .events: "EVENTS"
+        case .eventsReply: "EVENTS_REPLY"
+        case .steer: "STEER"
+        case .steered: "STEERED"
         }
     }
 
@@ -91,6 +124,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
         case .welcome, .refuse, .task, .cancel, .submitted, .statusReply, .controlError: .coordinator
         case .submit, .status: .client
         case .heartbeat: .either
+        case .drain, .jobsReply, .jobReply, .workersReply, .eventsReply, .steered: .coordinator
+        case .jobs, .job, .workers, .events, .steer: .client
         }
     }
 

@@ -32,6 +32,12 @@ public struct WireLimits: Sendable, Equatable {
     public var maxStatusJobs: Int
     /// Maximum number of frame failures listed for one job in STATUS_REPLY.
     public var maxJobFailures: Int
+    /// Maximum number of workers in one WORKERS_REPLY.
+    public var maxWorkerRows: Int = 10_000
+    /// Maximum number of events in one EVENTS_REPLY.
+    public var maxEvents: Int = 10_000
+    /// Maximum number of state counts in one list of JOB_REPLY.
+    public var maxStateCounts: Int = 256
 
     /// Creates limits; every argument defaults to the v1 contract value.
     public init(

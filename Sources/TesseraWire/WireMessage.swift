@@ -434,6 +434,28 @@ public enum WireMessage: Equatable, Sendable {
     case statusReply(StatusReply)
     /// CONTROL_ERROR (0x24), coordinator → client.
     case controlError(ControlError)
+    /// DRAIN (0x0B), coordinator → worker.
+    case drain(Drain)
+    /// JOBS (0x25), client → coordinator.
+    case jobs(JobsRequest)
+    /// JOBS_REPLY (0x26), coordinator → client.
+    case jobsReply(JobsReply)
+    /// JOB (0x27), client → coordinator.
+    case job(JobDetailRequest)
+    /// JOB_REPLY (0x28), coordinator → client.
+    case jobReply(JobDetailReply)
+    /// WORKERS (0x29), client → coordinator.
+    case workers(WorkersRequest)
+    /// WORKERS_REPLY (0x2A), coordinator → client.
+    case workersReply(WorkersReply)
+    /// EVENTS (0x2B), client → coordinator.
+    case events(EventsRequest)
+    /// EVENTS_REPLY (0x2C), coordinator → client.
+    case eventsReply(EventsReply)
+    /// STEER (0x2D), client → coordinator.
+    case steer(Steer)
+    /// STEERED (0x2E), coordinator → client.
+    case steered(Steered)
 
     /// The message's type.
     public var messageType: MessageType {
@@ -453,6 +475,17 @@ public enum WireMessage: Equatable, Sendable {
         case .status: .status
         case .statusReply: .statusReply
         case .controlError: .controlError
+        case .drain: .drain
+        case .jobs: .jobs
+        case .jobsReply: .jobsReply
+        case .job: .job
+        case .jobReply: .jobReply
+        case .workers: .workers
+        case .workersReply: .workersReply
+        case .events: .events
+        case .eventsReply: .eventsReply
+        case .steer: .steer
+        case .steered: .steered
         }
     }
 

@@ -88,6 +88,8 @@ extension WireCodec {
             }
         case let .controlError(m):
             try checkString(m.message, "message", strMax)
+        case .drain, .jobs, .jobsReply, .job, .jobReply, .workers, .workersReply, .events, .eventsReply, .steer, .steered:
+            _ = try validateOperatorBody(message, limits)
         }
     }
 

@@ -326,7 +326,23 @@ public final class WorkerRuntime: Sendable {
             session.queued.append((task, Array(parts.dropFirst())))
             startQueued(session: &session)
         case .cancel(let cancel):
-            for id in cancel.taskIDs where session.accepted.contains(where: { $0.taskID == id }) { session.cancelled.insert(id) }
+            for id in cancel.taskIDs {
+                if let index = session.queued.firstIndex(where: { $0.0.taskID == id }) {
+                    // Not started yet: never run it; answer at once (PROTOCOL.md §7, Cancellation).
+                    let task = session.queued.remove(at: index).0
+                    session.accepted.remove(Lease(task))
+                    try send(.failure(TaskFailure(taskID: id, attempt: task.attempt, code: .cancelled, retryable: false,
+                                                  reason: "cancelled before it started")), on: socket, session: &session)
+                    if !session.draining { try send(.credit(Credit(credits: 1)), on: socket, session: &session) }
+                } else if session.accepted.contains(where: { $0.taskID == id }) {
+                    // Running: its result is dropped when it ends (the executor has no cancellation point).
+                    session.cancelled.insert(id)
+                }
+            }
+        case .drain(let drain):
+            // An operator's `tessera drain`: the same path as SIGTERM.
+            logger.notice("coordinator asked to drain: \(drain.reason)")
+            mailbox.post(.drain)
         default:
             logger.warning("unexpected \(message.name) from coordinator; ignored")
         }

@@ -154,6 +154,82 @@ struct RandomMessages {
             return .statusReply(StatusReply(requestID: u32(), workersConnected: u32(), jobs: jobs))
         case .controlError:
             return .controlError(ControlError(requestID: u32(), code: WireStatus.allCases.randomElement(using: &rng)!, message: string(max: s)))
+        case .drain, .jobs, .jobsReply, .job, .jobReply, .workers, .workersReply, .events, .eventsReply, .steer, .steered:
+            return operatorMessage(of: type)
+        }
+    }
+
+    /// An id that is `nil` or positive (0 stands for `nil` on the wire), sometimes out of range.
+    mutating func optionalID() -> Int64? {
+        if chance(0.3) { return nil }
+        let value = id()
+        return value == 0 ? 1 : value
+    }
+
+    mutating func jobRow() -> JobRow {
+        let s = limits.maxStringLength
+        return JobRow(
+            jobID: JobID(id()), name: string(max: s), state: WireJobState.allCases.randomElement(using: &rng)!, paused: chance(0.5),
+            priority: Int32(truncatingIfNeeded: edgy()), framesTotal: u32(), framesDone: u32(), framesFailed: u32(),
+            tasks: TaskCounts(queued: u64(), running: u64(), succeeded: u64(), failed: u64(), cancelled: u64()),
+            pixelsDone: u64(), createdAtMillis: u64(), startedAtMillis: u64(), finishedAtMillis: u64())
+    }
+
+    mutating func stateCounts() -> [StateCount] {
+        (0..<count(max: limits.maxStateCounts, typical: 5)).map { _ in StateCount(name: string(max: limits.maxStringLength), count: u64()) }
+    }
+
+    mutating func operatorMessage(of type: MessageType) -> WireMessage {
+        let s = limits.maxStringLength
+        switch type {
+        case .drain:
+            return .drain(Drain(reason: string(max: s)))
+        case .jobs:
+            return .jobs(JobsRequest(requestID: u32(), limit: u32()))
+        case .jobsReply:
+            let jobs = (0..<count(max: limits.maxStatusJobs, typical: 4)).map { _ in jobRow() }
+            let stuck = (0..<count(max: limits.maxStatusJobs, typical: 3)).map { _ in
+                StuckTask(taskID: TaskID(id()), jobID: JobID(id()), workerID: WorkerID(id()), kind: TaskKind.allCases.randomElement(using: &rng)!,
+                          runningMillis: u64(), expectedMillis: u64())
+            }
+            return .jobsReply(JobsReply(requestID: u32(), nowMillis: u64(), workersConnected: u32(), jobsTotal: u32(), jobs: jobs, stuck: stuck))
+        case .job:
+            return .job(JobDetailRequest(requestID: u32(), jobID: JobID(id()), limit: u32()))
+        case .jobReply:
+            let failures = (0..<count(max: limits.maxJobFailures, typical: 3)).map { _ in
+                JobFailure(frameID: FrameID(id()), path: string(max: s), code: string(max: s), reason: string(max: s), attempts: u32())
+            }
+            let outputs = (0..<count(max: limits.maxJobFailures, typical: 3)).map { _ in
+                JobOutput(frameID: FrameID(id()), path: string(max: s), bytes: u64())
+            }
+            return .jobReply(JobDetailReply(requestID: u32(), job: jobRow(), frameStates: stateCounts(), taskStates: stateCounts(),
+                                            failures: failures, outputs: outputs))
+        case .workers:
+            return .workers(WorkersRequest(requestID: u32(), includeGone: chance(0.5), limit: u32()))
+        case .workersReply:
+            let rows = (0..<count(max: limits.maxWorkerRows, typical: 4)).map { _ in
+                WorkerRow(workerID: WorkerID(id()), name: string(max: s), host: string(max: s), slots: u16(),
+                          state: WireWorkerState.allCases.randomElement(using: &rng)!, runningTasks: u32(), registeredAtMillis: u64(),
+                          lastSeenMillis: u64(), tasksSucceeded: u64(), tasksFailed: u64(), computeMicros: u64())
+            }
+            return .workersReply(WorkersReply(requestID: u32(), nowMillis: u64(), workersTotal: u32(), workers: rows))
+        case .events:
+            return .events(EventsRequest(requestID: u32(), jobID: optionalID().map { JobID($0) }, afterEventID: id(), limit: u32()))
+        case .eventsReply:
+            let events = (0..<count(max: limits.maxEvents, typical: 4)).map { _ in
+                EventRow(eventID: id(), atMillis: u64(), level: WireEventLevel.allCases.randomElement(using: &rng)!, kind: string(max: s),
+                         message: string(max: s), jobID: optionalID().map { JobID($0) }, workerID: optionalID().map { WorkerID($0) })
+            }
+            return .eventsReply(EventsReply(requestID: u32(), events: events))
+        case .steer:
+            return .steer(Steer(requestID: u32(), action: SteerAction.allCases.randomElement(using: &rng)!, targetID: id(),
+                                value: Int32(truncatingIfNeeded: edgy())))
+        case .steered:
+            return .steered(Steered(requestID: u32(), action: SteerAction.allCases.randomElement(using: &rng)!, targetID: id(),
+                                    state: string(max: s), paused: chance(0.5), priority: Int32(truncatingIfNeeded: edgy()),
+                                    tasksAffected: u64(), message: string(max: s)))
+        default:
+            preconditionFailure("not an operator message: \(type)")
         }
     }
 

@@ -156,6 +156,97 @@ enum Vectors {
         case "CONTROL_ERROR":
             return .controlError(
                 ControlError(requestID: UInt32(int(f, "requestID")), code: WireStatus(rawValue: UInt16(int(f, "code")))!, message: str(f, "message")))
+        case "DRAIN", "JOBS", "JOBS_REPLY", "JOB", "JOB_REPLY", "WORKERS", "WORKERS_REPLY", "EVENTS", "EVENTS_REPLY", "STEER", "STEERED":
+            return operatorMessage(type: type, f)
+        default:
+            preconditionFailure("manifest: unknown type \(type)")
+        }
+    }
+
+    private static func jobRow(_ j: [String: Any]) -> JobRow {
+        JobRow(
+            jobID: JobID(id(j, "jobID")), name: str(j, "name"), state: WireJobState(rawValue: UInt8(int(j, "state")))!,
+            paused: bool(j, "paused"), priority: Int32(int(j, "priority")), framesTotal: UInt32(int(j, "framesTotal")),
+            framesDone: UInt32(int(j, "framesDone")), framesFailed: UInt32(int(j, "framesFailed")),
+            tasks: TaskCounts(
+                queued: u64(j, "tasksQueued"), running: u64(j, "tasksRunning"), succeeded: u64(j, "tasksSucceeded"),
+                failed: u64(j, "tasksFailed"), cancelled: u64(j, "tasksCancelled")),
+            pixelsDone: u64(j, "pixelsDone"), createdAtMillis: u64(j, "createdAtMillis"), startedAtMillis: u64(j, "startedAtMillis"),
+            finishedAtMillis: u64(j, "finishedAtMillis"))
+    }
+
+    private static func counts(_ f: [String: Any], _ key: String) -> [StateCount] {
+        (f[key] as! [[String: Any]]).map { StateCount(name: str($0, "name"), count: u64($0, "count")) }
+    }
+
+    private static func optionalID(_ f: [String: Any], _ key: String) -> Int64? {
+        let value = id(f, key)
+        return value == 0 ? nil : value
+    }
+
+    /// The operator messages (PROTOCOL.md §4.2).
+    static func operatorMessage(type: String, _ f: [String: Any]) -> WireMessage {
+        let requestID = f["requestID"].map { UInt32($0 as! Int) } ?? 0
+        switch type {
+        case "DRAIN":
+            return .drain(Drain(reason: str(f, "reason")))
+        case "JOBS":
+            return .jobs(JobsRequest(requestID: requestID, limit: UInt32(int(f, "limit"))))
+        case "JOBS_REPLY":
+            let stuck = (f["stuck"] as! [[String: Any]]).map {
+                StuckTask(
+                    taskID: TaskID(id($0, "taskID")), jobID: JobID(id($0, "jobID")), workerID: WorkerID(id($0, "workerID")),
+                    kind: TaskKind(rawValue: UInt8(int($0, "kind")))!, runningMillis: u64($0, "runningMillis"),
+                    expectedMillis: u64($0, "expectedMillis"))
+            }
+            return .jobsReply(JobsReply(
+                requestID: requestID, nowMillis: u64(f, "nowMillis"), workersConnected: UInt32(int(f, "workersConnected")),
+                jobsTotal: UInt32(int(f, "jobsTotal")), jobs: (f["jobs"] as! [[String: Any]]).map(jobRow), stuck: stuck))
+        case "JOB":
+            return .job(JobDetailRequest(requestID: requestID, jobID: JobID(id(f, "jobID")), limit: UInt32(int(f, "limit"))))
+        case "JOB_REPLY":
+            return .jobReply(JobDetailReply(
+                requestID: requestID, job: jobRow(f["job"] as! [String: Any]), frameStates: counts(f, "frameStates"),
+                taskStates: counts(f, "taskStates"),
+                failures: (f["failures"] as! [[String: Any]]).map {
+                    JobFailure(frameID: FrameID(id($0, "frameID")), path: str($0, "path"), code: str($0, "code"),
+                               reason: str($0, "reason"), attempts: UInt32(int($0, "attempts")))
+                },
+                outputs: (f["outputs"] as! [[String: Any]]).map {
+                    JobOutput(frameID: FrameID(id($0, "frameID")), path: str($0, "path"), bytes: u64($0, "bytes"))
+                }))
+        case "WORKERS":
+            return .workers(WorkersRequest(requestID: requestID, includeGone: bool(f, "includeGone"), limit: UInt32(int(f, "limit"))))
+        case "WORKERS_REPLY":
+            let rows = (f["workers"] as! [[String: Any]]).map { w in
+                WorkerRow(
+                    workerID: WorkerID(id(w, "workerID")), name: str(w, "name"), host: str(w, "host"), slots: UInt16(int(w, "slots")),
+                    state: WireWorkerState(rawValue: UInt8(int(w, "state")))!, runningTasks: UInt32(int(w, "runningTasks")),
+                    registeredAtMillis: u64(w, "registeredAtMillis"), lastSeenMillis: u64(w, "lastSeenMillis"),
+                    tasksSucceeded: u64(w, "tasksSucceeded"), tasksFailed: u64(w, "tasksFailed"), computeMicros: u64(w, "computeMicros"))
+            }
+            return .workersReply(WorkersReply(requestID: requestID, nowMillis: u64(f, "nowMillis"), workersTotal: UInt32(int(f, "workersTotal")), workers: rows))
+        case "EVENTS":
+            return .events(EventsRequest(
+                requestID: requestID, jobID: optionalID(f, "jobID").map { JobID($0) }, afterEventID: id(f, "afterEventID"),
+                limit: UInt32(int(f, "limit"))))
+        case "EVENTS_REPLY":
+            let events = (f["events"] as! [[String: Any]]).map { e in
+                EventRow(
+                    eventID: id(e, "eventID"), atMillis: u64(e, "atMillis"), level: WireEventLevel(rawValue: UInt8(int(e, "level")))!,
+                    kind: str(e, "kind"), message: str(e, "message"), jobID: optionalID(e, "jobID").map { JobID($0) },
+                    workerID: optionalID(e, "workerID").map { WorkerID($0) })
+            }
+            return .eventsReply(EventsReply(requestID: requestID, events: events))
+        case "STEER":
+            return .steer(Steer(
+                requestID: requestID, action: SteerAction(rawValue: UInt8(int(f, "action")))!, targetID: id(f, "targetID"),
+                value: Int32(int(f, "value"))))
+        case "STEERED":
+            return .steered(Steered(
+                requestID: requestID, action: SteerAction(rawValue: UInt8(int(f, "action")))!, targetID: id(f, "targetID"),
+                state: str(f, "state"), paused: bool(f, "paused"), priority: Int32(int(f, "priority")),
+                tasksAffected: u64(f, "tasksAffected"), message: str(f, "message")))
         default:
             preconditionFailure("manifest: unknown type \(type)")
         }

@@ -74,7 +74,28 @@ assert xxh64(b'The quick brown fox jumps over the lazy dog') == 0x0B242D361FDA71
 VERSION = 2  # PROTOCOL.md §8: v2 added SUBMIT.mergeBursts/burstGapMillis and TaskKind 3 (mergeTile)
 TYPES = {'HELLO': 0x01, 'WELCOME': 0x02, 'REFUSE': 0x03, 'CREDIT': 0x04, 'HEARTBEAT': 0x05,
          'TASK': 0x06, 'RESULT': 0x07, 'FAILURE': 0x08, 'CANCEL': 0x09, 'GOODBYE': 0x0A,
-         'SUBMIT': 0x20, 'SUBMITTED': 0x21, 'STATUS': 0x22, 'STATUS_REPLY': 0x23, 'CONTROL_ERROR': 0x24}
+         'SUBMIT': 0x20, 'SUBMITTED': 0x21, 'STATUS': 0x22, 'STATUS_REPLY': 0x23, 'CONTROL_ERROR': 0x24,
+         'DRAIN': 0x0B, 'JOBS': 0x25, 'JOBS_REPLY': 0x26, 'JOB': 0x27, 'JOB_REPLY': 0x28, 'WORKERS': 0x29,
+         'WORKERS_REPLY': 0x2A, 'EVENTS': 0x2B, 'EVENTS_REPLY': 0x2C, 'STEER': 0x2D, 'STEERED': 0x2E}
+
+JOB_ROW_U64 = ('tasksQueued', 'tasksRunning', 'tasksSucceeded', 'tasksFailed', 'tasksCancelled', 'pixelsDone',
+               'createdAtMillis', 'startedAtMillis', 'finishedAtMillis')
+
+
+def job_row(fr, job, p):
+    """JobRow (PROTOCOL.md §4.2)."""
+    fr.u64(int(job['jobID']), p + 'jobID').str(job['name'], p + 'name').u8(job['state'], p + 'state')
+    fr.bool(job['paused'], p + 'paused').i32(job['priority'], p + 'priority')
+    for k in ('framesTotal', 'framesDone', 'framesFailed'):
+        fr.u32(job[k], p + k)
+    for k in JOB_ROW_U64:
+        fr.u64(int(job[k]), p + k)
+
+
+def state_counts(fr, counts, p):
+    fr.count(len(counts), p)
+    for i, c in enumerate(counts):
+        fr.str(c['name'], '%s[%d].name' % (p, i)).u64(int(c['count']), '%s[%d].count' % (p, i))
 
 
 class Frame:
@@ -204,6 +225,66 @@ def encode(type_name, f):
                 fr.u32(fail['attempts'], q + 'attempts')
     elif type_name == 'CONTROL_ERROR':
         fr.u32(f['requestID'], 'requestID').u16(f['code'], 'code').str(f['message'], 'message')
+    elif type_name == 'DRAIN':
+        fr.str(f['reason'], 'reason')
+    elif type_name == 'JOBS':
+        fr.u32(f['requestID'], 'requestID').u32(f['limit'], 'limit')
+    elif type_name == 'JOBS_REPLY':
+        fr.u32(f['requestID'], 'requestID').u64(U('nowMillis'), 'nowMillis')
+        fr.u32(f['workersConnected'], 'workersConnected').u32(f['jobsTotal'], 'jobsTotal')
+        fr.count(len(f['jobs']), 'jobs')
+        for j, job in enumerate(f['jobs']):
+            job_row(fr, job, 'jobs[%d].' % j)
+        fr.count(len(f['stuck']), 'stuck')
+        for j, t in enumerate(f['stuck']):
+            p = 'stuck[%d].' % j
+            fr.u64(int(t['taskID']), p + 'taskID').u64(int(t['jobID']), p + 'jobID').u64(int(t['workerID']), p + 'workerID')
+            fr.u8(t['kind'], p + 'kind').u64(int(t['runningMillis']), p + 'runningMillis')
+            fr.u64(int(t['expectedMillis']), p + 'expectedMillis')
+    elif type_name == 'JOB':
+        fr.u32(f['requestID'], 'requestID').u64(U('jobID'), 'jobID').u32(f['limit'], 'limit')
+    elif type_name == 'JOB_REPLY':
+        fr.u32(f['requestID'], 'requestID')
+        job_row(fr, f['job'], 'job.')
+        state_counts(fr, f['frameStates'], 'frameStates')
+        state_counts(fr, f['taskStates'], 'taskStates')
+        fr.count(len(f['failures']), 'failures')
+        for i, x in enumerate(f['failures']):
+            p = 'failures[%d].' % i
+            fr.u64(int(x['frameID']), p + 'frameID').str(x['path'], p + 'path').str(x['code'], p + 'code')
+            fr.str(x['reason'], p + 'reason').u32(x['attempts'], p + 'attempts')
+        fr.count(len(f['outputs']), 'outputs')
+        for i, x in enumerate(f['outputs']):
+            p = 'outputs[%d].' % i
+            fr.u64(int(x['frameID']), p + 'frameID').str(x['path'], p + 'path').u64(int(x['bytes']), p + 'bytes')
+    elif type_name == 'WORKERS':
+        fr.u32(f['requestID'], 'requestID').bool(f['includeGone'], 'includeGone').u32(f['limit'], 'limit')
+    elif type_name == 'WORKERS_REPLY':
+        fr.u32(f['requestID'], 'requestID').u64(U('nowMillis'), 'nowMillis').u32(f['workersTotal'], 'workersTotal')
+        fr.count(len(f['workers']), 'workers')
+        for i, w in enumerate(f['workers']):
+            p = 'workers[%d].' % i
+            fr.u64(int(w['workerID']), p + 'workerID').str(w['name'], p + 'name').str(w['host'], p + 'host')
+            fr.u16(w['slots'], p + 'slots').u8(w['state'], p + 'state').u32(w['runningTasks'], p + 'runningTasks')
+            for k in ('registeredAtMillis', 'lastSeenMillis', 'tasksSucceeded', 'tasksFailed', 'computeMicros'):
+                fr.u64(int(w[k]), p + k)
+    elif type_name == 'EVENTS':
+        fr.u32(f['requestID'], 'requestID').u64(U('jobID'), 'jobID').u64(U('afterEventID'), 'afterEventID')
+        fr.u32(f['limit'], 'limit')
+    elif type_name == 'EVENTS_REPLY':
+        fr.u32(f['requestID'], 'requestID').count(len(f['events']), 'events')
+        for i, e in enumerate(f['events']):
+            p = 'events[%d].' % i
+            fr.u64(int(e['eventID']), p + 'eventID').u64(int(e['atMillis']), p + 'atMillis').u8(e['level'], p + 'level')
+            fr.str(e['kind'], p + 'kind').str(e['message'], p + 'message')
+            fr.u64(int(e['jobID']), p + 'jobID').u64(int(e['workerID']), p + 'workerID')
+    elif type_name == 'STEER':
+        fr.u32(f['requestID'], 'requestID').u8(f['action'], 'action').u64(U('targetID'), 'targetID')
+        fr.i32(f['value'], 'value')
+    elif type_name == 'STEERED':
+        fr.u32(f['requestID'], 'requestID').u8(f['action'], 'action').u64(U('targetID'), 'targetID')
+        fr.str(f['state'], 'state').bool(f['paused'], 'paused').i32(f['priority'], 'priority')
+        fr.u64(U('tasksAffected'), 'tasksAffected').str(f['message'], 'message')
     else:
         raise ValueError(type_name)
     return fr
@@ -294,6 +375,59 @@ VALID = [
     ('status-reply-empty', 'STATUS_REPLY', 'no jobs', {'requestID': 9, 'workersConnected': 0, 'jobs': []}),
     ('control-error', 'CONTROL_ERROR', 'unknown job (code 8)', {
         'requestID': 2, 'code': 8, 'message': 'no job with id 99'}),
+    ('drain', 'DRAIN', 'an operator drains a worker', {'reason': 'operator: tessera drain 12'}),
+    ('jobs', 'JOBS', 'the job table, at most 50 rows', {'requestID': 10, 'limit': 50}),
+    ('jobs-reply', 'JOBS_REPLY', 'one running paused job with a stuck tile, one finished job', {
+        'requestID': 10, 'nowMillis': '1764000000000', 'workersConnected': 2, 'jobsTotal': 2, 'jobs': [
+            {'jobID': '8', 'name': 'studio', 'state': 2, 'paused': True, 'priority': 5, 'framesTotal': 10,
+             'framesDone': 4, 'framesFailed': 0, 'tasksQueued': '60', 'tasksRunning': '8', 'tasksSucceeded': '52',
+             'tasksFailed': '0', 'tasksCancelled': '0', 'pixelsDone': '96000000', 'createdAtMillis': '1763999000000',
+             'startedAtMillis': '1763999001000', 'finishedAtMillis': '0'},
+            {'jobID': '7', 'name': 'Hochzeit Müller', 'state': 4, 'paused': False, 'priority': -3,
+             'framesTotal': 120, 'framesDone': 118, 'framesFailed': 2, 'tasksQueued': '0', 'tasksRunning': '0',
+             'tasksSucceeded': '1416', 'tasksFailed': '2', 'tasksCancelled': '0', 'pixelsDone': '2832000000',
+             'createdAtMillis': '1763990000000', 'startedAtMillis': '1763990000500',
+             'finishedAtMillis': '1763995000000'}],
+        'stuck': [{'taskID': '4242', 'jobID': '8', 'workerID': '3', 'kind': 2, 'runningMillis': '95000',
+                   'expectedMillis': '1200'}]}),
+    ('jobs-reply-empty', 'JOBS_REPLY', 'no jobs, no workers', {
+        'requestID': 11, 'nowMillis': '0', 'workersConnected': 0, 'jobsTotal': 0, 'jobs': [], 'stuck': []}),
+    ('job', 'JOB', 'job 7 in detail, default limit', {'requestID': 12, 'jobID': '7', 'limit': 0}),
+    ('job-reply', 'JOB_REPLY', 'a job with frames and tasks by state, one failure and one output', {
+        'requestID': 12,
+        'job': {'jobID': '7', 'name': 'night', 'state': 2, 'paused': False, 'priority': 0, 'framesTotal': 3,
+                'framesDone': 1, 'framesFailed': 1, 'tasksQueued': '4', 'tasksRunning': '2', 'tasksSucceeded': '7',
+                'tasksFailed': '1', 'tasksCancelled': '0', 'pixelsDone': '24000000', 'createdAtMillis': '1000',
+                'startedAtMillis': '1500', 'finishedAtMillis': '0'},
+        'frameStates': [{'name': 'developing', 'count': '1'}, {'name': 'done', 'count': '1'},
+                        {'name': 'failed', 'count': '1'}],
+        'taskStates': [{'name': 'decode.succeeded', 'count': '2'}, {'name': 'developTile.queued', 'count': '4'}],
+        'failures': [{'frameID': '22', 'path': '/shoots/night/IMG_0002.CR2', 'code': 'decodeFailed',
+                      'reason': 'data corrupted', 'attempts': 1}],
+        'outputs': [{'frameID': '21', 'path': '/renders/night/IMG_0001.jpg', 'bytes': '5123456'}]}),
+    ('workers', 'WORKERS', 'connected workers only, default limit', {
+        'requestID': 13, 'includeGone': False, 'limit': 0}),
+    ('workers-reply', 'WORKERS_REPLY', 'a connected and a draining worker', {
+        'requestID': 13, 'nowMillis': '1764000000000', 'workersTotal': 2, 'workers': [
+            {'workerID': '3', 'name': 'render-07/1', 'host': 'render-07.lan', 'slots': 4, 'state': 1,
+             'runningTasks': 4, 'registeredAtMillis': '1763990000000', 'lastSeenMillis': '1763999999500',
+             'tasksSucceeded': '812', 'tasksFailed': '1', 'computeMicros': '3600000000'},
+            {'workerID': '4', 'name': 'render-08/1', 'host': 'render-08.lan', 'slots': 2, 'state': 2,
+             'runningTasks': 1, 'registeredAtMillis': '1763990000000', 'lastSeenMillis': '1763999999000',
+             'tasksSucceeded': '400', 'tasksFailed': '0', 'computeMicros': '1800000000'}]}),
+    ('events', 'EVENTS', 'events of job 7 after event 100', {
+        'requestID': 14, 'jobID': '7', 'afterEventID': '100', 'limit': 500}),
+    ('events-reply', 'EVENTS_REPLY', 'a job event and a worker event (no job: 0)', {
+        'requestID': 14, 'events': [
+            {'eventID': '101', 'atMillis': '1764000000000', 'level': 2, 'kind': 'job.paused',
+             'message': 'job 7 paused by an operator', 'jobID': '7', 'workerID': '0'},
+            {'eventID': '102', 'atMillis': '1764000000100', 'level': 3, 'kind': 'worker.lost',
+             'message': 'render-08/1 lost (missed 5 heartbeats); 2 task(s) requeued', 'jobID': '0', 'workerID': '4'}]}),
+    ('steer', 'STEER', 'set the priority of job 7 to 10', {
+        'requestID': 15, 'action': 6, 'targetID': '7', 'value': 10}),
+    ('steered', 'STEERED', 'job 7 cancelled, 3 running tasks cancelled on their workers', {
+        'requestID': 16, 'action': 1, 'targetID': '7', 'state': 'cancelled', 'paused': False, 'priority': 0,
+        'tasksAffected': '3', 'message': 'job 7 cancelled: 12 queued and 3 running task(s) cancelled'}),
 ]
 
 PAYLOAD_FRAMES = {'task': [payload_cfa], 'result': [payload_a, payload_b]}
@@ -331,7 +465,8 @@ def invalid():
     out.append(('no-type', 'signature and version, no type byte', F().raw(b'TS', 'signature').raw([VERSION], 'version %d' % VERSION),
                 err('truncated', field='header.type')))
     out.append(('type-0', 'type 0 is reserved', F().header(0x00), err('unknownMessageType', type=0)))
-    out.append(('type-0b', 'type 0x0b is not defined', F().header(0x0B), err('unknownMessageType', type=0x0B)))
+    out.append(('type-0c', 'type 0x0c is not defined (0x0b is DRAIN)', F().header(0x0C), err('unknownMessageType', type=0x0C)))
+    out.append(('type-2f', 'type 0x2f is not defined', F().header(0x2F), err('unknownMessageType', type=0x2F)))
     out.append(('type-ff', 'type 0xff', F().header(0xFF), err('unknownMessageType', type=0xFF)))
 
     # trailing bytes
@@ -476,6 +611,29 @@ def invalid():
     c = F().header('CANCEL').count(2, 'taskIDs').u64(5, 'taskIDs[0]').u64(M64, 'taskIDs[1]')
     out.append(('cancel-id-out-of-range', 'CANCEL.taskIDs[1] = 2^64-1', c,
                 err('valueOutOfRange', field='CANCEL.taskIDs[1]', value=str(M64), allowed='0...9223372036854775807')))
+    st = F().header('STEER').u32(1, 'requestID').u8(8, 'action (8)').u64(7, 'targetID').i32(0, 'value')
+    out.append(('steer-action-8', 'STEER.action 8 (undefined)', st,
+                err('invalidEnumValue', field='STEER.action', value='8')))
+    wr = F().header('WORKERS_REPLY').u32(1, 'requestID').u64(0, 'nowMillis').u32(1, 'workersTotal').count(1, 'workers')
+    wr.u64(3, 'workers[0].workerID').str('w', 'workers[0].name').str('h', 'workers[0].host').u16(1, 'workers[0].slots')
+    wr.u8(5, 'workers[0].state (5)').u32(0, 'workers[0].runningTasks')
+    for k in ('registeredAtMillis', 'lastSeenMillis', 'tasksSucceeded', 'tasksFailed', 'computeMicros'):
+        wr.u64(0, 'workers[0].' + k)
+    out.append(('worker-state-5', 'WORKERS_REPLY.workers[0].state 5 (undefined)', wr,
+                err('invalidEnumValue', field='WORKERS_REPLY.workers[0].state', value='5')))
+    er = F().header('EVENTS_REPLY').u32(1, 'requestID').count(10001, 'events')
+    out.append(('events-over-limit', 'EVENTS_REPLY declares 10001 events (limit 10000)', er,
+                err('listTooLong', field='EVENTS_REPLY.events', count=10001, max=10000)))
+    jr = F().header('JOBS_REPLY').u32(1, 'requestID').u64(0, 'nowMillis').u32(0, 'workersConnected')
+    jr.u32(0, 'jobsTotal').count(1, 'jobs').u64(1, 'jobs[0].jobID').str('j', 'jobs[0].name').u8(2, 'jobs[0].state')
+    jr.raw([2], 'jobs[0].paused bool = 2 (invalid)').i32(0, 'jobs[0].priority')
+    for k in ('framesTotal', 'framesDone', 'framesFailed'):
+        jr.u32(0, 'jobs[0].' + k)
+    for k in JOB_ROW_U64:
+        jr.u64(0, 'jobs[0].' + k)
+    jr.count(0, 'stuck')
+    out.append(('jobs-reply-bad-paused', 'JOBS_REPLY.jobs[0].paused = 2', jr,
+                err('invalidBool', field='JOBS_REPLY.jobs[0].paused', value=2)))
     return out
 
 
@@ -492,7 +650,8 @@ def main():
         'limits': {'maxHeaderLength': 64 << 20, 'maxStringLength': 4096, 'maxCapabilityLength': 64,
                    'maxCapabilities': 64, 'maxRecipeLength': 16 << 20, 'maxParametersLength': 16 << 20,
                    'maxMetadataLength': 1 << 20, 'maxPayloads': 16, 'maxPayloadLength': str(1 << 30),
-                   'maxCancelTaskIDs': 65536, 'maxStatusJobs': 10000, 'maxJobFailures': 100000},
+                   'maxCancelTaskIDs': 65536, 'maxStatusJobs': 10000, 'maxJobFailures': 100000,
+                   'maxWorkerRows': 10000, 'maxEvents': 10000, 'maxStateCounts': 256},
         'valid': [], 'invalid': []}
     for d in ('valid', 'invalid'):
         for name in os.listdir(os.path.join(HERE, d)):
