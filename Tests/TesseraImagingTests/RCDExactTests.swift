@@ -219,6 +219,12 @@ enum RCDReference {
             (PixelRect(x: 0, y: 0, width: 41, height: 37), PixelRect(x: h, y: h, width: 41 - 2 * h, height: 37 - 2 * h)),
             (PixelRect(x: 3, y: 5, width: 52, height: 33), PixelRect(x: 3 + h + 1, y: 5 + h, width: 29, height: 16)),
             (PixelRect(x: 1, y: 2, width: 2 * h + 1, height: 2 * h + 3), PixelRect(x: 1 + h, y: 2 + h, width: 1, height: 3)),
+            // Taller than every ring buffer (rows wrap many times), several SIMD chunks per
+            // parity with a partial last one, odd window origin and odd output origin/size.
+            (PixelRect(x: 7, y: 3, width: 97, height: 83), PixelRect(x: 7 + h + 3, y: 3 + h + 1, width: 75, height: 61)),
+            // Widths around the SIMD chunk (8 sites per parity = 16 columns) boundaries.
+            (PixelRect(x: 2, y: 1, width: 2 * h + 16, height: 40), PixelRect(x: 2 + h, y: 1 + h, width: 16, height: 40 - 2 * h)),
+            (PixelRect(x: 5, y: 4, width: 2 * h + 17, height: 2 * h + 2), PixelRect(x: 5 + h, y: 4 + h, width: 17, height: 2)),
         ]
         for (n, (rect, output)) in cases.enumerated() {
             let samples = Self.randomMosaic(rect, seed: UInt64(n) &* 977 &+ UInt64(cfa.color(x: 0, y: 0).rawValue) &* 31 &+ UInt64(cfa.color(x: 1, y: 0).rawValue))
