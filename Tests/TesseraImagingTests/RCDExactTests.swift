@@ -241,3 +241,53 @@ enum RCDReference {
         }
     }
 }
+
+/// The fused RCD path (raw stage in the row loads, matrix and output encoding per finished row;
+/// taken when a pipeline has no RGB stages) against the staged path (forced by an identity
+/// stage): same bytes for every CFA phase, transfer, exposure gain, odd sizes, band counts,
+/// tiles with odd origins and input windows larger than needed.
+@Suite struct RCDFusedPathTests {
+    @Test(arguments: [CFAPattern.rggb, .bggr, .grbg, .gbrg])
+    func fusedEqualsStaged(cfa: CFAPattern) throws {
+        var rng = SplitMix64(seed: 0x5EED &+ UInt64(cfa.color(x: 1, y: 0).rawValue) &* 7 &+ UInt64(cfa.color(x: 0, y: 1).rawValue))
+        let (w, h) = (67, 53)
+        var plane = RawPlane(width: w, height: h)
+        // Noise around the black level (negative normalised values), mid-tones and clipped whites.
+        for i in 0..<plane.pixels.count {
+            let u = rng.nextUnit()
+            plane.pixels[i] = u < 0.05 ? UInt16(500 + rng.next() % 30) : u > 0.97 ? 16383 : UInt16(400 + rng.next() % 16_000)
+        }
+        let frame = FrameSize(width: w, height: h)
+        for transfer in [DevelopSettings.Transfer.srgb, .linear, .adobeRGB] {
+            var settings = DevelopFixtures.cameraSettings(cfa, transfer: transfer)
+            settings.demosaic = .rcd
+            settings.exposureGain = transfer == .linear ? 1.7 : 1
+            let fused = try DevelopPipeline(settings: settings, frame: frame, stages: [])
+            let staged = try DevelopPipeline(settings: settings, frame: frame, stages: [IdentityStage()])
+            let reference = try staged.developFrame(plane, threads: 1)
+            // Whole frame, serial and in parallel bands (bands of 16 rows: several band edges).
+            #expect(try fused.developFrame(plane, threads: 1) == reference, "\(cfa) \(transfer) whole frame, 1 thread")
+            #expect(try fused.developFrame(plane, threads: 2) == reference, "\(cfa) \(transfer) whole frame, 2 threads")
+            // Tiles with odd origins and sizes, from windows cut with reflection, some larger than needed.
+            for core in [PixelRect(x: 0, y: 0, width: 13, height: 9), PixelRect(x: 31, y: 17, width: 36, height: 36),
+                         PixelRect(x: 5, y: 44, width: 1, height: 9)] {
+                for grow in [0, 3] {
+                    let window = fused.cfaWindow(forOutput: core).expanded(by: grow)
+                    let input = Developer.window(window, of: plane)
+                    let tile = try fused.developTile(input, inputRect: window, core: core)
+                    let expected = try staged.developTile(input, inputRect: window, core: core)
+                    #expect(tile == expected, "\(cfa) \(transfer) tile \(core) window +\(grow)")
+                    for y in 0..<core.height {
+                        let row = Array(tile.pixels[(y * core.width * 3)..<((y + 1) * core.width * 3)])
+                        let start = ((core.y + y) * w + core.x) * 3
+                        #expect(row == Array(reference.pixels[start..<(start + core.width * 3)]), "\(cfa) \(transfer) tile \(core) row \(y)")
+                    }
+                }
+            }
+            // A window that does not cover the tile's CFA window is refused.
+            let core = PixelRect(x: 20, y: 20, width: 8, height: 8)
+            let short = fused.cfaWindow(forOutput: core).expanded(by: -1)
+            #expect(throws: ImagingError.self) { try fused.developTile(Developer.window(short, of: plane), inputRect: short, core: core) }
+        }
+    }
+}

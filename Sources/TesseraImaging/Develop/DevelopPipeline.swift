@@ -115,6 +115,26 @@ public struct DevelopPipeline: Sendable {
     /// Develops output `core` to 16-bit RGB (`core.width × core.height`, interleaved,
     /// output-referred). Same input rules as ``developLinear(_:inputRect:core:)``.
     public func developTile(_ input: RawPlane, inputRect: PixelRect, core: PixelRect) throws(ImagingError) -> RGBImage16 {
+        if fusesRCD {
+            guard input.width == inputRect.width, input.height == inputRect.height else {
+                throw .invalidTile(reason: "input plane is \(input.width)x\(input.height) but inputRect is \(inputRect)")
+            }
+            guard !core.isEmpty else { throw .invalidTile(reason: "empty core \(core)") }
+            let window = cfaWindow(forOutput: core)
+            guard inputRect.contains(window) else {
+                throw .invalidTile(reason: "input \(inputRect) does not cover the CFA window \(window) (demosaic \(core) plus halo \(settings.demosaic.halo)) of output core \(core)")
+            }
+            var out = [UInt16](repeating: 0, count: core.area * 3)
+            input.pixels.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in
+                    let origin = src.baseAddress! + (window.y - inputRect.y) * inputRect.width + (window.x - inputRect.x)
+                    developFusedRCD(core: core, into: dst.baseAddress!, rowStride: core.width * 3) { y, _ in
+                        origin + (y - window.y) * inputRect.width
+                    }
+                }
+            }
+            return RGBImage16(width: core.width, height: core.height, pixels: out)
+        }
         let rgb = try developLinear(input, inputRect: inputRect, core: core)
         var out = [UInt16](repeating: 0, count: core.area * 3)
         rgb.pixels.withUnsafeBufferPointer { src in
@@ -150,6 +170,19 @@ public struct DevelopPipeline: Sendable {
                     let y0 = band * bandHeight
                     let core = PixelRect(x: 0, y: y0, width: width, height: min(bandHeight, height - y0))
                     let inputRect = cfaWindow(forOutput: core)
+                    if fusesRCD {
+                        // Rows straight from the frame (reflect-101 past its edges): no window copy.
+                        let frameWidth = plane.width, frameHeight = plane.height, frame = source.value.baseAddress!
+                        let columns = (inputRect.x..<inputRect.maxX).map { BorderIndex.reflect101($0, count: frameWidth) }
+                        let inside = inputRect.x >= 0 && inputRect.maxX <= frameWidth
+                        developFusedRCD(core: core, into: output.value + y0 * width * 3, rowStride: width * 3) { y, scratch in
+                            let row = frame + BorderIndex.reflect101(y, count: frameHeight) * frameWidth
+                            if inside { return row + inputRect.x }
+                            for (i, x) in columns.enumerated() { scratch[i] = row[x] }
+                            return UnsafePointer(scratch)
+                        }
+                        return
+                    }
                     let input = Developer.window(inputRect, of: source.value, width: plane.width, height: plane.height)
                     do throws(ImagingError) {
                         let rgb = try input.pixels.withUnsafeBufferPointer { (buffer) throws(ImagingError) -> RGBImageF in
@@ -171,6 +204,59 @@ public struct DevelopPipeline: Sendable {
         }
         if let error = failure.error { throw error }
         return RGBImage16(width: width, height: height, pixels: out)
+    }
+
+    /// Whether ``developTile(_:inputRect:core:)`` and ``developFrame(_:threads:)`` take the fused
+    /// RCD path: the raw stage done as the demosaic loads each row, the matrix and the output
+    /// encoding as it finishes each row (no RGB stages in between). The same operations on the
+    /// same values as the staged path, so the same bits (tested).
+    var fusesRCD: Bool { settings.demosaic == .rcd && stages.isEmpty }
+
+    /// The fused RCD path for output `core` (= demosaic region, no stages): `row(y, scratch)`
+    /// returns frame row `y` of the CFA window `core.expanded(by: halo)` starting at the window's
+    /// first column (it may fill and return `scratch`, room for one window row). Writes
+    /// `core.height` rows of `core.width` RGB 16-bit pixels at `out`, `rowStride` apart.
+    func developFusedRCD(core: PixelRect, into out: UnsafeMutablePointer<UInt16>, rowStride: Int,
+                         row: (Int, UnsafeMutablePointer<UInt16>) -> UnsafePointer<UInt16>) {
+        let window = core.expanded(by: RCDDemosaic.halo)
+        let w = window.width
+        let scratch = UnsafeMutablePointer<UInt16>.allocate(capacity: w)
+        defer { scratch.deallocate() }
+        let stream = RCDStream(window: window, cfa: settings.cfa)
+        defer { stream.deallocate() }
+        let evenCount = (w + 1) / 2, oddCount = w / 2
+        let black = raw.black, scale = raw.scale
+        let m0 = matrix[0], m1 = matrix[1], m2 = matrix[2], m3 = matrix[3], m4 = matrix[4]
+        let m5 = matrix[5], m6 = matrix[6], m7 = matrix[7], m8 = matrix[8]
+        let encoding = self.encoding
+        encoding.withTable { lut in
+            stream.run(
+                load: { j, even, odd in
+                    // RawStage.run's arithmetic, by the frame cell of each window column parity.
+                    let fy = window.y + j
+                    let src = row(fy, scratch)
+                    let rowCell = (fy & 1) << 1
+                    let cellE = rowCell | (window.x & 1), cellO = rowCell | ((window.x + 1) & 1)
+                    let bE = black[cellE], kE = scale[cellE], bO = black[cellO], kO = scale[cellO]
+                    for k in 0..<oddCount {
+                        even[k] = (Float(src[2 &* k]) - bE) * kE
+                        odd[k] = (Float(src[2 &* k &+ 1]) - bO) * kO
+                    }
+                    if evenCount > oddCount { even[oddCount] = (Float(src[2 &* oddCount]) - bE) * kE }
+                },
+                emit: { oy, rgb in
+                    let o = out + oy * rowStride
+                    let first = rgb.firstColumn
+                    for ox in 0..<core.width {
+                        let i = first &+ ox
+                        let r = rgb.value(rgb.r, i), g = rgb.value(rgb.g, i), b = rgb.value(rgb.b, i)
+                        let q = o + 3 &* ox
+                        q[0] = encoding.encode(m0 * r + m1 * g + m2 * b, lut)
+                        q[1] = encoding.encode(m3 * r + m4 * g + m5 * b, lut)
+                        q[2] = encoding.encode(m6 * r + m7 * g + m8 * b, lut)
+                    }
+                })
+        }
     }
 
     /// Raw stage → demosaic → matrix → RGB stages, for output `core`.

@@ -14,28 +14,31 @@ struct OutputEncoding: Sendable {
 
     /// Encodes `count` Float values from `input` into `output`.
     func run(_ input: UnsafePointer<Float>, count: Int, into output: UnsafeMutablePointer<UInt16>) {
-        let gain = self.gain
-        switch transfer {
-        case .srgb, .adobeRGB:
-            (transfer == .srgb ? OutputEncoding.srgbTable : OutputEncoding.adobeRGBTable).withUnsafeBufferPointer { lutBuffer in
-                let lut = lutBuffer.baseAddress!
-                let lutScale = Float(OutputEncoding.lutSegments)
-                let lutLast = OutputEncoding.lutSegments - 1
-                for i in 0..<count {
-                    let v = min(min(max(input[i], 0), 1) * gain, 1)
-                    let t = v * lutScale
-                    let k = min(Int(t), lutLast)
-                    let f = t - Float(k)
-                    let a = lut[k], b = lut[k + 1]
-                    output[i] = UInt16(a + f * (b - a) + 0.5)
-                }
-            }
-        case .linear:
-            for i in 0..<count {
-                let v = min(min(max(input[i], 0), 1) * gain, 1)
-                output[i] = UInt16(v * 65535 + 0.5)
-            }
+        withTable { lut in
+            for i in 0..<count { output[i] = encode(input[i], lut) }
         }
+    }
+
+    /// Calls `body` with the transfer table (nil for the linear transfer), valid during the call.
+    @inline(__always) func withTable<R>(_ body: (UnsafePointer<Float>?) throws -> R) rethrows -> R {
+        switch transfer {
+        case .srgb: try OutputEncoding.srgbTable.withUnsafeBufferPointer { try body($0.baseAddress!) }
+        case .adobeRGB: try OutputEncoding.adobeRGBTable.withUnsafeBufferPointer { try body($0.baseAddress!) }
+        case .linear: try body(nil)
+        }
+    }
+
+    /// One value: clip, gain, clip, then the table (linear interpolation) or, with no table,
+    /// the linear transfer; rounded to 16 bits. Every encoding path calls this, so the bits
+    /// never depend on the path.
+    @inline(__always) func encode(_ x: Float, _ lut: UnsafePointer<Float>?) -> UInt16 {
+        let v = min(min(max(x, 0), 1) * gain, 1)
+        guard let lut else { return UInt16(v * 65535 + 0.5) }
+        let t = v * Float(OutputEncoding.lutSegments)
+        let k = min(Int(t), OutputEncoding.lutSegments - 1)
+        let f = t - Float(k)
+        let a = lut[k], b = lut[k + 1]
+        return UInt16(a + f * (b - a) + 0.5)
     }
 
     /// Segments of the sRGB lookup table (linear interpolation; < 0.1 code error at 16 bits).
