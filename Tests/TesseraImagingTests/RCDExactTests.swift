@@ -290,4 +290,39 @@ enum RCDReference {
             #expect(throws: ImagingError.self) { try fused.developTile(Developer.window(short, of: plane), inputRect: short, core: core) }
         }
     }
+
+    /// The output encoding's eight-wide path (whole frames) equals its one-value path (a 1×1
+    /// tile encodes 3 values, below the SIMD width): every pixel of a frame developed as its own
+    /// tile, for each transfer and an exposure gain, with negatives, clipped whites and gain
+    /// clipping in the data.
+    @Test(arguments: [DevelopSettings.Transfer.srgb, .linear, .adobeRGB])
+    func simdEncodingEqualsScalar(transfer: DevelopSettings.Transfer) throws {
+        var rng = SplitMix64(seed: 99)
+        let (w, h) = (23, 19)
+        var plane = RawPlane(width: w, height: h)
+        for i in 0..<plane.pixels.count {
+            let u = rng.nextUnit()
+            plane.pixels[i] = u < 0.1 ? UInt16(480 + rng.next() % 60) : u > 0.9 ? 16383 : UInt16(500 + rng.next() % 15_000)
+        }
+        let frame = FrameSize(width: w, height: h)
+        for (method, gain) in [(DemosaicMethod.mhc, 1.0), (.mhc, 2.3), (.rcd, 1.6)] {
+            var settings = DevelopFixtures.cameraSettings(.grbg, transfer: transfer)
+            settings.demosaic = method
+            settings.exposureGain = gain
+            let pipeline = try DevelopPipeline(settings: settings, frame: frame, stages: [])
+            let whole = try pipeline.developFrame(plane, threads: 1)
+            var mismatches = 0
+            for y in 0..<h {
+                for x in 0..<w {
+                    let core = PixelRect(x: x, y: y, width: 1, height: 1)
+                    let window = pipeline.cfaWindow(forOutput: core)
+                    let tile = try pipeline.developTile(Developer.window(window, of: plane), inputRect: window, core: core)
+                    let start = (y * w + x) * 3
+                    if tile.pixels != Array(whole.pixels[start..<(start + 3)]) { mismatches += 1 }
+                }
+            }
+            #expect(mismatches == 0, "\(transfer) \(method) gain \(gain): \(mismatches) pixels differ")
+            #expect(Set(whole.pixels).count > 100 && whole.pixels.contains(65535) && whole.pixels.contains(0))
+        }
+    }
 }

@@ -159,7 +159,8 @@ public struct DevelopPipeline: Sendable {
         let rough = max(16, (height + workers * 4 - 1) / (workers * 4))
         let bandHeight = rough + (rough & 1)
         let bands = (height + bandHeight - 1) / bandHeight
-        var out = [UInt16](repeating: 0, count: width * height * 3)
+        // Not zero-filled: the bands write every sample (and on failure `out` is dropped).
+        var out = [UInt16](unsafeUninitializedCapacity: width * height * 3) { _, count in count = width * height * 3 }
         let failure = FirstError()
         plane.pixels.withUnsafeBufferPointer { framePixels in
             out.withUnsafeMutableBufferPointer { o in
@@ -245,15 +246,29 @@ public struct DevelopPipeline: Sendable {
                     if evenCount > oddCount { even[oddCount] = (Float(src[2 &* oddCount]) - bE) * kE }
                 },
                 emit: { oy, rgb in
+                    // Eight output pixels of one column parity at a time (split rows are padded,
+                    // so the last group may read past the row; only real pixels are stored).
                     let o = out + oy * rowStride
-                    let first = rgb.firstColumn
-                    for ox in 0..<core.width {
-                        let i = first &+ ox
-                        let r = rgb.value(rgb.r, i), g = rgb.value(rgb.g, i), b = rgb.value(rgb.b, i)
-                        let q = o + 3 &* ox
-                        q[0] = encoding.encode(m0 * r + m1 * g + m2 * b, lut)
-                        q[1] = encoding.encode(m3 * r + m4 * g + m5 * b, lut)
-                        q[2] = encoding.encode(m6 * r + m7 * g + m8 * b, lut)
+                    for p in 0..<2 {
+                        let first = (rgb.firstColumn + p) >> 1 + ((rgb.firstColumn + p) & 1) * rgb.parityStride
+                        let rq = rgb.r + first, gq = rgb.g + first, bq = rgb.b + first
+                        let count = (core.width - p + 1) / 2
+                        var k = 0
+                        while k < count {
+                            let r = UnsafeRawPointer(rq + k).loadUnaligned(as: SIMD8<Float>.self)
+                            let g = UnsafeRawPointer(gq + k).loadUnaligned(as: SIMD8<Float>.self)
+                            let b = UnsafeRawPointer(bq + k).loadUnaligned(as: SIMD8<Float>.self)
+                            let er = encoding.encode8(m0 * r + m1 * g + m2 * b, lut)
+                            let eg = encoding.encode8(m3 * r + m4 * g + m5 * b, lut)
+                            let eb = encoding.encode8(m6 * r + m7 * g + m8 * b, lut)
+                            for l in 0..<min(8, count - k) {
+                                let q = o + 3 &* (2 &* (k &+ l) &+ p)
+                                q[0] = UInt16(truncatingIfNeeded: er[l])
+                                q[1] = UInt16(truncatingIfNeeded: eg[l])
+                                q[2] = UInt16(truncatingIfNeeded: eb[l])
+                            }
+                            k += 8
+                        }
                     }
                 })
         }

@@ -15,8 +15,59 @@ struct OutputEncoding: Sendable {
     /// Encodes `count` Float values from `input` into `output`.
     func run(_ input: UnsafePointer<Float>, count: Int, into output: UnsafeMutablePointer<UInt16>) {
         withTable { lut in
-            for i in 0..<count { output[i] = encode(input[i], lut) }
+            var i = 0
+            while i + 8 <= count {
+                let e = encode8(UnsafeRawPointer(input + i).loadUnaligned(as: SIMD8<Float>.self), lut)
+                for l in 0..<8 { output[i + l] = UInt16(truncatingIfNeeded: e[l]) }
+                i += 8
+            }
+            while i < count {
+                output[i] = encode(input[i], lut)
+                i += 1
+            }
         }
+    }
+
+    /// ``encode(_:_:)`` for eight values at once (results in 0...65535): the same Float
+    /// operations lane by lane, with the two float→integer truncations done exactly without
+    /// per-lane conversions (``truncate(_:)``).
+    @inline(__always) func encode8(_ x: SIMD8<Float>, _ lut: UnsafePointer<Float>?) -> SIMD8<Int32> {
+        typealias V = SIMD8<Float>
+        var v = V()
+        for l in 0..<8 {
+            let a = 0 >= x[l] ? 0 : x[l]  // max(x, 0)
+            v[l] = 1 < a ? 1 : a           // min(·, 1)
+        }
+        v *= gain
+        for l in 0..<8 { v[l] = 1 < v[l] ? 1 : v[l] }
+        guard let lut else { return Self.integer(Self.truncate(v * 65535 + 0.5)) }
+        let t = v * Float(OutputEncoding.lutSegments)
+        var kf = Self.truncate(t)
+        let last = Float(OutputEncoding.lutSegments - 1)
+        for l in 0..<8 { kf[l] = kf[l] > last ? last : kf[l] }  // min(Int(t), lutSegments − 1)
+        let f = t - kf
+        let k = Self.integer(kf)
+        var a = V(), b = V()
+        for l in 0..<8 {
+            let index = Int(truncatingIfNeeded: k[l])
+            a[l] = lut[index]
+            b[l] = lut[index &+ 1]
+        }
+        return Self.integer(Self.truncate(a + f * (b - a) + 0.5))
+    }
+
+    /// `Float(Int(t))` for `0 ≤ t < 2²³`, exactly: `t + 2²³ − 2²³` is `t` rounded to the nearest
+    /// integer (both operations exact in that range); one less where that rounded up.
+    @inline(__always) static func truncate(_ t: SIMD8<Float>) -> SIMD8<Float> {
+        let magic = SIMD8<Float>(repeating: 8_388_608)
+        var r = (t + magic) - magic
+        for l in 0..<8 { r[l] = r[l] > t[l] ? r[l] - 1 : r[l] }
+        return r
+    }
+
+    /// The integers held by `n` (integral Floats in `0 ..< 2²³`), from the bits of `n + 2²³`.
+    @inline(__always) static func integer(_ n: SIMD8<Float>) -> SIMD8<Int32> {
+        unsafeBitCast(n + SIMD8<Float>(repeating: 8_388_608), to: SIMD8<Int32>.self) &- 0x4B00_0000
     }
 
     /// Calls `body` with the transfer table (nil for the linear transfer), valid during the call.
