@@ -261,11 +261,19 @@ public struct DevelopPipeline: Sendable {
                             let er = encoding.encode8(m0 * r + m1 * g + m2 * b, lut)
                             let eg = encoding.encode8(m3 * r + m4 * g + m5 * b, lut)
                             let eb = encoding.encode8(m6 * r + m7 * g + m8 * b, lut)
-                            for l in 0..<min(8, count - k) {
-                                let q = o + 3 &* (2 &* (k &+ l) &+ p)
-                                q[0] = UInt16(truncatingIfNeeded: er[l])
-                                q[1] = UInt16(truncatingIfNeeded: eg[l])
-                                q[2] = UInt16(truncatingIfNeeded: eb[l])
+                            // Interleave: pixel 2(k + l) + p gets lane l.
+                            let r16 = SIMD8<UInt16>(truncatingIfNeeded: er), g16 = SIMD8<UInt16>(truncatingIfNeeded: eg)
+                            let b16 = SIMD8<UInt16>(truncatingIfNeeded: eb)
+                            let q = o + 3 &* (2 &* k &+ p)
+                            if count - k >= 8 {
+                                q[0] = r16[0]; q[1] = g16[0]; q[2] = b16[0]; q[6] = r16[1]; q[7] = g16[1]; q[8] = b16[1]
+                                q[12] = r16[2]; q[13] = g16[2]; q[14] = b16[2]; q[18] = r16[3]; q[19] = g16[3]; q[20] = b16[3]
+                                q[24] = r16[4]; q[25] = g16[4]; q[26] = b16[4]; q[30] = r16[5]; q[31] = g16[5]; q[32] = b16[5]
+                                q[36] = r16[6]; q[37] = g16[6]; q[38] = b16[6]; q[42] = r16[7]; q[43] = g16[7]; q[44] = b16[7]
+                            } else {
+                                for l in 0..<(count - k) {
+                                    q[6 &* l] = r16[l]; q[6 &* l &+ 1] = g16[l]; q[6 &* l &+ 2] = b16[l]
+                                }
                             }
                             k += 8
                         }

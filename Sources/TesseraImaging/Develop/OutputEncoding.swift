@@ -33,36 +33,32 @@ struct OutputEncoding: Sendable {
     /// per-lane conversions (``truncate(_:)``).
     @inline(__always) func encode8(_ x: SIMD8<Float>, _ lut: UnsafePointer<Float>?) -> SIMD8<Int32> {
         typealias V = SIMD8<Float>
-        var v = V()
-        for l in 0..<8 {
-            let a = 0 >= x[l] ? 0 : x[l]  // max(x, 0)
-            v[l] = 1 < a ? 1 : a           // min(·, 1)
-        }
+        let zero = V(repeating: 0), one = V(repeating: 1)
+        let a = x.replacing(with: zero, where: zero .>= x)   // max(x, 0) = 0 >= x ? 0 : x
+        var v = a.replacing(with: one, where: one .< a)      // min(·, 1) = 1 < · ? 1 : ·
         v *= gain
-        for l in 0..<8 { v[l] = 1 < v[l] ? 1 : v[l] }
+        v = v.replacing(with: one, where: one .< v)
         guard let lut else { return Self.integer(Self.truncate(v * 65535 + 0.5)) }
         let t = v * Float(OutputEncoding.lutSegments)
+        let last = V(repeating: Float(OutputEncoding.lutSegments - 1))
         var kf = Self.truncate(t)
-        let last = Float(OutputEncoding.lutSegments - 1)
-        for l in 0..<8 { kf[l] = kf[l] > last ? last : kf[l] }  // min(Int(t), lutSegments − 1)
+        kf = kf.replacing(with: last, where: kf .> last)     // min(Int(t), lutSegments − 1)
         let f = t - kf
         let k = Self.integer(kf)
-        var a = V(), b = V()
-        for l in 0..<8 {
-            let index = Int(truncatingIfNeeded: k[l])
-            a[l] = lut[index]
-            b[l] = lut[index &+ 1]
-        }
-        return Self.integer(Self.truncate(a + f * (b - a) + 0.5))
+        let i0 = Int(truncatingIfNeeded: k[0]), i1 = Int(truncatingIfNeeded: k[1]), i2 = Int(truncatingIfNeeded: k[2])
+        let i3 = Int(truncatingIfNeeded: k[3]), i4 = Int(truncatingIfNeeded: k[4]), i5 = Int(truncatingIfNeeded: k[5])
+        let i6 = Int(truncatingIfNeeded: k[6]), i7 = Int(truncatingIfNeeded: k[7])
+        let lo = V(lut[i0], lut[i1], lut[i2], lut[i3], lut[i4], lut[i5], lut[i6], lut[i7])
+        let hi = V(lut[i0 &+ 1], lut[i1 &+ 1], lut[i2 &+ 1], lut[i3 &+ 1], lut[i4 &+ 1], lut[i5 &+ 1], lut[i6 &+ 1], lut[i7 &+ 1])
+        return Self.integer(Self.truncate(lo + f * (hi - lo) + 0.5))
     }
 
     /// `Float(Int(t))` for `0 ≤ t < 2²³`, exactly: `t + 2²³ − 2²³` is `t` rounded to the nearest
     /// integer (both operations exact in that range); one less where that rounded up.
     @inline(__always) static func truncate(_ t: SIMD8<Float>) -> SIMD8<Float> {
         let magic = SIMD8<Float>(repeating: 8_388_608)
-        var r = (t + magic) - magic
-        for l in 0..<8 { r[l] = r[l] > t[l] ? r[l] - 1 : r[l] }
-        return r
+        let r = (t + magic) - magic
+        return r.replacing(with: r - 1, where: r .> t)
     }
 
     /// The integers held by `n` (integral Floats in `0 ..< 2²³`), from the bits of `n + 2²³`.
