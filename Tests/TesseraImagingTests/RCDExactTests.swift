@@ -291,6 +291,26 @@ enum RCDReference {
         }
     }
 
+    /// Frames wider than one column strip of the fused path (1024 output columns): strip
+    /// boundaries (and the frame's reflected edges inside the first and last strip) change no bit.
+    @Test func fusedStripsEqualStaged() throws {
+        var rng = SplitMix64(seed: 4242)
+        let (w, h) = (2 * 1024 + 77, 21)
+        var plane = RawPlane(width: w, height: h)
+        for i in 0..<plane.pixels.count { plane.pixels[i] = UInt16(400 + rng.next() % 16_000) }
+        let frame = FrameSize(width: w, height: h)
+        var settings = DevelopFixtures.cameraSettings(.gbrg)
+        settings.demosaic = .rcd
+        let fused = try DevelopPipeline(settings: settings, frame: frame, stages: [])
+        let staged = try DevelopPipeline(settings: settings, frame: frame, stages: [IdentityStage()])
+        #expect(try fused.developFrame(plane, threads: 1) == staged.developFrame(plane, threads: 1))
+        // A tile across the first strip boundary, with an odd origin.
+        let core = PixelRect(x: 1001, y: 3, width: 61, height: 11)
+        let window = fused.cfaWindow(forOutput: core)
+        let input = Developer.window(window, of: plane)
+        #expect(try fused.developTile(input, inputRect: window, core: core) == staged.developTile(input, inputRect: window, core: core))
+    }
+
     /// The output encoding's eight-wide path (whole frames) equals its one-value path (a 1×1
     /// tile encodes 3 values, below the SIMD width): every pixel of a frame developed as its own
     /// tile, for each transfer and an exposure gain, with negatives, clipped whites and gain

@@ -128,8 +128,8 @@ public struct DevelopPipeline: Sendable {
             input.pixels.withUnsafeBufferPointer { src in
                 out.withUnsafeMutableBufferPointer { dst in
                     let origin = src.baseAddress! + (window.y - inputRect.y) * inputRect.width + (window.x - inputRect.x)
-                    developFusedRCD(core: core, into: dst.baseAddress!, rowStride: core.width * 3) { y, _ in
-                        origin + (y - window.y) * inputRect.width
+                    developFusedRCD(core: core, into: dst.baseAddress!, rowStride: core.width * 3) { y, x, _, _ in
+                        origin + (y - window.y) * inputRect.width + (x - window.x)
                     }
                 }
             }
@@ -174,12 +174,10 @@ public struct DevelopPipeline: Sendable {
                     if fusesRCD {
                         // Rows straight from the frame (reflect-101 past its edges): no window copy.
                         let frameWidth = plane.width, frameHeight = plane.height, frame = source.value.baseAddress!
-                        let columns = (inputRect.x..<inputRect.maxX).map { BorderIndex.reflect101($0, count: frameWidth) }
-                        let inside = inputRect.x >= 0 && inputRect.maxX <= frameWidth
-                        developFusedRCD(core: core, into: output.value + y0 * width * 3, rowStride: width * 3) { y, scratch in
+                        developFusedRCD(core: core, into: output.value + y0 * width * 3, rowStride: width * 3) { y, x, count, scratch in
                             let row = frame + BorderIndex.reflect101(y, count: frameHeight) * frameWidth
-                            if inside { return row + inputRect.x }
-                            for (i, x) in columns.enumerated() { scratch[i] = row[x] }
+                            if x >= 0 && x + count <= frameWidth { return row + x }
+                            for i in 0..<count { scratch[i] = row[BorderIndex.reflect101(x + i, count: frameWidth)] }
                             return UnsafePointer(scratch)
                         }
                         return
@@ -213,12 +211,29 @@ public struct DevelopPipeline: Sendable {
     /// same values as the staged path, so the same bits (tested).
     var fusesRCD: Bool { settings.demosaic == .rcd && stages.isEmpty }
 
-    /// The fused RCD path for output `core` (= demosaic region, no stages): `row(y, scratch)`
-    /// returns frame row `y` of the CFA window `core.expanded(by: halo)` starting at the window's
-    /// first column (it may fill and return `scratch`, room for one window row). Writes
-    /// `core.height` rows of `core.width` RGB 16-bit pixels at `out`, `rowStride` apart.
+    /// The fused RCD path for output `core` (= demosaic region, no stages):
+    /// `row(y, x, count, scratch)` returns `count` CFA samples of frame row `y` from frame column
+    /// `x` (within the window `core.expanded(by: halo)`; it may fill and return `scratch`, room
+    /// for `count` samples). Writes `core.height` rows of `core.width` RGB 16-bit pixels at `out`,
+    /// `rowStride` apart. Runs in column strips of at most ``fusedStripWidth`` output columns,
+    /// so a strip's ring buffers stay in the core's L2 cache; each output pixel depends only on
+    /// its own neighbourhood, so strips do not change a bit.
     func developFusedRCD(core: PixelRect, into out: UnsafeMutablePointer<UInt16>, rowStride: Int,
-                         row: (Int, UnsafeMutablePointer<UInt16>) -> UnsafePointer<UInt16>) {
+                         row: (Int, Int, Int, UnsafeMutablePointer<UInt16>) -> UnsafePointer<UInt16>) {
+        var x0 = 0
+        while x0 < core.width {
+            let strip = PixelRect(x: core.x + x0, y: core.y, width: min(Self.fusedStripWidth, core.width - x0), height: core.height)
+            developFusedRCDStrip(core: strip, into: out + 3 * x0, rowStride: rowStride, row: row)
+            x0 += strip.width
+        }
+    }
+
+    /// Output columns per strip of the fused RCD path (even).
+    static let fusedStripWidth = 1024
+
+    /// One strip of ``developFusedRCD(core:into:rowStride:row:)``.
+    func developFusedRCDStrip(core: PixelRect, into out: UnsafeMutablePointer<UInt16>, rowStride: Int,
+                              row: (Int, Int, Int, UnsafeMutablePointer<UInt16>) -> UnsafePointer<UInt16>) {
         let window = core.expanded(by: RCDDemosaic.halo)
         let w = window.width
         let scratch = UnsafeMutablePointer<UInt16>.allocate(capacity: w)
@@ -235,7 +250,7 @@ public struct DevelopPipeline: Sendable {
                 load: { j, even, odd in
                     // RawStage.run's arithmetic, by the frame cell of each window column parity.
                     let fy = window.y + j
-                    let src = row(fy, scratch)
+                    let src = row(fy, window.x, w, scratch)
                     let rowCell = (fy & 1) << 1
                     let cellE = rowCell | (window.x & 1), cellO = rowCell | ((window.x + 1) & 1)
                     let bE = black[cellE], kE = scale[cellE], bO = black[cellO], kO = scale[cellO]
