@@ -11,11 +11,6 @@ struct RCDRow {
     /// The window column of output column 0 (even: ``RCDDemosaic/halo``).
     let firstColumn: Int
 
-    /// Value of split row `p` at window column `i`.
-    @inline(__always) func value(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> Float {
-        p[(i & 1) &* parityStride &+ (i >> 1)]
-    }
-
     /// Writes `count` output pixels as interleaved RGB floats.
     @inline(__always) func interleave(count: Int, into o: UnsafeMutablePointer<Float>) {
         let e = firstColumn >> 1
