@@ -37,10 +37,12 @@ static tmsize_t tessera_tiff_stream_write(thandle_t h, void *buf, tmsize_t n) {
         while (cap < end) cap *= 2;
         unsigned char *grown = (unsigned char *)realloc(s->data, cap);
         if (!grown) return -1;
-        memset(grown + s->capacity, 0, cap - s->capacity);
         s->data = grown;
         s->capacity = cap;
     }
+    /* A write past the end (after a seek) leaves a gap: zero it, so the bytes are deterministic.
+       (Bytes past `size` are never exposed, so the rest of the capacity stays untouched.) */
+    if (s->pos > s->size) memset(s->data + s->size, 0, s->pos - s->size);
     memcpy(s->data + s->pos, buf, (size_t)n);
     s->pos = end;
     if (end > s->size) s->size = end;
@@ -90,6 +92,17 @@ static inline tessera_tiff_stream *tessera_tiff_stream_writer(void) {
     tessera_tiff_stream *s = (tessera_tiff_stream *)calloc(1, sizeof(tessera_tiff_stream));
     if (s) s->writable = 1;
     return s;
+}
+
+/* Grows a writer's buffer to at least `capacity` bytes up front (one allocation for an output
+   of known size instead of repeated doubling). Returns 1, or 0 when out of memory. */
+static inline int tessera_tiff_stream_reserve(tessera_tiff_stream *s, size_t capacity) {
+    if (!s->writable || capacity <= s->capacity) return 1;
+    unsigned char *grown = (unsigned char *)realloc(s->data, capacity);
+    if (!grown) return 0;
+    s->data = grown;
+    s->capacity = capacity;
+    return 1;
 }
 
 static inline void tessera_tiff_stream_free(tessera_tiff_stream *s) {

@@ -33,8 +33,12 @@ struct BenchDevelop: ParsableCommand {
         var seconds: Double
         /// Megapixels of the frame per second for `seconds`.
         var megapixelsPerSecond: Double
-        /// CPU seconds (commands only: user + system of the child).
+        /// Best CPU seconds (user + system: of this process for in-process stages, of the child for commands).
         var cpuSeconds: Double?
+        /// Megapixels per CPU second (per core).
+        var megapixelsPerCPUSecond: Double? { cpuSeconds.map { $0 > 0 ? Double(megapixels) / $0 : 0 } }
+        /// The frame's megapixels.
+        var megapixels: Double
     }
 
     /// The whole report.
@@ -47,6 +51,9 @@ struct BenchDevelop: ParsableCommand {
         var dcrawSeconds: Double?
         /// `dcrawSeconds / tesseraDevelopSeconds` (above 1: tessera is faster).
         var speedupOverDcraw: Double?
+        /// dcraw_emu's CPU seconds over tessera's, per output (`tiff-deflate`, `tiff-none`, `jpeg`;
+        /// above 1: tessera is faster). CPU time is the fair figure on a shared machine.
+        var cpuSpeedupOverDcraw: [String: Double]?
         /// Whether both commands were pinned to CPU 0 with `taskset`.
         var pinnedToOneCore: Bool
         var notes: [String]
@@ -79,11 +86,16 @@ struct BenchDevelop: ParsableCommand {
         var stages: [Stage] = []
         var sink = 0
         func time(_ label: String, _ body: () throws -> Int) throws {
-            var best = Double.infinity
+            var best = Double.infinity, bestCPU = Double.infinity
             for _ in 0..<runs {
-                best = min(best, try BenchDemosaic.wallSeconds { sink &+= try body() })
+                var wall = 0.0
+                let cpu = try BenchDemosaic.cpuSeconds {
+                    wall = try BenchDemosaic.wallSeconds { sink &+= try body() }
+                }
+                best = min(best, wall)
+                bestCPU = min(bestCPU, cpu)
             }
-            stages.append(Stage(stage: label, seconds: best, megapixelsPerSecond: megapixels / best, cpuSeconds: nil))
+            stages.append(Stage(stage: label, seconds: best, megapixelsPerSecond: megapixels / best, cpuSeconds: bestCPU, megapixels: megapixels))
         }
 
         // In process, one thread.
@@ -140,16 +152,21 @@ struct BenchDevelop: ParsableCommand {
                 bestWall = min(bestWall, wall)
                 bestCPU = min(bestCPU, cpu)
             }
-            return Stage(stage: label, seconds: bestWall, megapixelsPerSecond: megapixels / bestWall, cpuSeconds: bestCPU)
+            return Stage(stage: label, seconds: bestWall, megapixelsPerSecond: megapixels / bestWall, cpuSeconds: bestCPU, megapixels: megapixels)
         }
         let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let ours = try command("tessera develop --recipe neutral --format tiff --threads 1 (end to end)", me,
                                ["develop", dngPath, "--out", dir + "/tessera.tiff", "--recipe", "neutral", "--format", "tiff",
                                 "--threads", "1", "--overwrite"])
         stages.append(ours)
-        stages.append(try command("tessera develop, neutral with an uncompressed TIFF, --threads 1 (end to end)", me,
-                                  ["develop", dngPath, "--out", dir + "/tessera-none.tiff", "--recipe", uncompressedPath,
-                                   "--format", "tiff", "--threads", "1", "--overwrite"]))
+        let oursNone = try command("tessera develop, neutral with an uncompressed TIFF, --threads 1 (end to end)", me,
+                                   ["develop", dngPath, "--out", dir + "/tessera-none.tiff", "--recipe", uncompressedPath,
+                                    "--format", "tiff", "--threads", "1", "--overwrite"])
+        stages.append(oursNone)
+        let oursJPEG = try command("tessera develop --recipe neutral --format jpeg --threads 1 (end to end)", me,
+                                   ["develop", dngPath, "--out", dir + "/tessera.jpg", "--recipe", "neutral", "--format", "jpeg",
+                                    "--threads", "1", "--overwrite"])
+        stages.append(oursJPEG)
         var dcraw: Stage?
         if let tool = BenchDemosaic.find("dcraw_emu") {
             let theirs = try command("dcraw_emu -q 3 -T (end to end)", tool, ["-q", "3", "-T", "-Z", dir + "/dcraw.tiff", dngPath])
@@ -161,6 +178,9 @@ struct BenchDevelop: ParsableCommand {
 
         let report = Report(width: width, height: height, stages: stages, tesseraDevelopSeconds: ours.seconds,
                             dcrawSeconds: dcraw?.seconds, speedupOverDcraw: dcraw.map { $0.seconds / ours.seconds },
+                            cpuSpeedupOverDcraw: dcraw.map { d in
+                                ["tiff-deflate": ours, "tiff-none": oursNone, "jpeg": oursJPEG].mapValues { (d.cpuSeconds ?? 0) / max($0.cpuSeconds ?? 0, 1e-9) }
+                            },
                             pinnedToOneCore: taskset != nil, notes: notes)
         if json {
             let encoder = JSONEncoder()
@@ -169,16 +189,25 @@ struct BenchDevelop: ParsableCommand {
             return
         }
         print("Develop speed, \(width)x\(height) synthetic DNG (seed \(seed)), one thread\(taskset != nil ? "; commands pinned with taskset -c 0" : ""), best of \(runs)")
-        print("| stage | seconds | MP/s | CPU s |")
-        print("|---|---|---|---|")
+        print("| stage | wall s | MP/s (wall) | CPU s | MP/s per core (CPU) |")
+        print("|---|---|---|---|---|")
         for s in stages {
-            print(String(format: "| %@ | %.3f | %.1f | %@ |", s.stage, s.seconds, s.megapixelsPerSecond,
-                         s.cpuSeconds.map { String(format: "%.3f", $0) } ?? "–"))
+            print(String(format: "| %@ | %.3f | %.1f | %@ | %@ |", s.stage, s.seconds, s.megapixelsPerSecond,
+                         s.cpuSeconds.map { String(format: "%.3f", $0) } ?? "–",
+                         s.megapixelsPerCPUSecond.map { String(format: "%.1f", $0) } ?? "–"))
         }
         if let d = dcraw {
-            print(String(format: "tessera develop %.3f s vs dcraw_emu -q 3 -T %.3f s: tessera is %.2f× %@", ours.seconds, d.seconds,
-                         d.seconds >= ours.seconds ? d.seconds / ours.seconds : ours.seconds / d.seconds,
-                         d.seconds >= ours.seconds ? "faster" : "slower"))
+            func verdict(_ theirs: Double, _ mine: Double) -> String {
+                String(format: "%.2f× %@", theirs >= mine ? theirs / mine : mine / theirs, theirs >= mine ? "faster" : "slower")
+            }
+            print(String(format: "wall: tessera develop (deflate TIFF) %.3f s vs dcraw_emu -q 3 -T %.3f s: tessera is %@", ours.seconds, d.seconds,
+                         verdict(d.seconds, ours.seconds)))
+            let dcrawCPU = d.cpuSeconds ?? 0
+            for (name, mine) in [("deflate TIFF", ours), ("uncompressed TIFF", oursNone), ("JPEG", oursJPEG)] {
+                let cpu = mine.cpuSeconds ?? 0
+                print(String(format: "CPU: tessera develop (%@) %.3f s vs dcraw_emu -q 3 -T %.3f s: tessera is %@", name, cpu, dcrawCPU,
+                             verdict(dcrawCPU, cpu)))
+            }
         }
         for note in notes { print("note: \(note)") }
     }

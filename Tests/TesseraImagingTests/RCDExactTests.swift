@@ -219,6 +219,12 @@ enum RCDReference {
             (PixelRect(x: 0, y: 0, width: 41, height: 37), PixelRect(x: h, y: h, width: 41 - 2 * h, height: 37 - 2 * h)),
             (PixelRect(x: 3, y: 5, width: 52, height: 33), PixelRect(x: 3 + h + 1, y: 5 + h, width: 29, height: 16)),
             (PixelRect(x: 1, y: 2, width: 2 * h + 1, height: 2 * h + 3), PixelRect(x: 1 + h, y: 2 + h, width: 1, height: 3)),
+            // Taller than every ring buffer (rows wrap many times), several SIMD chunks per
+            // parity with a partial last one, odd window origin and odd output origin/size.
+            (PixelRect(x: 7, y: 3, width: 97, height: 83), PixelRect(x: 7 + h + 3, y: 3 + h + 1, width: 75, height: 61)),
+            // Widths around the SIMD chunk (8 sites per parity = 16 columns) boundaries.
+            (PixelRect(x: 2, y: 1, width: 2 * h + 16, height: 40), PixelRect(x: 2 + h, y: 1 + h, width: 16, height: 40 - 2 * h)),
+            (PixelRect(x: 5, y: 4, width: 2 * h + 17, height: 2 * h + 2), PixelRect(x: 5 + h, y: 4 + h, width: 17, height: 2)),
         ]
         for (n, (rect, output)) in cases.enumerated() {
             let samples = Self.randomMosaic(rect, seed: UInt64(n) &* 977 &+ UInt64(cfa.color(x: 0, y: 0).rawValue) &* 31 &+ UInt64(cfa.color(x: 1, y: 0).rawValue))
@@ -232,6 +238,111 @@ enum RCDReference {
                 // The reference is not degenerate: it has interpolated colour everywhere.
                 #expect(ref.contains { $0 != 0 })
             }
+        }
+    }
+}
+
+/// The fused RCD path (raw stage in the row loads, matrix and output encoding per finished row;
+/// taken when a pipeline has no RGB stages) against the staged path (forced by an identity
+/// stage): same bytes for every CFA phase, transfer, exposure gain, odd sizes, band counts,
+/// tiles with odd origins and input windows larger than needed.
+@Suite struct RCDFusedPathTests {
+    @Test(arguments: [CFAPattern.rggb, .bggr, .grbg, .gbrg])
+    func fusedEqualsStaged(cfa: CFAPattern) throws {
+        var rng = SplitMix64(seed: 0x5EED &+ UInt64(cfa.color(x: 1, y: 0).rawValue) &* 7 &+ UInt64(cfa.color(x: 0, y: 1).rawValue))
+        let (w, h) = (67, 53)
+        var plane = RawPlane(width: w, height: h)
+        // Noise around the black level (negative normalised values), mid-tones and clipped whites.
+        for i in 0..<plane.pixels.count {
+            let u = rng.nextUnit()
+            plane.pixels[i] = u < 0.05 ? UInt16(500 + rng.next() % 30) : u > 0.97 ? 16383 : UInt16(400 + rng.next() % 16_000)
+        }
+        let frame = FrameSize(width: w, height: h)
+        for transfer in [DevelopSettings.Transfer.srgb, .linear, .adobeRGB] {
+            var settings = DevelopFixtures.cameraSettings(cfa, transfer: transfer)
+            settings.demosaic = .rcd
+            settings.exposureGain = transfer == .linear ? 1.7 : 1
+            let fused = try DevelopPipeline(settings: settings, frame: frame, stages: [])
+            let staged = try DevelopPipeline(settings: settings, frame: frame, stages: [IdentityStage()])
+            let reference = try staged.developFrame(plane, threads: 1)
+            // Whole frame, serial and in parallel bands (bands of 16 rows: several band edges).
+            #expect(try fused.developFrame(plane, threads: 1) == reference, "\(cfa) \(transfer) whole frame, 1 thread")
+            #expect(try fused.developFrame(plane, threads: 2) == reference, "\(cfa) \(transfer) whole frame, 2 threads")
+            // Tiles with odd origins and sizes, from windows cut with reflection, some larger than needed.
+            for core in [PixelRect(x: 0, y: 0, width: 13, height: 9), PixelRect(x: 31, y: 17, width: 36, height: 36),
+                         PixelRect(x: 5, y: 44, width: 1, height: 9)] {
+                for grow in [0, 3] {
+                    let window = fused.cfaWindow(forOutput: core).expanded(by: grow)
+                    let input = Developer.window(window, of: plane)
+                    let tile = try fused.developTile(input, inputRect: window, core: core)
+                    let expected = try staged.developTile(input, inputRect: window, core: core)
+                    #expect(tile == expected, "\(cfa) \(transfer) tile \(core) window +\(grow)")
+                    for y in 0..<core.height {
+                        let row = Array(tile.pixels[(y * core.width * 3)..<((y + 1) * core.width * 3)])
+                        let start = ((core.y + y) * w + core.x) * 3
+                        #expect(row == Array(reference.pixels[start..<(start + core.width * 3)]), "\(cfa) \(transfer) tile \(core) row \(y)")
+                    }
+                }
+            }
+            // A window that does not cover the tile's CFA window is refused.
+            let core = PixelRect(x: 20, y: 20, width: 8, height: 8)
+            let short = fused.cfaWindow(forOutput: core).expanded(by: -1)
+            #expect(throws: ImagingError.self) { try fused.developTile(Developer.window(short, of: plane), inputRect: short, core: core) }
+        }
+    }
+
+    /// Frames wider than one column strip of the fused path (1024 output columns): strip
+    /// boundaries (and the frame's reflected edges inside the first and last strip) change no bit.
+    @Test func fusedStripsEqualStaged() throws {
+        var rng = SplitMix64(seed: 4242)
+        let (w, h) = (2 * 1024 + 77, 21)
+        var plane = RawPlane(width: w, height: h)
+        for i in 0..<plane.pixels.count { plane.pixels[i] = UInt16(400 + rng.next() % 16_000) }
+        let frame = FrameSize(width: w, height: h)
+        var settings = DevelopFixtures.cameraSettings(.gbrg)
+        settings.demosaic = .rcd
+        let fused = try DevelopPipeline(settings: settings, frame: frame, stages: [])
+        let staged = try DevelopPipeline(settings: settings, frame: frame, stages: [IdentityStage()])
+        #expect(try fused.developFrame(plane, threads: 1) == staged.developFrame(plane, threads: 1))
+        // A tile across the first strip boundary, with an odd origin.
+        let core = PixelRect(x: 1001, y: 3, width: 61, height: 11)
+        let window = fused.cfaWindow(forOutput: core)
+        let input = Developer.window(window, of: plane)
+        #expect(try fused.developTile(input, inputRect: window, core: core) == staged.developTile(input, inputRect: window, core: core))
+    }
+
+    /// The output encoding's eight-wide path (whole frames) equals its one-value path (a 1×1
+    /// tile encodes 3 values, below the SIMD width): every pixel of a frame developed as its own
+    /// tile, for each transfer and an exposure gain, with negatives, clipped whites and gain
+    /// clipping in the data.
+    @Test(arguments: [DevelopSettings.Transfer.srgb, .linear, .adobeRGB])
+    func simdEncodingEqualsScalar(transfer: DevelopSettings.Transfer) throws {
+        var rng = SplitMix64(seed: 99)
+        let (w, h) = (23, 19)
+        var plane = RawPlane(width: w, height: h)
+        for i in 0..<plane.pixels.count {
+            let u = rng.nextUnit()
+            plane.pixels[i] = u < 0.1 ? UInt16(480 + rng.next() % 60) : u > 0.9 ? 16383 : UInt16(500 + rng.next() % 15_000)
+        }
+        let frame = FrameSize(width: w, height: h)
+        for (method, gain) in [(DemosaicMethod.mhc, 1.0), (.mhc, 2.3), (.rcd, 1.6)] {
+            var settings = DevelopFixtures.cameraSettings(.grbg, transfer: transfer)
+            settings.demosaic = method
+            settings.exposureGain = gain
+            let pipeline = try DevelopPipeline(settings: settings, frame: frame, stages: [])
+            let whole = try pipeline.developFrame(plane, threads: 1)
+            var mismatches = 0
+            for y in 0..<h {
+                for x in 0..<w {
+                    let core = PixelRect(x: x, y: y, width: 1, height: 1)
+                    let window = pipeline.cfaWindow(forOutput: core)
+                    let tile = try pipeline.developTile(Developer.window(window, of: plane), inputRect: window, core: core)
+                    let start = (y * w + x) * 3
+                    if tile.pixels != Array(whole.pixels[start..<(start + 3)]) { mismatches += 1 }
+                }
+            }
+            #expect(mismatches == 0, "\(transfer) \(method) gain \(gain): \(mismatches) pixels differ")
+            #expect(Set(whole.pixels).count > 100 && whole.pixels.contains(65535) && whole.pixels.contains(0))
         }
     }
 }

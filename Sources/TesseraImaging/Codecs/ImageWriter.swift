@@ -93,6 +93,13 @@ public enum ImageWriter {
             let detail = String(cString: tessera_tiff_stream_error(stream))
             return .encodeFailed(format: "tiff", reason: detail.isEmpty ? what : "\(what): \(detail)")
         }
+        // One allocation: the pixels (an upper bound for compressed strips on photographs; the
+        // buffer still grows if needed) plus room for the tags and the ICC profile. Untouched
+        // capacity costs no memory.
+        let pixelBytes = image.width * image.height * 6
+        guard tessera_tiff_stream_reserve(stream, pixelBytes + 65_536 + (metadata.iccProfile?.count ?? 0)) == 1 else {
+            throw .encodeFailed(format: "tiff", reason: "out of memory for \(pixelBytes) bytes of pixels")
+        }
         guard let tif = tessera_tiff_open_stream(stream, "memory.tif", "wl") else { throw failure("TIFFClientOpen failed") }
         var closed = false
         defer { if !closed { TIFFClose(tif) } }
@@ -133,8 +140,15 @@ public enum ImageWriter {
             let ok = icc.withUnsafeBytes { tessera_tiff_set_icc(tif, $0.baseAddress, UInt32($0.count)) }
             guard ok == 1 else { throw failure("setting the TIFF ICC profile failed") }
         }
-        // TIFFWriteEncodedStrip may modify the buffer (predictor), so hand it a copy per strip.
-        var strip = [UInt16](repeating: 0, count: rowsPerStrip * image.width * 3)
+        // TIFFWriteEncodedStrip may modify the buffer (the predictor works in place), so compressed
+        // strips get a copy; uncompressed ones are only read (a little-endian file on a
+        // little-endian host: no byte swapping), so they are passed straight from the image.
+        #if _endian(little)
+        let direct = compression == .none
+        #else
+        let direct = false
+        #endif
+        var strip = [UInt16](repeating: 0, count: direct ? 0 : rowsPerStrip * image.width * 3)
         let rowSamples = image.width * 3
         var stripIndex: UInt32 = 0
         var y = 0
@@ -142,7 +156,11 @@ public enum ImageWriter {
             let rows = min(rowsPerStrip, image.height - y)
             let count = rows * rowSamples
             let written = image.pixels.withUnsafeBufferPointer { src in
-                strip.withUnsafeMutableBufferPointer { dst in
+                if direct {
+                    return TIFFWriteEncodedStrip(tif, stripIndex, UnsafeMutableRawPointer(mutating: src.baseAddress! + y * rowSamples),
+                                                 tmsize_t(count * 2))
+                }
+                return strip.withUnsafeMutableBufferPointer { dst in
                     dst.baseAddress!.update(from: src.baseAddress! + y * rowSamples, count: count)
                     return TIFFWriteEncodedStrip(tif, stripIndex, dst.baseAddress, tmsize_t(count * 2))
                 }

@@ -115,6 +115,26 @@ public struct DevelopPipeline: Sendable {
     /// Develops output `core` to 16-bit RGB (`core.width × core.height`, interleaved,
     /// output-referred). Same input rules as ``developLinear(_:inputRect:core:)``.
     public func developTile(_ input: RawPlane, inputRect: PixelRect, core: PixelRect) throws(ImagingError) -> RGBImage16 {
+        if fusesRCD {
+            guard input.width == inputRect.width, input.height == inputRect.height else {
+                throw .invalidTile(reason: "input plane is \(input.width)x\(input.height) but inputRect is \(inputRect)")
+            }
+            guard !core.isEmpty else { throw .invalidTile(reason: "empty core \(core)") }
+            let window = cfaWindow(forOutput: core)
+            guard inputRect.contains(window) else {
+                throw .invalidTile(reason: "input \(inputRect) does not cover the CFA window \(window) (demosaic \(core) plus halo \(settings.demosaic.halo)) of output core \(core)")
+            }
+            var out = [UInt16](repeating: 0, count: core.area * 3)
+            input.pixels.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in
+                    let origin = src.baseAddress! + (window.y - inputRect.y) * inputRect.width + (window.x - inputRect.x)
+                    developFusedRCD(core: core, into: dst.baseAddress!, rowStride: core.width * 3) { y, x, _, _ in
+                        origin + (y - window.y) * inputRect.width + (x - window.x)
+                    }
+                }
+            }
+            return RGBImage16(width: core.width, height: core.height, pixels: out)
+        }
         let rgb = try developLinear(input, inputRect: inputRect, core: core)
         var out = [UInt16](repeating: 0, count: core.area * 3)
         rgb.pixels.withUnsafeBufferPointer { src in
@@ -139,7 +159,8 @@ public struct DevelopPipeline: Sendable {
         let rough = max(16, (height + workers * 4 - 1) / (workers * 4))
         let bandHeight = rough + (rough & 1)
         let bands = (height + bandHeight - 1) / bandHeight
-        var out = [UInt16](repeating: 0, count: width * height * 3)
+        // Not zero-filled: the bands write every sample (and on failure `out` is dropped).
+        var out = [UInt16](unsafeUninitializedCapacity: width * height * 3) { _, count in count = width * height * 3 }
         let failure = FirstError()
         plane.pixels.withUnsafeBufferPointer { framePixels in
             out.withUnsafeMutableBufferPointer { o in
@@ -150,6 +171,17 @@ public struct DevelopPipeline: Sendable {
                     let y0 = band * bandHeight
                     let core = PixelRect(x: 0, y: y0, width: width, height: min(bandHeight, height - y0))
                     let inputRect = cfaWindow(forOutput: core)
+                    if fusesRCD {
+                        // Rows straight from the frame (reflect-101 past its edges): no window copy.
+                        let frameWidth = plane.width, frameHeight = plane.height, frame = source.value.baseAddress!
+                        developFusedRCD(core: core, into: output.value + y0 * width * 3, rowStride: width * 3) { y, x, count, scratch in
+                            let row = frame + BorderIndex.reflect101(y, count: frameHeight) * frameWidth
+                            if x >= 0 && x + count <= frameWidth { return row + x }
+                            for i in 0..<count { scratch[i] = row[BorderIndex.reflect101(x + i, count: frameWidth)] }
+                            return UnsafePointer(scratch)
+                        }
+                        return
+                    }
                     let input = Developer.window(inputRect, of: source.value, width: plane.width, height: plane.height)
                     do throws(ImagingError) {
                         let rgb = try input.pixels.withUnsafeBufferPointer { (buffer) throws(ImagingError) -> RGBImageF in
@@ -171,6 +203,98 @@ public struct DevelopPipeline: Sendable {
         }
         if let error = failure.error { throw error }
         return RGBImage16(width: width, height: height, pixels: out)
+    }
+
+    /// Whether ``developTile(_:inputRect:core:)`` and ``developFrame(_:threads:)`` take the fused
+    /// RCD path: the raw stage done as the demosaic loads each row, the matrix and the output
+    /// encoding as it finishes each row (no RGB stages in between). The same operations on the
+    /// same values as the staged path, so the same bits (tested).
+    var fusesRCD: Bool { settings.demosaic == .rcd && stages.isEmpty }
+
+    /// The fused RCD path for output `core` (= demosaic region, no stages):
+    /// `row(y, x, count, scratch)` returns `count` CFA samples of frame row `y` from frame column
+    /// `x` (within the window `core.expanded(by: halo)`; it may fill and return `scratch`, room
+    /// for `count` samples). Writes `core.height` rows of `core.width` RGB 16-bit pixels at `out`,
+    /// `rowStride` apart. Runs in column strips of at most ``fusedStripWidth`` output columns,
+    /// so a strip's ring buffers stay in the core's L2 cache; each output pixel depends only on
+    /// its own neighbourhood, so strips do not change a bit.
+    func developFusedRCD(core: PixelRect, into out: UnsafeMutablePointer<UInt16>, rowStride: Int,
+                         row: (Int, Int, Int, UnsafeMutablePointer<UInt16>) -> UnsafePointer<UInt16>) {
+        var x0 = 0
+        while x0 < core.width {
+            let strip = PixelRect(x: core.x + x0, y: core.y, width: min(Self.fusedStripWidth, core.width - x0), height: core.height)
+            developFusedRCDStrip(core: strip, into: out + 3 * x0, rowStride: rowStride, row: row)
+            x0 += strip.width
+        }
+    }
+
+    /// Output columns per strip of the fused RCD path (even).
+    static let fusedStripWidth = 1024
+
+    /// One strip of ``developFusedRCD(core:into:rowStride:row:)``.
+    func developFusedRCDStrip(core: PixelRect, into out: UnsafeMutablePointer<UInt16>, rowStride: Int,
+                              row: (Int, Int, Int, UnsafeMutablePointer<UInt16>) -> UnsafePointer<UInt16>) {
+        let window = core.expanded(by: RCDDemosaic.halo)
+        let w = window.width
+        let scratch = UnsafeMutablePointer<UInt16>.allocate(capacity: w)
+        defer { scratch.deallocate() }
+        let stream = RCDStream(window: window, cfa: settings.cfa)
+        defer { stream.deallocate() }
+        let evenCount = (w + 1) / 2, oddCount = w / 2
+        let black = raw.black, scale = raw.scale
+        let m0 = matrix[0], m1 = matrix[1], m2 = matrix[2], m3 = matrix[3], m4 = matrix[4]
+        let m5 = matrix[5], m6 = matrix[6], m7 = matrix[7], m8 = matrix[8]
+        let encoding = self.encoding
+        encoding.withTable { lut in
+            stream.run(
+                load: { j, even, odd in
+                    // RawStage.run's arithmetic, by the frame cell of each window column parity.
+                    let fy = window.y + j
+                    let src = row(fy, window.x, w, scratch)
+                    let rowCell = (fy & 1) << 1
+                    let cellE = rowCell | (window.x & 1), cellO = rowCell | ((window.x + 1) & 1)
+                    let bE = black[cellE], kE = scale[cellE], bO = black[cellO], kO = scale[cellO]
+                    for k in 0..<oddCount {
+                        even[k] = (Float(src[2 &* k]) - bE) * kE
+                        odd[k] = (Float(src[2 &* k &+ 1]) - bO) * kO
+                    }
+                    if evenCount > oddCount { even[oddCount] = (Float(src[2 &* oddCount]) - bE) * kE }
+                },
+                emit: { oy, rgb in
+                    // Eight output pixels of one column parity at a time (split rows are padded,
+                    // so the last group may read past the row; only real pixels are stored).
+                    let o = out + oy * rowStride
+                    for p in 0..<2 {
+                        let first = (rgb.firstColumn + p) >> 1 + ((rgb.firstColumn + p) & 1) * rgb.parityStride
+                        let rq = rgb.r + first, gq = rgb.g + first, bq = rgb.b + first
+                        let count = (core.width - p + 1) / 2
+                        var k = 0
+                        while k < count {
+                            let r = UnsafeRawPointer(rq + k).loadUnaligned(as: SIMD8<Float>.self)
+                            let g = UnsafeRawPointer(gq + k).loadUnaligned(as: SIMD8<Float>.self)
+                            let b = UnsafeRawPointer(bq + k).loadUnaligned(as: SIMD8<Float>.self)
+                            let er = encoding.encode8(m0 * r + m1 * g + m2 * b, lut)
+                            let eg = encoding.encode8(m3 * r + m4 * g + m5 * b, lut)
+                            let eb = encoding.encode8(m6 * r + m7 * g + m8 * b, lut)
+                            // Interleave: pixel 2(k + l) + p gets lane l.
+                            let r16 = SIMD8<UInt16>(truncatingIfNeeded: er), g16 = SIMD8<UInt16>(truncatingIfNeeded: eg)
+                            let b16 = SIMD8<UInt16>(truncatingIfNeeded: eb)
+                            let q = o + 3 &* (2 &* k &+ p)
+                            if count - k >= 8 {
+                                q[0] = r16[0]; q[1] = g16[0]; q[2] = b16[0]; q[6] = r16[1]; q[7] = g16[1]; q[8] = b16[1]
+                                q[12] = r16[2]; q[13] = g16[2]; q[14] = b16[2]; q[18] = r16[3]; q[19] = g16[3]; q[20] = b16[3]
+                                q[24] = r16[4]; q[25] = g16[4]; q[26] = b16[4]; q[30] = r16[5]; q[31] = g16[5]; q[32] = b16[5]
+                                q[36] = r16[6]; q[37] = g16[6]; q[38] = b16[6]; q[42] = r16[7]; q[43] = g16[7]; q[44] = b16[7]
+                            } else {
+                                for l in 0..<(count - k) {
+                                    q[6 &* l] = r16[l]; q[6 &* l &+ 1] = g16[l]; q[6 &* l &+ 2] = b16[l]
+                                }
+                            }
+                            k += 8
+                        }
+                    }
+                })
+        }
     }
 
     /// Raw stage → demosaic → matrix → RGB stages, for output `core`.
