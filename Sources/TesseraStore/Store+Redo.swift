@@ -52,13 +52,16 @@ extension TesseraStore {
     @discardableResult
     public func redoDecode(frame: FrameID, reason: String) throws(StoreError) -> Bool {
         try write("redoing the decode of \(frame)") { db, now in
-            guard let row = try Row.fetchOne(db, sql: "SELECT job_id, state FROM frames WHERE id = ?", arguments: [frame.rawValue])
+            guard let row = try Row.fetchOne(db, sql: "SELECT job_id, state, members IS NOT NULL FROM frames WHERE id = ?",
+                                             arguments: [frame.rawValue])
             else { throw StoreError(.notFound, "\(frame) does not exist") }
             let job: Int64 = row[0]
             let state = try decodeEnum(FrameState.self, row[1], column: "state", row: "\(frame)")
+            let isBurst: Bool = row[2]
             // A burst frame may be redone from pending (a member's plane or proxy lost before
-            // planning), merging or merged (member planes or merged cores lost) too.
-            guard [.developing, .assembling, .pending, .merging, .merged].contains(state) else { return false }
+            // planning: only if some member had decoded), merging or merged (member planes or
+            // merged cores lost) too.
+            guard [.developing, .assembling, .merging, .merged].contains(state) || (state == .pending && isBurst) else { return false }
             var ledger = Ledger()
             let tiles = try Row.fetchAll(db, sql: """
                 SELECT id, state, attempts FROM tasks
@@ -75,6 +78,7 @@ extension TesseraStore {
                 }
                 ledger.move(job: job, from: taskState, to: .cancelled)
             }
+            var requeued = 0
             let decodes = try Row.fetchAll(db, sql: """
                 SELECT id, state FROM tasks WHERE frame_id = ? AND kind = \(TaskKind.decode.rawValue)
                 """, arguments: [frame.rawValue])
@@ -87,7 +91,9 @@ extension TesseraStore {
                     WHERE id = ?
                     """, arguments: [reason, id])
                 ledger.move(job: job, from: .succeeded, to: .queued)
+                requeued += 1
             }
+            if state == .pending, requeued == 0 { return false }
             try db.execute(sql: """
                 UPDATE frames SET state = 'pending', width = NULL, height = NULL, metadata = NULL, spool_path = NULL,
                     tiles_total = 0, tiles_done = 0, decoded_at = NULL
