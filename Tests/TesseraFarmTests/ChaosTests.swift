@@ -284,4 +284,40 @@ import TesseraStore
         #expect(try store.events(job: nil, after: 0, limit: 10_000).contains { $0.kind == "worker.left" && $0.message.contains("drain") })
         try referenceCheck(farm, job: jobID, out: out)
     }
+
+    @Test("SIGTERM on the coordinator stops it cleanly mid-job (exit 0, sound database); restarted, it finishes the job with nothing finished redone")
+    func coordinatorSigtermIsClean() throws {
+        let tmp = try TemporaryDirectory("chaos-coordinator-term")
+        let shoot = tmp.sub("shoot"), out = tmp.sub("out")
+        #expect(try TesseraProcess.run(["synth", shoot, "--frames", "6", "--size", "640x480", "--seed", "37"]).status == 0)
+        let farm = try Farm(tmp)
+        defer { farm.stopAll() }
+        try farm.startCoordinator()
+        _ = try farm.startWorker("w1")
+        _ = try farm.startWorker("w2")
+        let jobID = try farm.submit(shoot, out: out)
+        _ = farm.wait(until: { $0.taskCounts[.succeeded, default: 0] >= 40 })
+
+        let coordinator = try #require(farm.coordinator)
+        #expect(coordinator.stop() == 0, "the coordinator exits cleanly on SIGTERM")
+        farm.coordinator = nil
+        let finishedAtStop: [TaskID: Int]
+        do {
+            let store = try TesseraStore(path: farm.db)
+            #expect(try store.integrityCheck() == "ok")
+            let tasks = try store.tasks(of: jobID)
+            #expect(tasks.contains { $0.state != .succeeded }, "stopped too late: the job was finished")
+            finishedAtStop = Dictionary(uniqueKeysWithValues: tasks.filter { $0.state == .succeeded }.map { ($0.id, $0.attempts) })
+        }
+        // The workers stay up and reconnect by themselves to the restarted coordinator.
+        try farm.startCoordinator()
+        let final = try #require(farm.wait(until: { $0.state.isFinished }))
+        #expect(final.state == .succeeded)
+        let store = try TesseraStore(path: farm.db)
+        for task in try store.tasks(of: jobID) where finishedAtStop[task.id] != nil {
+            #expect(task.attempts == finishedAtStop[task.id], "task \(task.id) finished before the stop was run again")
+        }
+        try referenceCheck(farm, job: jobID, out: out)
+    }
+
 }
