@@ -105,6 +105,18 @@ static inline int tessera_tiff_stream_reserve(tessera_tiff_stream *s, size_t cap
     return 1;
 }
 
+/* Writes `n` bytes at the current end of a writer's data, after zero padding to a multiple of
+   4, and returns the offset they start at (or -1 when out of memory). libtiff places the next
+   directory after them (it seeks to the end to write one). The stream position is restored. */
+static inline long long tessera_tiff_stream_append_aligned(tessera_tiff_stream *s, const void *bytes, size_t n) {
+    size_t saved = s->pos;
+    size_t at = (s->size + 3) & ~(size_t)3;
+    s->pos = at;
+    if (tessera_tiff_stream_write((thandle_t)s, (void *)bytes, (tmsize_t)n) != (tmsize_t)n) { s->pos = saved; return -1; }
+    s->pos = saved;
+    return (long long)at;
+}
+
 static inline void tessera_tiff_stream_free(tessera_tiff_stream *s) {
     if (!s) return;
     if (s->writable) free(s->data);
@@ -132,6 +144,7 @@ static inline TIFF *tessera_tiff_open_stream(tessera_tiff_stream *s, const char 
 /* Typed wrappers for the variadic TIFFSetField / TIFFGetField (return 1 on success). */
 static inline int tessera_tiff_set_u16(TIFF *tif, uint32_t tag, uint16_t value) { return TIFFSetField(tif, tag, value); }
 static inline int tessera_tiff_set_u32(TIFF *tif, uint32_t tag, uint32_t value) { return TIFFSetField(tif, tag, value); }
+static inline int tessera_tiff_set_u64(TIFF *tif, uint32_t tag, uint64_t value) { return TIFFSetField(tif, tag, value); }
 static inline int tessera_tiff_get_u16(TIFF *tif, uint32_t tag, uint16_t *value) { return TIFFGetField(tif, tag, value); }
 static inline int tessera_tiff_get_u32(TIFF *tif, uint32_t tag, uint32_t *value) { return TIFFGetField(tif, tag, value); }
 static inline int tessera_tiff_get_u16_defaulted(TIFF *tif, uint32_t tag, uint16_t *value) { return TIFFGetFieldDefaulted(tif, tag, value); }

@@ -81,8 +81,8 @@ public enum ImageWriter {
     /// 16-bit interleaved RGB TIFF, little-endian, strips of about 256 KiB, compressed with
     /// `compression` (deflate and LZW with the horizontal predictor). Tags: size, samples,
     /// photometric RGB, planar contig, compression, predictor, strips, orientation (from
-    /// `metadata`), and from `metadata` Make, Model, Software, DateTime (the capture time) and the
-    /// ICC profile (34675) — nothing volatile.
+    /// `metadata`), and from `metadata` Make, Model, Software, DateTime (the capture time), the
+    /// ICC profile (34675) and an EXIF IFD (34665) with the exposure fields — nothing volatile.
     public static func encodeTIFF(_ image: RGBImage16, compression: Recipe.TIFFCompression = .deflate,
                                   metadata: OutputMetadata = .none) throws(ImagingError) -> [UInt8] {
         try metadata.validate(format: "tiff")
@@ -168,6 +168,23 @@ public enum ImageWriter {
             guard written >= 0 else { throw failure("TIFFWriteEncodedStrip failed") }
             stripIndex += 1
             y += rows
+        }
+        if metadata.hasExif {
+            // The EXIF IFD (exposure, aperture, ISO, focal length, capture time, lens, colour
+            // space) goes after the pixels, built by our TIFF writer with absolute offsets; IFD0,
+            // which libtiff writes at the end on close, points to it (tag 34665).
+            let size = tessera_tiff_stream_size_bytes(stream)
+            let at = (size + 3) & ~3
+            let block: [UInt8]
+            do {
+                block = try TIFFContainer.encodeDirectory(ExifBlock.exifDirectory(metadata, width: image.width, height: image.height), at: at)
+            } catch {
+                throw .encodeFailed(format: "tiff", reason: "EXIF IFD: \(error.description)")
+            }
+            let placed = block.withUnsafeBytes { tessera_tiff_stream_append_aligned(stream, $0.baseAddress, $0.count) }
+            guard placed == at, tessera_tiff_set_u64(tif, UInt32(TIFFTAG_EXIFIFD), UInt64(at)) == 1 else {
+                throw failure("linking the EXIF IFD failed")
+            }
         }
         closed = true
         TIFFClose(tif)  // writes the directory

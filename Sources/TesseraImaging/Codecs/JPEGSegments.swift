@@ -69,7 +69,7 @@ extension ImageReader {
     /// The metadata embedded in an image written by ``ImageWriter`` (or any JPEG/PNG/TIFF):
     /// the ICC profile (JPEG APP2 chunks reassembled, PNG iCCP decompressed, TIFF tag 34675) and
     /// the EXIF fields of ``OutputMetadata`` (JPEG APP1, PNG eXIf; for TIFF the baseline tags
-    /// Make, Model, Software, Orientation and DateTime, reported as `dateTimeOriginal`).
+    /// Make, Model, Software, Orientation and DateTime plus the EXIF IFD).
     /// Fields that are absent keep ``OutputMetadata/none``'s values. `name` labels errors.
     ///
     /// Throws ``ImagingError/unreadableImage(path:reason:)`` for malformed files.
@@ -162,6 +162,17 @@ extension ImageReader {
             var size: UInt32 = 0
             if tessera_tiff_get_icc(tif, &profile, &size) == 1, let profile, size > 0 {
                 m.iccProfile = Array(UnsafeRawBufferPointer(start: profile, count: Int(size)))
+            }
+            // The EXIF IFD, read by the same parser as JPEG/PNG EXIF blocks (a TIFF file is one).
+            if let exif = ExifBlock.parse(bytes) {
+                m.exposureTime = exif.exposureTime
+                m.fNumber = exif.fNumber
+                m.iso = exif.iso
+                m.focalLength = exif.focalLength
+                m.lens = exif.lens
+                m.subSecTimeOriginal = exif.subSecTimeOriginal
+                m.colorSpace = exif.colorSpace
+                if let original = exif.dateTimeOriginal { m.dateTimeOriginal = original }
             }
             return m
         }

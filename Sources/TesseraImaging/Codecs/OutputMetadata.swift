@@ -123,7 +123,6 @@ public enum ExifBlock {
     public static func build(_ metadata: OutputMetadata, width: Int, height: Int) throws(ImagingError) -> [UInt8] {
         try metadata.validate(format: "exif")
         var ifd0 = TIFFDirectory()
-        var exif = TIFFDirectory()
         if !metadata.make.isEmpty { ifd0.set(TIFFTag.make, .ascii(ascii(metadata.make))) }
         if !metadata.model.isEmpty { ifd0.set(TIFFTag.model, .ascii(ascii(metadata.model))) }
         ifd0.set(TIFFTag.orientation, .shorts([UInt16(metadata.orientation)]))
@@ -131,10 +130,22 @@ public enum ExifBlock {
         ifd0.set(TIFFTag.yResolution, .rationals([TIFFRational(72, 1)]))
         ifd0.set(TIFFTag.resolutionUnit, .shorts([2]))
         if !metadata.software.isEmpty { ifd0.set(TIFFTag.software, .ascii(ascii(metadata.software))) }
-        if let d = metadata.dateTimeOriginal {
-            ifd0.set(TIFFTag.dateTime, .ascii(d))
-            exif.set(tagDateTimeOriginal, .ascii(d))
+        if let d = metadata.dateTimeOriginal { ifd0.set(TIFFTag.dateTime, .ascii(d)) }
+        ifd0.setSubdirectories(TIFFTag.exifIFD, [exifDirectory(metadata, width: width, height: height)])
+        do {
+            return try TIFFContainer.encode([ifd0])
+        } catch {
+            throw .encodeFailed(format: "exif", reason: error.description)
         }
+    }
+
+    /// The EXIF IFD alone (ExposureTime, FNumber, ISOSpeedRatings, ExifVersion 0232,
+    /// DateTimeOriginal, FocalLength, SubSecTimeOriginal, ColorSpace, PixelX/YDimension,
+    /// LensModel): what ``build(_:width:height:)`` links from IFD0, and what a TIFF output links
+    /// from its own IFD0 (tag 34665). `metadata` must be valid.
+    static func exifDirectory(_ metadata: OutputMetadata, width: Int, height: Int) -> TIFFDirectory {
+        var exif = TIFFDirectory()
+        if let d = metadata.dateTimeOriginal { exif.set(tagDateTimeOriginal, .ascii(d)) }
         if metadata.exposureTime > 0 { exif.set(tagExposureTime, .rationals([exposureRational(metadata.exposureTime)])) }
         if metadata.fNumber > 0 { exif.set(tagFNumber, .rationals([TIFFRational(metadata.fNumber, denominator: 100)])) }
         if metadata.iso > 0 { exif.set(tagISO, .shorts([UInt16(min(65535, metadata.iso.rounded()))])) }
@@ -145,12 +156,7 @@ public enum ExifBlock {
         exif.set(tagPixelXDimension, .longs([UInt32(clamping: width)]))
         exif.set(tagPixelYDimension, .longs([UInt32(clamping: height)]))
         if !metadata.lens.isEmpty { exif.set(tagLensModel, .ascii(ascii(metadata.lens))) }
-        ifd0.setSubdirectories(TIFFTag.exifIFD, [exif])
-        do {
-            return try TIFFContainer.encode([ifd0])
-        } catch {
-            throw .encodeFailed(format: "exif", reason: error.description)
-        }
+        return exif
     }
 
     /// Reads the fields ``build(_:width:height:)`` writes back from an EXIF block (either byte
@@ -228,7 +234,7 @@ struct ExifParser {
             guard let e = entries[tag] else { return [] }
             switch e.type {
             case 3: return (0..<e.count).map { u16(e.data, 2 * $0) }
-            case 4: return (0..<e.count).map { u32(e.data, 4 * $0) }
+            case 4, 13: return (0..<e.count).map { u32(e.data, 4 * $0) }  // LONG, IFD
             default: return []
             }
         }
@@ -262,7 +268,7 @@ struct ExifParser {
 
     mutating func directory(at offset: Int) -> Directory? {
         guard offset >= 8, let count = read(offset, 2), offset + 2 + 12 * count + 4 <= bytes.count else { return nil }
-        let sizes: [Int: Int] = [1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8]
+        let sizes: [Int: Int] = [1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4]
         var entries: [UInt16: (type: UInt16, count: Int, data: ArraySlice<UInt8>)] = [:]
         for i in 0..<count {
             let at = offset + 2 + 12 * i

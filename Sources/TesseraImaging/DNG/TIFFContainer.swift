@@ -289,10 +289,24 @@ public enum TIFFContainer {
         return out
     }
 
-    /// Writes one directory (and everything it owns) at the end of `out`; returns its offset.
-    private static func write(_ directory: TIFFDirectory, into out: inout [UInt8]) -> Int {
+    /// Encodes one directory and everything it owns (sub-directories, out-of-line values, strips)
+    /// as a block that will be placed at byte `offset` of a file (a multiple of 4): every offset
+    /// inside it is absolute, and the directory itself starts the block. Used to add an EXIF IFD
+    /// to a TIFF written by another library.
+    public static func encodeDirectory(_ directory: TIFFDirectory, at offset: Int) throws(DNGWriterError) -> [UInt8] {
+        guard offset >= 0, offset % 4 == 0 else { throw .invalidInput(field: "offset", reason: "\(offset) is not a multiple of 4") }
+        var out: [UInt8] = []
+        out.reserveCapacity(directory.byteEstimate + 64)
+        _ = write(directory, into: &out, base: offset)
+        guard offset + out.count < Int(UInt32.max) else { throw .tooLarge(bytes: offset + out.count) }
+        return out
+    }
+
+    /// Writes one directory (and everything it owns) at the end of `out`, which will sit at
+    /// byte `base` of the file (a multiple of 4); returns the directory's absolute offset.
+    private static func write(_ directory: TIFFDirectory, into out: inout [UInt8], base: Int = 0) -> Int {
         out.alignTo4()
-        let ifdOffset = out.count
+        let ifdOffset = base + out.count
         // Collect the entries; placeholders for the computed ones.
         enum Payload {
             case value(TIFFValue)
@@ -328,7 +342,7 @@ public enum TIFFContainer {
                 // Children are written right away (after the parent's reserved block); their
                 // offsets go in the entry.
                 var offsets: [UInt32] = []
-                for child in children { offsets.append(UInt32(write(child, into: &out))) }
+                for child in children { offsets.append(UInt32(write(child, into: &out, base: base))) }
                 var bytes: [UInt8] = []
                 TIFFValue.longs(offsets).encode(into: &bytes)
                 resolved.append((entry.tag, .long, offsets.count, bytes))
@@ -355,7 +369,7 @@ public enum TIFFContainer {
                 out.alignTo4()
                 let valueOffset = out.count
                 out.append(contentsOf: r.bytes)
-                out.patchLE(UInt32(valueOffset), at: at + 8)
+                out.patchLE(UInt32(base + valueOffset), at: at + 8)
                 if index == stripOffsetsEntry { stripOffsetsOutOfLine = valueOffset }
             }
         }
@@ -364,7 +378,7 @@ public enum TIFFContainer {
             out.alignTo4()
             var offsets: [UInt32] = []
             for strip in directory.strips {
-                offsets.append(UInt32(out.count))
+                offsets.append(UInt32(base + out.count))
                 out.append(contentsOf: strip)
             }
             if let outOfLine = stripOffsetsOutOfLine {
