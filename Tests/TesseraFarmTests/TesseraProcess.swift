@@ -15,10 +15,11 @@ enum TesseraProcess {
         return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("tessera").path
     }
 
-    /// Runs `tessera args…` to completion and captures its output.
-    static func run(_ args: [String], timeout: TimeInterval = 300) throws -> Output {
+    /// Runs `tessera args…` to completion and captures its output (`program args…` when
+    /// another program is given, e.g. `ip netns exec NS tessera …`).
+    static func run(_ args: [String], executable program: String? = nil, timeout: TimeInterval = 300) throws -> Output {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
+        process.executableURL = URL(fileURLWithPath: program ?? executable)
         process.arguments = args
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -37,10 +38,11 @@ enum TesseraProcess {
         return Output(status: process.terminationStatus, stdout: stdoutData.wait(), stderr: stderrData.wait())
     }
 
-    /// Starts `tessera args…` in the background; the caller stops it.
-    static func start(_ args: [String]) throws -> Background {
+    /// Starts `tessera args…` in the background (`program args…` when another program is
+    /// given); the caller stops it.
+    static func start(_ args: [String], executable program: String? = nil) throws -> Background {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
+        process.executableURL = URL(fileURLWithPath: program ?? executable)
         process.arguments = args
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
