@@ -107,17 +107,9 @@ public struct Spool: Sendable {
     /// The first use of a plane in this process verifies its size and checksum; a missing,
     /// truncated or corrupt plane throws ``SpoolCorruption``.
     public func withPlane<T>(at path: String, count: Int, _ body: (UnsafeBufferPointer<UInt16>) throws -> T) throws -> T {
-        let fd: Int32
-        do { fd = try SpoolIO.open(path, flags: O_RDONLY) } catch let error as SpoolError where error.code == ENOENT {
-            throw SpoolCorruption(path: path, reason: "missing")
-        }
-        defer { close(fd) }
-        var st = stat()
-        try SpoolIO.check(fstat(fd, &st), "fstat", path)
         let expected = count * 2 + Self.planeTrailerBytes
-        guard Int(st.st_size) == expected else {
-            throw SpoolCorruption(path: path, reason: "holds \(st.st_size) bytes, expected \(expected) (truncated or overwritten)")
-        }
+        let fd = try openForReading(path, expecting: expected)
+        defer { close(fd) }
         guard let base = mmap(nil, expected, PROT_READ, MAP_SHARED, fd, 0), base != MAP_FAILED else {
             throw SpoolError(path: path, operation: "mmap", message: String(cString: strerror(errno)))
         }
@@ -183,21 +175,33 @@ public struct Spool: Sendable {
         return record
     }
 
+    /// Opens a spool file for reading; a missing file, or one not exactly `expected` bytes long,
+    /// throws ``SpoolCorruption``. The caller closes the descriptor.
+    private func openForReading(_ path: String, expecting expected: Int) throws -> Int32 {
+        let fd: Int32
+        do { fd = try SpoolIO.open(path, flags: O_RDONLY) } catch let error as SpoolError where error.code == ENOENT {
+            throw SpoolCorruption(path: path, reason: "missing")
+        }
+        var st = stat()
+        do {
+            try SpoolIO.check(fstat(fd, &st), "fstat", path)
+            guard Int(st.st_size) == expected else {
+                throw SpoolCorruption(path: path, reason: "holds \(st.st_size) bytes, expected \(expected) (truncated or overwritten)")
+            }
+        } catch {
+            close(fd)
+            throw error
+        }
+        return fd
+    }
+
     /// Reads frame `id`'s assembled image. A missing or wrongly sized assembly file throws
     /// ``SpoolCorruption`` (every tile must be redone).
     public func readAssembled(frame id: FrameID, width: Int, height: Int) throws -> RGBImage16 {
         let path = assemblyPath(id)
         let count = width * height * 3
-        let fd: Int32
-        do { fd = try SpoolIO.open(path, flags: O_RDONLY) } catch let error as SpoolError where error.code == ENOENT {
-            throw SpoolCorruption(path: path, reason: "missing")
-        }
+        let fd = try openForReading(path, expecting: count * 2)
         defer { close(fd) }
-        var st = stat()
-        try SpoolIO.check(fstat(fd, &st), "fstat", path)
-        guard Int(st.st_size) == count * 2 else {
-            throw SpoolCorruption(path: path, reason: "holds \(st.st_size) bytes, expected \(count * 2) (truncated or overwritten)")
-        }
         var pixels = [UInt16](repeating: 0, count: count)
         try pixels.withUnsafeMutableBytes { buffer in
             var done = 0
