@@ -220,6 +220,8 @@ struct EphemeralFarmKeys {
         coordinatorSecurity = .curve(serverKeys: serverKeys, ephemeralKeys: [
             KeyRecord(name: "run-worker", publicKey: workerKeys.publicKey, role: .worker, addedAt: 0, revokedAt: nil),
         ])
-        workerArguments = ["--key", workerKeyFile, "--coordinator-key", serverKeys.publicKey]
+        // `--option=value`: a Z85 key may begin with '-', which a separate argument would make
+        // look like an option.
+        workerArguments = ["--key=\(workerKeyFile)", "--coordinator-key=\(serverKeys.publicKey)"]
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 import TesseraCore
+import TesseraImaging
 import TesseraStore
 
 /// The coordinator's disks misbehaving: the output disk fills up, another process locks the
@@ -54,12 +55,12 @@ import TesseraStore
         print("output.write-failed events before space is freed: \(failures.count); first: \(failures.first?.message ?? "-")")
         #expect(bothFailed, "expected write failures on both the assembly and the whole-frame path")
         #expect(failures.allSatisfy { $0.message.contains("No space left on device") }, "\(failures.map(\.message))")
-        // Nothing partial: only complete outputs (and the ballast) in the directory.
+        // Nothing partial under an output's name: every visible file is a complete output (a
+        // hidden temporary file may exist at this moment: a retry is being written).
         for dir in [tiledOut, wholeOut] {
-            let listing = try FileManager.default.contentsOfDirectory(atPath: dir)
-            #expect(!listing.contains { $0.hasPrefix(".") || $0.contains(".tmp") }, "temporary files left in \(dir): \(listing)")
-            for name in listing {
-                #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(name)")).count > 0)
+            for name in try FileManager.default.contentsOfDirectory(atPath: dir) where !name.hasPrefix(".") {
+                #expect(!name.contains(".tmp"), "a temporary name without the hidden prefix in \(dir): \(name)")
+                #expect(try ImageReader.read(path: "\(dir)/\(name)").width > 0, "\(name) is not a complete image")
             }
         }
         #expect(try store.frames(of: tiled).allSatisfy { $0.state != .failed } && store.frames(of: whole).allSatisfy { $0.state != .failed },
@@ -79,6 +80,11 @@ import TesseraStore
         }
         for job in [tiled, whole] {
             #expect(try store.jobSummaries(job).first?.state == .succeeded)
+        }
+        // Once done, no temporary file is left behind.
+        for dir in [tiledOut, wholeOut] {
+            let listing = try FileManager.default.contentsOfDirectory(atPath: dir)
+            #expect(!listing.contains { $0.hasPrefix(".") || $0.contains(".tmp") }, "temporary files left in \(dir): \(listing)")
         }
         try Faults.expectOutputsMatchDevelop(db: farm.db, job: tiled, out: tiledOut, refDir: ref)
         try Faults.expectOutputsMatchDevelop(db: farm.db, job: whole, out: wholeOut, refDir: ref)

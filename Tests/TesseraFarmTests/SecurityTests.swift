@@ -152,7 +152,7 @@ import TesseraZMQ
         let workerFile = try FarmKeys.write(workerKeys, name: "worker", directory: keyDir)
         let workers = try (1...2).map { i in
             try TesseraProcess.start(["worker", "--connect", taskEndpoint, "--name", "w\(i)", "--slots", "1", "--key", workerFile,
-                                      "--coordinator-key", serverKeys.publicKey, "--log-level", "error"])
+                                      "--coordinator-key=\(serverKeys.publicKey)", "--log-level", "error"])
         }
         defer { workers.forEach { $0.stop() } }
         #expect(eventually { coordinator.counters.workersConnected.load(ordering: .relaxed) == 2 })
