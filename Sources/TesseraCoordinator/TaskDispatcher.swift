@@ -32,6 +32,8 @@ final class TaskDispatcher: Sendable {
         case cancelTasks([CancelledTask])
         /// An operator asked this worker to drain: send it DRAIN.
         case drainWorker(WorkerID, reason: String)
+        /// A batch of benchmark results has been persisted (or rejected) in one transaction.
+        case resultsHandled([(routingID: [UInt8], session: UInt64)])
     }
 
     /// What the socket thread last published about its sessions (once per heartbeat and after
@@ -102,6 +104,8 @@ final class TaskDispatcher: Sendable {
         var bytes = 0
         /// When the task was claimed for this session (dispatch latency runs from here to `sentAt`).
         var claimedAt: ContinuousClock.Instant = .now
+        /// A benchmark task (``TesseraStore/benchmarkFormat``): its result is batched.
+        var benchmark = false
     }
 
     private struct Session {
@@ -144,6 +148,12 @@ final class TaskDispatcher: Sendable {
         var released = false
         /// Workers whose loss could not be recorded (database busy): retried at each beat.
         var pendingLost: [(WorkerID, String)] = []
+        /// The task socket (set once bound), for sending benchmark tasks inline from `dispatch`.
+        var socket: ZMQSocket?
+        /// A CREDIT arrived: dispatch once the socket is drained (one claim transaction for all).
+        var dispatchWanted = false
+        /// Benchmark results received in this drain, persisted together in one transaction.
+        var benchmarkResults: [(result: TaskResult, routingID: [UInt8], session: UInt64)] = []
     }
 
     private func threadMain() {
@@ -167,6 +177,7 @@ final class TaskDispatcher: Sendable {
         ready.signal()
         defer { socket.close() }
         let state = LoopState()
+        state.socket = socket
         var poller = ZMQPoller()
         _ = poller.add(socket)
         _ = poller.add(fileDescriptor: mailbox.fileDescriptor)
@@ -179,6 +190,8 @@ final class TaskDispatcher: Sendable {
             }
             if readyItems.isReadable(0) {
                 while let parts = receive(socket, state: state) { handle(parts, socket: socket, state: state) }
+                if !state.benchmarkResults.isEmpty { persistBenchmarkResults(state: state) }
+                if state.dispatchWanted { dispatch(state: state) }
             }
             if readyItems.isReadable(1) {
                 var shouldDispatch = false
@@ -200,6 +213,11 @@ final class TaskDispatcher: Sendable {
                         }
                     case .cancelTasks(let tasks):
                         cancel(tasks, socket: socket, state: state)
+                    case .resultsHandled(let handled):
+                        for (routingID, sessionID) in handled where state.sessions[routingID]?.id == sessionID {
+                            state.sessions[routingID]?.resultsPending -= 1
+                            leaveIfDone(routingID, reason: "drained", state: state)
+                        }
                     case .drainWorker(let workerID, let reason):
                         if let session = state.sessions.values.first(where: { $0.workerID == workerID }) {
                             _ = reply(.drain(Drain(reason: reason)), to: session.routingID, socket: socket)
@@ -292,7 +310,7 @@ final class TaskDispatcher: Sendable {
             // Tasks in flight per worker are capped whatever credit it grants.
             let held = session.inFlight.count
             state.sessions[routingID]?.credits = min(session.credits + Int(credit.credits), max(0, config.maxTasksInFlightPerWorker - held))
-            dispatch(state: state)
+            state.dispatchWanted = true
         case .result(let result):
             // A lease is (task, attempt): a result for an older attempt of a task this session
             // holds again (it was requeued and handed back to the same worker) is stale.
@@ -308,7 +326,11 @@ final class TaskDispatcher: Sendable {
                 state.sessions[routingID]?.speed[task.kind] = previous.map { 0.7 * $0 + 0.3 * speed } ?? speed
             }
             state.sessions[routingID]?.resultsPending += 1
-            accept(result, kind: task.kind, frameID: task.frameID, payloads: payloads, routingID: routingID, sessionID: session.id)
+            if task.benchmark {
+                state.benchmarkResults.append((result, routingID, session.id))
+            } else {
+                accept(result, kind: task.kind, frameID: task.frameID, payloads: payloads, routingID: routingID, sessionID: session.id)
+            }
             leaveIfDone(routingID, reason: "drained", state: state)
         case .failure(let failure):
             guard let task = state.sessions[routingID]?.inFlight[failure.taskID], task.attempt == Int(failure.attempt) else {
@@ -414,8 +436,10 @@ final class TaskDispatcher: Sendable {
         mailbox.post(.tasksAvailable)
     }
 
-    /// Claims tasks for sessions with credit, round-robin, and starts preparing them.
+    /// Claims tasks for sessions with credit, round-robin, in one transaction, and starts
+    /// preparing them (benchmark tasks are sent at once: there is nothing to prepare).
     private func dispatch(state: LoopState) {
+        state.dispatchWanted = false
         var routingIDs = state.sessions.keys.sorted { $0.lexicographicallyPrecedes($1) }
         guard !routingIDs.isEmpty else { return }
         let start = state.rotation % routingIDs.count
@@ -423,24 +447,59 @@ final class TaskDispatcher: Sendable {
         state.rotation += 1
         // Tasks waiting for room under the bytes-in-flight bound go first; claim nothing more.
         guard state.deferred.isEmpty, counters.bytesInFlight.load(ordering: .relaxed) < config.maxInflightBytes else { return }
-        for routingID in routingIDs {
-            guard state.preparing < config.maxPreparing else { return }
+        var budget = config.maxPreparing - state.preparing
+        var requests: [(worker: WorkerID, limit: Int)] = []
+        var owners: [(routingID: [UInt8], session: UInt64)] = []
+        for routingID in routingIDs where budget > 0 {
             guard let session = state.sessions[routingID], session.credits > 0 else { continue }
-            let limit = min(session.credits, config.maxPreparing - state.preparing)
-            let claimed: [ClaimedTask]
-            do { claimed = try store.claimTasks(worker: session.workerID, limit: limit) } catch {
-                logger.error("claiming tasks failed: \(error)")
-                return
-            }
-            if claimed.isEmpty { return }
+            let limit = min(session.credits, budget)
+            requests.append((session.workerID, limit))
+            owners.append((routingID, session.id))
+            budget -= limit
+        }
+        guard !requests.isEmpty else { return }
+        let claimedPerSession: [[ClaimedTask]]
+        do { claimedPerSession = try store.claimTasks(for: requests) } catch {
+            logger.error("claiming tasks failed: \(error)")
+            return
+        }
+        for ((routingID, sessionID), claimed) in zip(owners, claimedPerSession) where !claimed.isEmpty {
             state.sessions[routingID]?.credits -= claimed.count
-            state.preparing += claimed.count
             for task in claimed {
+                let benchmark = FramePipeline.isBenchmark(task)
                 state.sessions[routingID]?.inFlight[task.taskID] = InFlight(
                     kind: task.kind, frameID: task.frameID, attempt: task.attempt,
-                    work: task.kind == .decode ? 1 : max(1, task.core?.area ?? 1), sentAt: nil)
-                prepare(task, routingID: routingID, sessionID: session.id)
+                    work: task.kind == .decode ? 1 : max(1, task.core?.area ?? 1), sentAt: nil, benchmark: benchmark)
+                if benchmark, let socket = state.socket {
+                    send(pipeline.prepareBenchmark(task), to: routingID, sessionID: sessionID, socket: socket, state: state)
+                } else {
+                    state.preparing += 1
+                    prepare(task, routingID: routingID, sessionID: sessionID)
+                }
             }
+        }
+    }
+
+    /// Persists the benchmark results received in one drain of the socket in ONE transaction
+    /// on the work queue (their tasks stay `running` until it commits: persist before record).
+    private func persistBenchmarkResults(state: LoopState) {
+        let batch = state.benchmarkResults
+        state.benchmarkResults.removeAll(keepingCapacity: true)
+        let store = self.store, pipeline = self.pipeline, mailbox = self.mailbox, logger = self.logger
+        counters.resultsReceived.add(batch.count)
+        work.async {
+            let results = batch.map { ($0.result.taskID, attempt: Int($0.result.attempt), computeMicros: Int64($0.result.computeMicros)) }
+            do {
+                _ = try pipeline.retryingWhileBusy("recording \(results.count) benchmark results") { try store.recordBenchmarkResults(results) }
+            } catch {
+                logger.warning("\(results.count) benchmark results rejected: \(error)")
+                for (task, attempt, _) in results {
+                    pipeline.recordFailure(task: task, attempt: attempt, code: RetryPolicy.coordinatorErrorCode,
+                                           reason: "recording the result failed: \(error)", retryable: true, worker: nil)
+                }
+            }
+            mailbox.post(.resultsHandled(batch.map { ($0.routingID, $0.session) }))
+            mailbox.post(.tasksAvailable)
         }
     }
 
@@ -688,7 +747,7 @@ final class TaskDispatcher: Sendable {
         }
         if !state.sessions.isEmpty {
             do {
-                for session in state.sessions.values { try store.workerSeen(session.workerID) }
+                try store.workersSeen(state.sessions.values.map(\.workerID))
             } catch {
                 logger.error("cannot update worker liveness: \(error)")
             }

@@ -48,6 +48,13 @@ extension TesseraStore {
     public func claimTasks(worker: WorkerID, limit: Int) throws(StoreError) -> [ClaimedTask] {
         guard limit > 0 else { return [] }
         return try write("claiming tasks for \(worker)") { db, now in
+            try claimTasks(db, worker: worker, limit: limit, now: now)
+        }
+    }
+
+    /// The body of ``claimTasks(worker:limit:)`` inside a write transaction (also used by the
+    /// batched ``claimTasks(for:)``).
+    func claimTasks(_ db: Database, worker: WorkerID, limit: Int, now: Int64) throws -> [ClaimedTask] {
             guard let me = try Row.fetchOne(db.cachedStatement(sql: "SELECT active, name FROM workers WHERE id = ?"),
                                             arguments: [worker.rawValue])
             else { throw StoreError(.notFound, "\(worker) is not registered") }
@@ -103,7 +110,6 @@ extension TesseraStore {
             }
             try ledger.apply(db, now: now)
             return claimed
-        }
     }
 
     /// Records a successful decode: the task succeeds, the frame becomes `developing` with its
