@@ -32,8 +32,6 @@ final class TaskDispatcher: Sendable {
         case cancelTasks([CancelledTask])
         /// An operator asked this worker to drain: send it DRAIN.
         case drainWorker(WorkerID, reason: String)
-        /// A batch of benchmark results has been persisted (or rejected) in one transaction.
-        case resultsHandled([(routingID: [UInt8], session: UInt64)])
     }
 
     /// What the socket thread last published about its sessions (once per heartbeat and after
@@ -152,7 +150,8 @@ final class TaskDispatcher: Sendable {
         var socket: ZMQSocket?
         /// A CREDIT arrived: dispatch once the socket is drained (one claim transaction for all).
         var dispatchWanted = false
-        /// Benchmark results received in this drain, persisted together in one transaction.
+        /// Benchmark results received in this drain, persisted together with the next claims in
+        /// one transaction by `dispatch`.
         var benchmarkResults: [(result: TaskResult, routingID: [UInt8], session: UInt64)] = []
     }
 
@@ -190,8 +189,7 @@ final class TaskDispatcher: Sendable {
             }
             if readyItems.isReadable(0) {
                 while let parts = receive(socket, state: state) { handle(parts, socket: socket, state: state) }
-                if !state.benchmarkResults.isEmpty { persistBenchmarkResults(state: state) }
-                if state.dispatchWanted { dispatch(state: state) }
+                if state.dispatchWanted || !state.benchmarkResults.isEmpty { dispatch(state: state) }
             }
             if readyItems.isReadable(1) {
                 var shouldDispatch = false
@@ -213,11 +211,6 @@ final class TaskDispatcher: Sendable {
                         }
                     case .cancelTasks(let tasks):
                         cancel(tasks, socket: socket, state: state)
-                    case .resultsHandled(let handled):
-                        for (routingID, sessionID) in handled where state.sessions[routingID]?.id == sessionID {
-                            state.sessions[routingID]?.resultsPending -= 1
-                            leaveIfDone(routingID, reason: "drained", state: state)
-                        }
                     case .drainWorker(let workerID, let reason):
                         if let session = state.sessions.values.first(where: { $0.workerID == workerID }) {
                             _ = reply(.drain(Drain(reason: reason)), to: session.routingID, socket: socket)
@@ -437,32 +430,47 @@ final class TaskDispatcher: Sendable {
     }
 
     /// Claims tasks for sessions with credit, round-robin, in one transaction, and starts
-    /// preparing them (benchmark tasks are sent at once: there is nothing to prepare).
+    /// preparing them (benchmark tasks are sent at once: there is nothing to prepare). Benchmark
+    /// results received since the last call are recorded in the same transaction, before the
+    /// claims (persist before record: their tasks stay `running` until it commits).
     private func dispatch(state: LoopState) {
         state.dispatchWanted = false
-        var routingIDs = state.sessions.keys.sorted { $0.lexicographicallyPrecedes($1) }
-        guard !routingIDs.isEmpty else { return }
-        let start = state.rotation % routingIDs.count
-        routingIDs = Array(routingIDs[start...] + routingIDs[..<start])
-        state.rotation += 1
-        // Tasks waiting for room under the bytes-in-flight bound go first; claim nothing more.
-        guard state.deferred.isEmpty, counters.bytesInFlight.load(ordering: .relaxed) < config.maxInflightBytes else { return }
-        var budget = config.maxPreparing - state.preparing
+        let results = state.benchmarkResults
+        state.benchmarkResults.removeAll(keepingCapacity: true)
         var requests: [(worker: WorkerID, limit: Int)] = []
         var owners: [(routingID: [UInt8], session: UInt64)] = []
-        for routingID in routingIDs where budget > 0 {
-            guard let session = state.sessions[routingID], session.credits > 0 else { continue }
-            let limit = min(session.credits, budget)
-            requests.append((session.workerID, limit))
-            owners.append((routingID, session.id))
-            budget -= limit
+        var routingIDs = state.sessions.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        // Tasks waiting for room under the bytes-in-flight bound go first; claim nothing more.
+        if !routingIDs.isEmpty, state.deferred.isEmpty, counters.bytesInFlight.load(ordering: .relaxed) < config.maxInflightBytes {
+            let start = state.rotation % routingIDs.count
+            routingIDs = Array(routingIDs[start...] + routingIDs[..<start])
+            state.rotation += 1
+            var budget = config.maxPreparing - state.preparing
+            for routingID in routingIDs where budget > 0 {
+                guard let session = state.sessions[routingID], session.credits > 0 else { continue }
+                let limit = min(session.credits, budget)
+                requests.append((session.workerID, limit))
+                owners.append((routingID, session.id))
+                budget -= limit
+            }
         }
-        guard !requests.isEmpty else { return }
+        guard !requests.isEmpty || !results.isEmpty else { return }
         let claimedPerSession: [[ClaimedTask]]
-        do { claimedPerSession = try store.claimTasks(for: requests) } catch {
+        do {
+            claimedPerSession = try store.claimTasks(for: requests, recordingBenchmarkResults: results.map {
+                ($0.result.taskID, attempt: Int($0.result.attempt), computeMicros: Int64($0.result.computeMicros))
+            })
+        } catch {
             logger.error("claiming tasks failed: \(error)")
+            for item in results {
+                // Not recorded: the task goes back to the queue (not the worker's fault).
+                pipeline.recordFailure(task: item.result.taskID, attempt: Int(item.result.attempt), code: RetryPolicy.coordinatorErrorCode,
+                                       reason: "recording the result failed: \(error)", retryable: true, worker: nil)
+            }
+            benchmarkResultsHandled(results, state: state)
             return
         }
+        benchmarkResultsHandled(results, state: state)
         for ((routingID, sessionID), claimed) in zip(owners, claimedPerSession) where !claimed.isEmpty {
             state.sessions[routingID]?.credits -= claimed.count
             for task in claimed {
@@ -480,26 +488,13 @@ final class TaskDispatcher: Sendable {
         }
     }
 
-    /// Persists the benchmark results received in one drain of the socket in ONE transaction
-    /// on the work queue (their tasks stay `running` until it commits: persist before record).
-    private func persistBenchmarkResults(state: LoopState) {
-        let batch = state.benchmarkResults
-        state.benchmarkResults.removeAll(keepingCapacity: true)
-        let store = self.store, pipeline = self.pipeline, mailbox = self.mailbox, logger = self.logger
-        counters.resultsReceived.add(batch.count)
-        work.async {
-            let results = batch.map { ($0.result.taskID, attempt: Int($0.result.attempt), computeMicros: Int64($0.result.computeMicros)) }
-            do {
-                _ = try pipeline.retryingWhileBusy("recording \(results.count) benchmark results") { try store.recordBenchmarkResults(results) }
-            } catch {
-                logger.warning("\(results.count) benchmark results rejected: \(error)")
-                for (task, attempt, _) in results {
-                    pipeline.recordFailure(task: task, attempt: attempt, code: RetryPolicy.coordinatorErrorCode,
-                                           reason: "recording the result failed: \(error)", retryable: true, worker: nil)
-                }
-            }
-            mailbox.post(.resultsHandled(batch.map { ($0.routingID, $0.session) }))
-            mailbox.post(.tasksAvailable)
+    /// Benchmark results were persisted (or failed): their sessions no longer wait for them.
+    private func benchmarkResultsHandled(_ results: [(result: TaskResult, routingID: [UInt8], session: UInt64)], state: LoopState) {
+        guard !results.isEmpty else { return }
+        counters.resultsReceived.add(results.count)
+        for item in results where state.sessions[item.routingID]?.id == item.session {
+            state.sessions[item.routingID]?.resultsPending -= 1
+            leaveIfDone(item.routingID, reason: "drained", state: state)
         }
     }
 

@@ -19,25 +19,7 @@ extension TesseraStore {
     public func claimTasks(for requests: [(worker: WorkerID, limit: Int)]) throws(StoreError) -> [[ClaimedTask]] {
         guard requests.contains(where: { $0.limit > 0 }) else { return requests.map { _ in [] } }
         return try write("claiming tasks for \(requests.count) workers") { db, now in
-            var result: [[ClaimedTask]] = []
-            result.reserveCapacity(requests.count)
-            var exhausted = false
-            for request in requests {
-                guard !exhausted, request.limit > 0 else {
-                    result.append([])
-                    continue
-                }
-                do {
-                    let claimed = try claimTasks(db, worker: request.worker, limit: request.limit, now: now)
-                    // Nothing claimable for this worker: nothing for the next ones either, unless
-                    // a job bans this worker; keep going only then.
-                    if claimed.isEmpty, try !workerIsBannedSomewhere(db, request.worker) { exhausted = true }
-                    result.append(claimed)
-                } catch let error as StoreError where error.kind == .notFound || error.kind == .invalidState {
-                    result.append([])
-                }
-            }
-            return result
+            try claimBatch(db, requests, now: now)
         }
     }
 
@@ -58,6 +40,25 @@ extension TesseraStore {
     public func recordBenchmarkResults(_ results: [(TaskID, attempt: Int, computeMicros: Int64)]) throws(StoreError) -> Int {
         guard !results.isEmpty else { return 0 }
         return try write("recording \(results.count) benchmark results") { db, now in
+            try recordBenchmark(db, results, now: now)
+        }
+    }
+
+    /// Records `results` (as ``recordBenchmarkResults(_:)``) and then claims for `requests` (as
+    /// ``claimTasks(for:)``) in ONE transaction: what the dispatcher does with the benchmark
+    /// results and the credit that arrived together. Returns the claims, one array per request.
+    public func claimTasks(for requests: [(worker: WorkerID, limit: Int)],
+                           recordingBenchmarkResults results: [(TaskID, attempt: Int, computeMicros: Int64)]) throws(StoreError) -> [[ClaimedTask]] {
+        guard !results.isEmpty else { return try claimTasks(for: requests) }
+        return try write("recording \(results.count) benchmark results and claiming for \(requests.count) workers") { db, now in
+            _ = try recordBenchmark(db, results, now: now)
+            return try claimBatch(db, requests, now: now)
+        }
+    }
+}
+
+/// The body of ``TesseraStore/recordBenchmarkResults(_:)`` inside a write transaction.
+private func recordBenchmark(_ db: Database, _ results: [(TaskID, attempt: Int, computeMicros: Int64)], now: Int64) throws -> Int {
             let finish = try db.cachedStatement(sql: """
                 UPDATE tasks SET state = 'succeeded', worker_id = NULL, finished_at = ? WHERE id = ?
                 """)
@@ -71,7 +72,7 @@ extension TesseraStore {
             for (task, attempt, micros) in results {
                 guard let t = try TaskRow.fetch(db, task.rawValue), t.accepts(attempt, kind: .decode), t.member == nil else { continue }
                 if isBenchmark[t.job] == nil {
-                    isBenchmark[t.job] = try String.fetchOne(formatOf, arguments: [t.job]) == Self.benchmarkFormat
+                    isBenchmark[t.job] = try String.fetchOne(formatOf, arguments: [t.job]) == TesseraStore.benchmarkFormat
                 }
                 guard isBenchmark[t.job] == true else { continue }
                 try closeAttempt(db, task: t.id, attempt: attempt, outcome: .succeeded, now: now, computeMicros: micros)
@@ -83,17 +84,6 @@ extension TesseraStore {
             }
             try ledger.apply(db, now: now)
             return accepted
-        }
-    }
-}
-
-/// Whether some running job has banned `worker` (so an empty claim for it says nothing about
-/// the other workers).
-private func workerIsBannedSomewhere(_ db: Database, _ worker: WorkerID) throws -> Bool {
-    try Bool.fetchOne(db.cachedStatement(sql: """
-        SELECT EXISTS (SELECT 1 FROM job_bad_workers b JOIN workers w ON w.name = b.worker_name
-                       WHERE w.id = ? AND b.banned_at IS NOT NULL)
-        """), arguments: [worker.rawValue]) ?? false
 }
 
 extension StoreBenchmark {
