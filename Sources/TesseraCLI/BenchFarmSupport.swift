@@ -46,6 +46,9 @@ final class SimulatedFarm {
         var latenciesMicros: [Double]
         /// Sum of the simulated task durations, seconds (0 for no-op tasks).
         var busySeconds: Double
+        /// How late the simulator noticed finished tasks on average (its own overhead: timer
+        /// rounding, a busy thread), milliseconds (0 for no-op tasks).
+        var latenessMeanMillis: Double
         var results: Int
     }
 
@@ -99,6 +102,7 @@ final class SimulatedFarm {
         var latencies: [Double] = []
         latencies.reserveCapacity(options.tasks + options.workers * options.credit)
         var busy = 0.0
+        var lateness = 0.0, finished = 0
         let beat = Duration.milliseconds(options.heartbeatMillis) / 2
 
         func finish(_ index: Int, _ task: TaskID, _ attempt: UInt32, micros: UInt64) throws {
@@ -168,6 +172,8 @@ final class SimulatedFarm {
                     var w = workers[index]
                     let due = w.running.filter { $0.end <= now }
                     if !due.isEmpty {
+                        for r in due { lateness += BenchFigures.seconds(now - r.end) }
+                        finished += due.count
                         w.running.removeAll { $0.end <= now }
                         workers[index] = w
                         for r in due { try finish(index, r.task, r.attempt, micros: r.micros) }
@@ -189,7 +195,8 @@ final class SimulatedFarm {
         }
         guard let creditStart, let firstTask else { throw Failure(description: "simulated farm: no task arrived") }
         return Report(creditStart: creditStart, firstTask: firstTask, lastResult: lastResult, deciles: deciles,
-                      latenciesMicros: latencies, busySeconds: busy, results: results)
+                      latenciesMicros: latencies, busySeconds: busy, latenessMeanMillis: finished > 0 ? lateness / Double(finished) * 1000 : 0,
+                      results: results)
     }
 
     private func send(_ message: WireMessage, on worker: inout Worker) throws {
