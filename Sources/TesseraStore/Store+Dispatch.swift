@@ -89,11 +89,11 @@ extension TesseraStore {
                 ORDER BY priority DESC, id
                 """))
             var bans: [Int64: Set<String>] = [:]
-            for row in try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT job_id, worker_name FROM job_bad_workers WHERE banned_at IS NOT NULL
-                """)) {
-                bans[row[0], default: []].insert(row[1])
-            }
+            let banRows = jobs.isEmpty ? [] : try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT b.job_id, b.worker_name FROM job_bad_workers b JOIN jobs j ON j.id = b.job_id
+                WHERE b.banned_at IS NOT NULL AND j.state = 'running'
+                """))
+            for row in banRows { bans[row[0], default: []].insert(row[1]) }
             let select = try db.cachedStatement(sql: """
                 SELECT t.id, t.frame_id, t.kind, t.attempts, t.core_x, t.core_y, t.core_width, t.core_height,
                     f.path, f.width, f.height, f.spool_path, f.metadata, f.stem, f.members, t.member
