@@ -155,6 +155,9 @@ final class TaskDispatcher: Sendable {
         var benchmarkResults: [(result: TaskResult, routingID: [UInt8], session: UInt64)] = []
     }
 
+    /// Messages handled from one drain of the socket before pending claims are made anyway.
+    private static let maxDrainBeforeDispatch = 64
+
     private func threadMain() {
         let socket: ZMQSocket
         do {
@@ -188,7 +191,17 @@ final class TaskDispatcher: Sendable {
                 return
             }
             if readyItems.isReadable(0) {
-                while let parts = receive(socket, state: state) { handle(parts, socket: socket, state: state) }
+                // Claims wait for the drain (one transaction for all the CREDITs in it), but no
+                // longer than `maxDrainBeforeDispatch` messages: a flood (e.g. a peer sending
+                // garbage) must not starve the workers.
+                var drained = 0
+                while let parts = receive(socket, state: state) {
+                    handle(parts, socket: socket, state: state)
+                    drained += 1
+                    if drained % Self.maxDrainBeforeDispatch == 0, state.dispatchWanted || !state.benchmarkResults.isEmpty {
+                        dispatch(state: state)
+                    }
+                }
                 if state.dispatchWanted || !state.benchmarkResults.isEmpty { dispatch(state: state) }
             }
             if readyItems.isReadable(1) {
