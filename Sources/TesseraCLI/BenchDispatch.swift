@@ -74,12 +74,12 @@ struct BenchDispatch: ParsableCommand {
         let created = ContinuousClock.now
         let job = try bench.coordinator.store.createBenchmarkJob(name: "dispatch", tasks: tasks)
         let createSeconds = BenchFigures.seconds(.now - created)
+        let coordinatorStore = bench.coordinator.store
         let farm = SimulatedFarm(.init(endpoint: bench.endpoint, workers: workers, credit: credit,
-                                       security: bench.clientSecurity, tasks: tasks))
+                                       security: bench.clientSecurity, tasks: tasks,
+                                       finished: { try coordinatorStore.job(job)?.state.isFinished == true }))
         let report = try farm.run()
-        guard let finished = try BenchFigures.waitUntil(timeout: .seconds(60), {
-            try bench.coordinator.store.job(job)?.state.isFinished == true
-        }) else { throw ValidationError("the benchmark job did not finish in the store within 60 s of its last result") }
+        let finished = report.finishedAt
         guard let record = try bench.coordinator.store.job(job), record.taskCounts[.succeeded] == tasks else {
             throw ValidationError("the benchmark job finished without \(tasks) succeeded tasks")
         }
@@ -202,11 +202,11 @@ struct BenchFarm: ParsableCommand {
                                            let d = BenchFarm.duration(of: id, seed: seed, medianMillis: median, sigma: sigma)
                                            executed.add(id, d)
                                            return d
-                                       }, tasks: tasks))
+                                       }, tasks: tasks, finished: { [store = bench.coordinator.store] in
+                                           try store.job(job)?.state.isFinished == true
+                                       }))
         let report = try farm.run()
-        guard let finished = try BenchFigures.waitUntil(timeout: .seconds(60), {
-            try bench.coordinator.store.job(job)?.state.isFinished == true
-        }) else { throw ValidationError("the farm's job did not finish in the store within 60 s of its last result") }
+        let finished = report.finishedAt
         let makespan = BenchFigures.seconds(finished - report.creditStart)
         let durations = executed.inTaskOrder()
         let lanes = workers * slots

@@ -32,6 +32,9 @@ final class SimulatedFarm {
         /// Give up (throw) after this long.
         var timeout: Duration = .seconds(600)
         var heartbeatMillis: Int = 1000
+        /// After the last RESULT, keep the workers connected (heartbeating) until this holds,
+        /// e.g. the job is recorded finished; nil stops at once.
+        var finished: (() throws -> Bool)?
     }
 
     /// What the farm measured.
@@ -50,6 +53,8 @@ final class SimulatedFarm {
         /// rounding, a busy thread), milliseconds (0 for no-op tasks).
         var latenessMeanMillis: Double
         var results: Int
+        /// When `finished` first held (the last RESULT's instant without it).
+        var finishedAt: ContinuousClock.Instant
     }
 
     /// Why the farm stopped early.
@@ -193,10 +198,24 @@ final class SimulatedFarm {
                 try send(.heartbeat, on: &workers[index])
             }
         }
+        var finishedAt = lastResult
+        if let finished = options.finished {
+            // Stay connected until the coordinator has recorded everything: closing the sockets
+            // now would make it declare the workers lost.
+            while try !finished() {
+                guard ContinuousClock.now < deadline else { throw Failure(description: "simulated farm: not finished after \(options.timeout)") }
+                _ = try poller.poll(timeoutMilliseconds: 1)
+                for index in workers.indices {
+                    while try workers[index].socket.receiveMultipartBytes(dontWait: true) != nil {}
+                    if ContinuousClock.now - workers[index].lastSent >= beat { try send(.heartbeat, on: &workers[index]) }
+                }
+            }
+            finishedAt = .now
+        }
         guard let creditStart, let firstTask else { throw Failure(description: "simulated farm: no task arrived") }
         return Report(creditStart: creditStart, firstTask: firstTask, lastResult: lastResult, deciles: deciles,
                       latenciesMicros: latencies, busySeconds: busy, latenessMeanMillis: finished > 0 ? lateness / Double(finished) * 1000 : 0,
-                      results: results)
+                      results: results, finishedAt: finishedAt)
     }
 
     private func send(_ message: WireMessage, on worker: inout Worker) throws {
@@ -355,15 +374,5 @@ enum BenchFigures {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         print(String(decoding: try encoder.encode(report), as: UTF8.self))
-    }
-
-    /// Polls `condition` every millisecond until it holds or `timeout` passes; returns when it held.
-    static func waitUntil(timeout: Duration, _ condition: () throws -> Bool) throws -> ContinuousClock.Instant? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try condition() { return .now }
-            usleep(1000)
-        }
-        return nil
     }
 }

@@ -156,7 +156,7 @@ final class TaskDispatcher: Sendable {
     }
 
     /// Messages handled from one drain of the socket before pending claims are made anyway.
-    private static let maxDrainBeforeDispatch = 64
+    private static let maxDrainBeforeDispatch = 512
 
     private func threadMain() {
         let socket: ZMQSocket
