@@ -8,7 +8,8 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (build with -c release for meaningful numbers).",
-        subcommands: [BenchDemosaic.self, BenchDevelop.self, BenchBurst.self, BenchTransport.self, BenchOps.self])
+        subcommands: [BenchDemosaic.self, BenchDevelop.self, BenchBurst.self, BenchTransport.self, BenchOps.self,
+                      BenchDispatch.self, BenchFarm.self, BenchRestart.self])
 }
 
 /// `tessera bench demosaic`: quality and speed of every demosaic on one noiseless synthetic

@@ -102,6 +102,8 @@ final class TaskDispatcher: Sendable {
         var bytes = 0
         /// When the task was claimed for this session (dispatch latency runs from here to `sentAt`).
         var claimedAt: ContinuousClock.Instant = .now
+        /// A benchmark task (``TesseraStore/benchmarkFormat``): its result is batched.
+        var benchmark = false
     }
 
     private struct Session {
@@ -144,7 +146,17 @@ final class TaskDispatcher: Sendable {
         var released = false
         /// Workers whose loss could not be recorded (database busy): retried at each beat.
         var pendingLost: [(WorkerID, String)] = []
+        /// The task socket (set once bound), for sending benchmark tasks inline from `dispatch`.
+        var socket: ZMQSocket?
+        /// A CREDIT arrived: dispatch once the socket is drained (one claim transaction for all).
+        var dispatchWanted = false
+        /// Benchmark results received in this drain, persisted together with the next claims in
+        /// one transaction by `dispatch`.
+        var benchmarkResults: [(result: TaskResult, routingID: [UInt8], session: UInt64)] = []
     }
+
+    /// Messages handled from one drain of the socket before pending claims are made anyway.
+    private static let maxDrainBeforeDispatch = 512
 
     private func threadMain() {
         let socket: ZMQSocket
@@ -167,6 +179,7 @@ final class TaskDispatcher: Sendable {
         ready.signal()
         defer { socket.close() }
         let state = LoopState()
+        state.socket = socket
         var poller = ZMQPoller()
         _ = poller.add(socket)
         _ = poller.add(fileDescriptor: mailbox.fileDescriptor)
@@ -178,7 +191,18 @@ final class TaskDispatcher: Sendable {
                 return
             }
             if readyItems.isReadable(0) {
-                while let parts = receive(socket, state: state) { handle(parts, socket: socket, state: state) }
+                // Claims wait for the drain (one transaction for all the CREDITs in it), but no
+                // longer than `maxDrainBeforeDispatch` messages: a flood (e.g. a peer sending
+                // garbage) must not starve the workers.
+                var drained = 0
+                while let parts = receive(socket, state: state) {
+                    handle(parts, socket: socket, state: state)
+                    drained += 1
+                    if drained % Self.maxDrainBeforeDispatch == 0, state.dispatchWanted || !state.benchmarkResults.isEmpty {
+                        dispatch(state: state)
+                    }
+                }
+                if state.dispatchWanted || !state.benchmarkResults.isEmpty { dispatch(state: state) }
             }
             if readyItems.isReadable(1) {
                 var shouldDispatch = false
@@ -292,7 +316,7 @@ final class TaskDispatcher: Sendable {
             // Tasks in flight per worker are capped whatever credit it grants.
             let held = session.inFlight.count
             state.sessions[routingID]?.credits = min(session.credits + Int(credit.credits), max(0, config.maxTasksInFlightPerWorker - held))
-            dispatch(state: state)
+            state.dispatchWanted = true
         case .result(let result):
             // A lease is (task, attempt): a result for an older attempt of a task this session
             // holds again (it was requeued and handed back to the same worker) is stale.
@@ -308,7 +332,11 @@ final class TaskDispatcher: Sendable {
                 state.sessions[routingID]?.speed[task.kind] = previous.map { 0.7 * $0 + 0.3 * speed } ?? speed
             }
             state.sessions[routingID]?.resultsPending += 1
-            accept(result, kind: task.kind, frameID: task.frameID, payloads: payloads, routingID: routingID, sessionID: session.id)
+            if task.benchmark {
+                state.benchmarkResults.append((result, routingID, session.id))
+            } else {
+                accept(result, kind: task.kind, frameID: task.frameID, payloads: payloads, routingID: routingID, sessionID: session.id)
+            }
             leaveIfDone(routingID, reason: "drained", state: state)
         case .failure(let failure):
             guard let task = state.sessions[routingID]?.inFlight[failure.taskID], task.attempt == Int(failure.attempt) else {
@@ -414,33 +442,72 @@ final class TaskDispatcher: Sendable {
         mailbox.post(.tasksAvailable)
     }
 
-    /// Claims tasks for sessions with credit, round-robin, and starts preparing them.
+    /// Claims tasks for sessions with credit, round-robin, in one transaction, and starts
+    /// preparing them (benchmark tasks are sent at once: there is nothing to prepare). Benchmark
+    /// results received since the last call are recorded in the same transaction, before the
+    /// claims (persist before record: their tasks stay `running` until it commits).
     private func dispatch(state: LoopState) {
+        state.dispatchWanted = false
+        let results = state.benchmarkResults
+        state.benchmarkResults.removeAll(keepingCapacity: true)
+        var requests: [(worker: WorkerID, limit: Int)] = []
+        var owners: [(routingID: [UInt8], session: UInt64)] = []
         var routingIDs = state.sessions.keys.sorted { $0.lexicographicallyPrecedes($1) }
-        guard !routingIDs.isEmpty else { return }
-        let start = state.rotation % routingIDs.count
-        routingIDs = Array(routingIDs[start...] + routingIDs[..<start])
-        state.rotation += 1
         // Tasks waiting for room under the bytes-in-flight bound go first; claim nothing more.
-        guard state.deferred.isEmpty, counters.bytesInFlight.load(ordering: .relaxed) < config.maxInflightBytes else { return }
-        for routingID in routingIDs {
-            guard state.preparing < config.maxPreparing else { return }
-            guard let session = state.sessions[routingID], session.credits > 0 else { continue }
-            let limit = min(session.credits, config.maxPreparing - state.preparing)
-            let claimed: [ClaimedTask]
-            do { claimed = try store.claimTasks(worker: session.workerID, limit: limit) } catch {
-                logger.error("claiming tasks failed: \(error)")
-                return
+        if !routingIDs.isEmpty, state.deferred.isEmpty, counters.bytesInFlight.load(ordering: .relaxed) < config.maxInflightBytes {
+            let start = state.rotation % routingIDs.count
+            routingIDs = Array(routingIDs[start...] + routingIDs[..<start])
+            state.rotation += 1
+            var budget = config.maxPreparing - state.preparing
+            for routingID in routingIDs where budget > 0 {
+                guard let session = state.sessions[routingID], session.credits > 0 else { continue }
+                let limit = min(session.credits, budget)
+                requests.append((session.workerID, limit))
+                owners.append((routingID, session.id))
+                budget -= limit
             }
-            if claimed.isEmpty { return }
+        }
+        guard !requests.isEmpty || !results.isEmpty else { return }
+        let claimedPerSession: [[ClaimedTask]]
+        do {
+            claimedPerSession = try store.claimTasks(for: requests, recordingBenchmarkResults: results.map {
+                ($0.result.taskID, attempt: Int($0.result.attempt), computeMicros: Int64($0.result.computeMicros))
+            })
+        } catch {
+            logger.error("claiming tasks failed: \(error)")
+            for item in results {
+                // Not recorded: the task goes back to the queue (not the worker's fault).
+                pipeline.recordFailure(task: item.result.taskID, attempt: Int(item.result.attempt), code: RetryPolicy.coordinatorErrorCode,
+                                       reason: "recording the result failed: \(error)", retryable: true, worker: nil)
+            }
+            benchmarkResultsHandled(results, state: state)
+            return
+        }
+        benchmarkResultsHandled(results, state: state)
+        for ((routingID, sessionID), claimed) in zip(owners, claimedPerSession) where !claimed.isEmpty {
             state.sessions[routingID]?.credits -= claimed.count
-            state.preparing += claimed.count
             for task in claimed {
+                let benchmark = FramePipeline.isBenchmark(task)
                 state.sessions[routingID]?.inFlight[task.taskID] = InFlight(
                     kind: task.kind, frameID: task.frameID, attempt: task.attempt,
-                    work: task.kind == .decode ? 1 : max(1, task.core?.area ?? 1), sentAt: nil)
-                prepare(task, routingID: routingID, sessionID: session.id)
+                    work: task.kind == .decode ? 1 : max(1, task.core?.area ?? 1), sentAt: nil, benchmark: benchmark)
+                if benchmark, let socket = state.socket {
+                    send(pipeline.prepareBenchmark(task), to: routingID, sessionID: sessionID, socket: socket, state: state)
+                } else {
+                    state.preparing += 1
+                    prepare(task, routingID: routingID, sessionID: sessionID)
+                }
             }
+        }
+    }
+
+    /// Benchmark results were persisted (or failed): their sessions no longer wait for them.
+    private func benchmarkResultsHandled(_ results: [(result: TaskResult, routingID: [UInt8], session: UInt64)], state: LoopState) {
+        guard !results.isEmpty else { return }
+        counters.resultsReceived.add(results.count)
+        for item in results where state.sessions[item.routingID]?.id == item.session {
+            state.sessions[item.routingID]?.resultsPending -= 1
+            leaveIfDone(item.routingID, reason: "drained", state: state)
         }
     }
 
@@ -688,7 +755,7 @@ final class TaskDispatcher: Sendable {
         }
         if !state.sessions.isEmpty {
             do {
-                for session in state.sessions.values { try store.workerSeen(session.workerID) }
+                try store.workersSeen(state.sessions.values.map(\.workerID))
             } catch {
                 logger.error("cannot update worker liveness: \(error)")
             }

@@ -48,21 +48,52 @@ extension TesseraStore {
     public func claimTasks(worker: WorkerID, limit: Int) throws(StoreError) -> [ClaimedTask] {
         guard limit > 0 else { return [] }
         return try write("claiming tasks for \(worker)") { db, now in
+            try claimTasks(db, worker: worker, limit: limit, now: now)
+        }
+    }
+
+    /// The body of ``claimTasks(worker:limit:)`` inside a write transaction (also used by the
+    /// batched ``claimTasks(for:)``).
+    func claimTasks(_ db: Database, worker: WorkerID, limit: Int, now: Int64) throws -> [ClaimedTask] {
             guard let me = try Row.fetchOne(db.cachedStatement(sql: "SELECT active, name FROM workers WHERE id = ?"),
                                             arguments: [worker.rawValue])
             else { throw StoreError(.notFound, "\(worker) is not registered") }
             guard me[0] as Bool else { throw StoreError(.invalidState, "\(worker) was declared lost; it must register again") }
-            let workerName: String = me[1]
-            try db.cachedStatement(sql: "UPDATE workers SET last_seen = ? WHERE id = ?")
-                .execute(arguments: [now, worker.rawValue])
+            return try claimBatch(db, [(worker, limit)], now: now)[0]
+    }
 
+    /// Claims for several workers in one transaction: one query for the claimable jobs and the
+    /// bans, one task query per job for everyone's total, then the tasks are handed out in request
+    /// order (each worker's in id order, as if it had claimed alone in its turn). A worker that is
+    /// unknown or lost gets `[]`. Refreshes the claiming workers' last-seen time.
+    func claimBatch(_ db: Database, _ requests: [(worker: WorkerID, limit: Int)], now: Int64) throws -> [[ClaimedTask]] {
+            let me = try db.cachedStatement(sql: "SELECT active, name FROM workers WHERE id = ?")
+            let seen = try db.cachedStatement(sql: "UPDATE workers SET last_seen = ? WHERE id = ?")
+            var names: [String?] = []
+            var remaining: [Int] = []
+            for request in requests {
+                guard request.limit > 0, let row = try Row.fetchOne(me, arguments: [request.worker.rawValue]), row[0] as Bool else {
+                    names.append(nil)
+                    remaining.append(0)
+                    continue
+                }
+                names.append(row[1] as String)
+                remaining.append(request.limit)
+                try seen.execute(arguments: [now, request.worker.rawValue])
+            }
+            var result = [[ClaimedTask]](repeating: [], count: requests.count)
+            guard remaining.contains(where: { $0 > 0 }) else { return result }
             let jobs = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT id, recipe_name, recipe_document, recipe_hash, format, tile_size, output_dir FROM jobs
                 WHERE state = 'running' AND paused = 0 AND tasks_queued > 0
-                  AND NOT EXISTS (SELECT 1 FROM job_bad_workers b
-                                  WHERE b.job_id = jobs.id AND b.worker_name = ? AND b.banned_at IS NOT NULL)
                 ORDER BY priority DESC, id
-                """), arguments: [workerName])
+                """))
+            var bans: [Int64: Set<String>] = [:]
+            let banRows = jobs.isEmpty ? [] : try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT b.job_id, b.worker_name FROM job_bad_workers b JOIN jobs j ON j.id = b.job_id
+                WHERE b.banned_at IS NOT NULL AND j.state = 'running'
+                """))
+            for row in banRows { bans[row[0], default: []].insert(row[1]) }
             let select = try db.cachedStatement(sql: """
                 SELECT t.id, t.frame_id, t.kind, t.attempts, t.core_x, t.core_y, t.core_width, t.core_height,
                     f.path, f.width, f.height, f.spool_path, f.metadata, f.stem, f.members, t.member
@@ -75,35 +106,44 @@ extension TesseraStore {
             let insertAttempt = try db.cachedStatement(sql: """
                 INSERT INTO attempts (task_id, attempt, worker_id, started_at, outcome) VALUES (?, ?, ?, ?, 'running')
                 """)
-            var claimed: [ClaimedTask] = []
-            claimed.reserveCapacity(min(limit, 1_024))
             var ledger = Ledger()
-            for job in jobs where claimed.count < limit {
+            for job in jobs {
                 let jobID: Int64 = job[0]
+                let banned = bans[jobID] ?? []
+                let eligible = requests.indices.filter { remaining[$0] > 0 && !banned.contains(names[$0] ?? "") }
+                let wanted = eligible.reduce(0) { $0 + remaining[$1] }
+                guard wanted > 0 else { continue }
                 let recipeName: String = job[1], recipeDocument: String = job[2], recipeHash: String = job[3]
                 let format: String = job[4], tileSize: Int = job[5], outputDir: String = job[6]
-                let rows = try Row.fetchAll(select, arguments: [jobID, now, limit - claimed.count])
-                for row in rows {
-                    let task: Int64 = row[0]
-                    let attempt = (row[3] as Int) + 1
-                    start.setUncheckedArguments([attempt, worker.rawValue, now, task])
-                    try start.execute()
-                    insertAttempt.setUncheckedArguments([task, attempt, worker.rawValue, now])
-                    try insertAttempt.execute()
-                    claimed.append(ClaimedTask(
-                        taskID: TaskID(task), jobID: JobID(jobID), frameID: FrameID(row[1] as Int64),
-                        kind: try decodeEnum(TaskKind.self, row[2], column: "kind", row: "task-\(task)"),
-                        attempt: attempt, core: decodeCore(row, at: 4), framePath: row[8],
-                        frameWidth: row[9], frameHeight: row[10], spoolPath: row[11], frameMetadata: row[12],
-                        recipeName: recipeName, recipeDocument: recipeDocument, recipeHash: recipeHash,
-                        format: format, tileSize: tileSize, outputDir: outputDir, stem: row[13],
-                        members: FrameMembers.decode(row[14]), member: row[15]))
+                let rows = try Row.fetchAll(select, arguments: [jobID, now, wanted])
+                var next = 0
+                for index in eligible where next < rows.count {
+                    let worker = requests[index].worker
+                    let take = min(remaining[index], rows.count - next)
+                    for row in rows[next..<(next + take)] {
+                        let task: Int64 = row[0]
+                        let attempt = (row[3] as Int) + 1
+                        start.setUncheckedArguments([attempt, worker.rawValue, now, task])
+                        try start.execute()
+                        insertAttempt.setUncheckedArguments([task, attempt, worker.rawValue, now])
+                        try insertAttempt.execute()
+                        result[index].append(ClaimedTask(
+                            taskID: TaskID(task), jobID: JobID(jobID), frameID: FrameID(row[1] as Int64),
+                            kind: try decodeEnum(TaskKind.self, row[2], column: "kind", row: "task-\(task)"),
+                            attempt: attempt, core: decodeCore(row, at: 4), framePath: row[8],
+                            frameWidth: row[9], frameHeight: row[10], spoolPath: row[11], frameMetadata: row[12],
+                            recipeName: recipeName, recipeDocument: recipeDocument, recipeHash: recipeHash,
+                            format: format, tileSize: tileSize, outputDir: outputDir, stem: row[13],
+                            members: FrameMembers.decode(row[14]), member: row[15]))
+                    }
+                    remaining[index] -= take
+                    next += take
                 }
                 ledger.move(job: jobID, from: .queued, to: .running, count: rows.count)
+                if !remaining.contains(where: { $0 > 0 }) { break }
             }
             try ledger.apply(db, now: now)
-            return claimed
-        }
+            return result
     }
 
     /// Records a successful decode: the task succeeds, the frame becomes `developing` with its
