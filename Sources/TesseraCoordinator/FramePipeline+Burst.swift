@@ -263,6 +263,10 @@ final class PeriodicWork: @unchecked Sendable {
         timer.resume()
     }
 
+    /// A coordinator that failed to start (or was never started) still releases its timer:
+    /// libdispatch traps when a suspended source is released, so stop it here.
+    deinit { stop() }
+
     /// Stops for good.
     func stop() {
         lock.lock()

@@ -21,4 +21,14 @@ import Testing
         let bad = try TesseraProcess.run(["bench", "transport", "--transport", "udp"])
         #expect(bad.status != 0 && bad.stderr.contains("--transport"))
     }
+
+    @Test("a coordinator given a malformed --metrics endpoint exits with a message naming the flag (it used to trap releasing its timer)")
+    func badMetricsEndpointIsAnError() throws {
+        let tmp = try TemporaryDirectory("bad-metrics")
+        let run = try TesseraProcess.run(["coordinator", "--metrics", "nonsense", "--db", tmp.sub("c.db"), "--insecure",
+                                          "--listen", "ipc://\(tmp.sub("t"))", "--control", "ipc://\(tmp.sub("c"))"], timeout: 60)
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(run.stderr.contains("--metrics wants HOST:PORT") && !run.stderr.contains("Fatal"), "\(run.stderr)")
+    }
+
 }
