@@ -43,12 +43,19 @@ struct Run: ParsableCommand {
     @Option(help: "Largest gap in seconds between two frames of one burst.")
     var burstGap: Double = 1.5
 
+    @Option(help: "Memory in MiB each worker keeps decoded planes in, for later tile and merge tasks (the input cache; 0 disables it).")
+    var cacheMb: Int = 1024
+
+    @Option(help: ArgumentHelp("Test hook: workers forget a cached plane once it served N windows (cache misses on purpose).", visibility: .hidden))
+    var cacheForgetAfter: Int?
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         guard burstGap.isFinite, (0...3600).contains(burstGap) else { throw ValidationError("--burst-gap must be between 0 and 3600 seconds") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256") }
         guard (1...64).contains(slots) else { throw ValidationError("--slots must be between 1 and 64") }
+        guard (0...1 << 24).contains(cacheMb) else { throw ValidationError("--cache-mb must be between 0 and 16777216 (MiB)") }
     }
 
     func run() throws {
@@ -87,7 +94,7 @@ struct Run: ParsableCommand {
         defer { withExtendedLifetime(watcher) {} }
         let pool = try WorkerPool(count: workers, slots: slots, endpoint: coordinator.taskEndpoint ?? config.taskEndpoint,
                                   logLevel: logging.logLevel == "info" ? "warning" : logging.logLevel,
-                                  keyArguments: keys.workerArguments)
+                                  keyArguments: keys.workerArguments + cacheArguments)
         defer { pool.stop() }
 
         let progress = ProgressPrinter()
@@ -106,6 +113,7 @@ struct Run: ParsableCommand {
         }
         progress.show(summary)
         progress.finish()
+        FileHandle.standardError.write(Data((Self.cacheSummary(coordinator.counters) + "\n").utf8))
         let report = StatusReport(workersConnected: coordinator.counters.workersConnected.load(ordering: .relaxed),
                                   jobs: [StatusReport.Job(summary: summary)])
         if json {
@@ -114,6 +122,21 @@ struct Run: ParsableCommand {
             print(report.text())
         }
         if summary.state != .succeeded { throw ExitCode(1) }
+    }
+
+    /// The workers' input-cache options (passed along with their key arguments).
+    private var cacheArguments: [String] {
+        ["--cache-mb", "\(cacheMb)"] + (cacheForgetAfter.map { ["--cache-forget-after", "\($0)"] } ?? [])
+    }
+
+    /// One line on what the input cache spared the coordinator: windows workers cut from planes
+    /// they held, misses resent inline, and payload bytes sent against what would have been.
+    static func cacheSummary(_ counters: DispatchCounters) -> String {
+        let sent = counters.bytesSent.load(ordering: .relaxed), saved = counters.cacheBytesSaved.load(ordering: .relaxed)
+        let share = sent + saved > 0 ? 100 * Double(saved) / Double(sent + saved) : 0
+        return "input cache: \(counters.cacheWindowsReferenced.load(ordering: .relaxed)) window(s) cut on workers, "
+            + "\(counters.cacheMisses.load(ordering: .relaxed)) miss(es); payload bytes sent \(sent), saved \(saved) "
+            + "(\(String(format: "%.1f", share)) % of \(sent + saved))"
     }
 
     private func jobSummary(_ coordinator: Coordinator, _ id: JobID) throws -> JobSummary {

@@ -26,12 +26,19 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Test hook: the first N tasks hang forever.", visibility: .hidden))
     var hangTasks: Int = 0
 
+    @Option(help: "Memory in MiB for decoded planes kept for later tile and merge tasks (the input cache; 0 disables it).")
+    var cacheMb: Int = 1024
+
+    @Option(help: ArgumentHelp("Test hook: forget a cached plane once it served N windows (cache misses on purpose).", visibility: .hidden))
+    var cacheForgetAfter: Int?
+
     @OptionGroup var keys: ClientKeyOptions
 
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         guard (1...1024).contains(slots) else { throw ValidationError("--slots must be between 1 and 1024") }
+        guard (0...1 << 24).contains(cacheMb) else { throw ValidationError("--cache-mb must be between 0 and 16777216 (MiB)") }
     }
 
     func run() throws {
@@ -40,6 +47,8 @@ struct WorkerCommand: ParsableCommand {
         config.parentProcess = parentPid
         config.failEveryTask = failEveryTask
         config.hangTasks = hangTasks
+        config.cacheBytes = cacheMb << 20
+        config.cacheForgetAfterUses = cacheForgetAfter
         config.security = try keys.security()
         let runtime = try WorkerRuntime(config: config)
         // First SIGTERM/SIGINT: drain (finish running tasks, take no new ones); a second: stop now.

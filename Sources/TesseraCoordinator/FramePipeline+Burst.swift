@@ -31,7 +31,7 @@ extension FramePipeline {
     /// Spools a member's plane and proxy, records the member decoded, and plans the burst when
     /// it was the last member outstanding. Returns true when new tasks may exist.
     func acceptMemberDecode(taskID: TaskID, attempt: Int, frameID: FrameID, decoded: TaskContract.DecodeResult,
-                            summary: BurstMemberSummary, result: TaskResult, payloads: [[UInt8]]) throws -> Bool {
+                            summary: BurstMemberSummary, result: TaskResult, payloads: [[UInt8]], session: UInt64? = nil) throws -> Bool {
         let info = decoded.info
         guard payloads.count == 2 else { throw TaskContractError.payloadCount(expected: 2, actual: payloads.count) }
         guard info.width > 0, info.height > 0, payloads[0].count == info.width * info.height * 2 else {
@@ -45,6 +45,7 @@ extension FramePipeline {
         // Persist before record: the plane and proxy reach the spool before the task is done.
         try payloads[0].withUnsafeBytes { try spool.storePlane($0, at: spool.memberPlanePath(frameID, member: member)) }
         try payloads[1].withUnsafeBytes { try spool.storePlane($0, at: spool.memberProxyPath(frameID, member: member)) }
+        notePlane(result: result, width: info.width, height: info.height, key: .init(frame: frameID, member: member), session: session)
         let document = String(decoding: TaskContract.encode(decoded), as: UTF8.self)
         let outcome = try store.recordMemberDecoded(task: taskID, attempt: attempt, result: document, computeMicros: Int64(result.computeMicros))
         if case .accepted(_, membersFinished: true) = outcome { planBurstIfReady(frameID) }
@@ -130,20 +131,33 @@ extension FramePipeline {
 
     /// The merge-tile task for a core: the plan's settings and coarse shifts, the reference's
     /// window and every alternate's window cut from the spooled member planes (reflect-101
-    /// outside the frame).
-    func prepareMergeTile(_ task: ClaimedTask) throws -> PreparedTask {
+    /// outside the frame). With `session`, windows of member planes that worker holds (its
+    /// input cache) are referenced instead of sent: only what is missing travels.
+    func prepareMergeTile(_ task: ClaimedTask, session: UInt64? = nil) throws -> PreparedTask {
         let (plan, core, referenceRect, alternateRects) = try mergeTileWindows(task)
         let width = plan.info.width, height = plan.info.height
+        let members = [plan.reference] + plan.alternates
+        let held = session.map { planes.lookUp(members.map { .init(frame: task.frameID, member: $0) }, session: $0) }
+            ?? members.map { _ in nil }
         var payloads: [[UInt8]] = []
-        for (member, rect) in zip([plan.reference] + plan.alternates, [referenceRect] + alternateRects) {
+        var cached: [TaskContract.CachedWindow] = []
+        var saved = 0
+        for (slot, (member, rect)) in zip(members, [referenceRect] + alternateRects).enumerated() {
+            if let plane = held[slot], plane.width == width, plane.height == height {
+                cached.append(TaskContract.CachedWindow(slot: slot, plane: plane, rect: rect))
+                saved += rect.area * 2
+                continue
+            }
             let window = try spool.withPlane(at: spool.memberPlanePath(task.frameID, member: member), count: width * height) { plane in
                 Developer.window(rect, of: plane, width: width, height: height)
             }
             payloads.append(SampleBytes.bytes(of: window.pixels))
         }
         let params = TaskContract.MergeTileParameters(settings: plan.settings, core: core, reference: referenceRect,
-                                                      alternates: alternateRects, coarse: plan.coarse)
-        return PreparedTask(message: assignment(task, parameters: TaskContract.encode(params), payloads: payloads), payloads: payloads)
+                                                      alternates: alternateRects, coarse: plan.coarse,
+                                                      cachedInputs: cached.isEmpty ? nil : cached)
+        return PreparedTask(message: assignment(task, parameters: TaskContract.encode(params), payloads: payloads), payloads: payloads,
+                            referenced: cached.map(\.plane), savedBytes: saved)
     }
 
     /// Persists a merged core into the burst's merged assembly file, records the tile, and when it
@@ -211,6 +225,7 @@ extension FramePipeline {
                                                  spoolPath: spoolPath, tiles: cores)
             guard case .accepted = outcome else { return }
             spool.removeMembers(frame: id, count: try store.burstMembers(of: id).count)
+            planes.forget(frame: id)
             events.record(NewEvent(level: .info, kind: "burst.merged",
                                    message: "\(frame.stem): \(plan.frameCount) frames merged onto \(plan.referenceName), \(String(format: "%.2f", effectiveFrames)) per pixel",
                                    job: job.id, frame: id))

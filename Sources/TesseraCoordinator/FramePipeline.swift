@@ -29,6 +29,8 @@ public final class FramePipeline: Sendable {
 
     /// Nudges the dispatcher: new tasks may be claimable.
     func wakeDispatch() { onTasksAvailable.withLock { $0 }?() }
+    /// Which decoded planes each worker session holds (the input cache, docs/architecture.md).
+    let planes = PlaneDirectory()
     /// Failed output writes per frame still waiting for assembly (drives the retry backoff).
     private let assemblyRetries = Mutex<[FrameID: Int]>([:])
 
@@ -63,13 +65,29 @@ public final class FramePipeline: Sendable {
     struct PreparedTask: Sendable {
         var message: TaskAssignment
         var payloads: [[UInt8]]
+        /// The claimed task this message was built from.
+        var claimed: ClaimedTask? = nil
+        /// Planes the message references instead of sending windows cut from them (the input
+        /// cache); empty when every input travels inline.
+        var referenced: [TaskContract.PlaneReference] = []
+        /// Window bytes not sent because of ``referenced`` (what an inline task would carry more).
+        var savedBytes = 0
         /// The payloads' total size in bytes.
         var payloadBytes: Int { payloads.reduce(0) { $0 + $1.count } }
     }
 
     /// Builds the TASK message for a claimed task. Throws a reason when the task cannot be
     /// prepared (unreadable file, missing spool); the caller records it as a failure.
-    func prepare(_ task: ClaimedTask) throws -> PreparedTask {
+    ///
+    /// With `session`, tile and merge inputs whose plane that worker session holds (its input
+    /// cache, ``PlaneDirectory``) are referenced instead of sent; without, everything is inline.
+    func prepare(_ task: ClaimedTask, session: UInt64? = nil) throws -> PreparedTask {
+        var prepared = try prepareMessage(task, session: session)
+        prepared.claimed = task
+        return prepared
+    }
+
+    private func prepareMessage(_ task: ClaimedTask, session: UInt64?) throws -> PreparedTask {
         switch task.kind {
         case .decode:
             if task.member != nil { return try prepareMemberDecode(task) }
@@ -86,7 +104,7 @@ public final class FramePipeline: Sendable {
                 message: assignment(task, parameters: TaskContract.encode(params), payloads: [bytes]),
                 payloads: [bytes])
         case .mergeTile:
-            return try prepareMergeTile(task)
+            return try prepareMergeTile(task, session: session)
         case .developTile:
             guard let core = task.core, let spoolPath = task.spoolPath
             else { throw PipelineError.inconsistent("tile task \(task.taskID) has no decoded frame") }
@@ -95,6 +113,15 @@ public final class FramePipeline: Sendable {
             let pipeline = try developPipeline(for: task)
             let cfa = pipeline.frame
             let inputRect = pipeline.cfaWindow(forOutput: core)
+            if let session, let plane = planes.lookUp([.init(frame: task.frameID, member: nil)], session: session)[0],
+               plane.width == cfa.width, plane.height == cfa.height {
+                // The worker holds the frame's plane: it cuts the window itself (input cache).
+                let params = TaskContract.DevelopTileParameters(
+                    settings: pipeline.settings, inputRect: inputRect, core: core,
+                    cachedInputs: [TaskContract.CachedWindow(slot: 0, plane: plane, rect: inputRect)])
+                return PreparedTask(message: assignment(task, parameters: TaskContract.encode(params), payloads: []), payloads: [],
+                                    referenced: [plane], savedBytes: inputRect.area * 2)
+            }
             let window = try spool.withPlane(at: spoolPath, count: cfa.width * cfa.height) { plane in
                 Developer.window(inputRect, of: plane, width: cfa.width, height: cfa.height)
             }
@@ -133,12 +160,14 @@ public final class FramePipeline: Sendable {
     }
 
     /// Persists a decode result and plans the frame's tiles. Returns true when new tasks exist.
-    func acceptDecode(taskID: TaskID, attempt: Int, frameID: FrameID, result: TaskResult, payloads: [[UInt8]]) throws -> Bool {
+    /// `session` is the worker session that sent the result: its input cache now holds the plane.
+    func acceptDecode(taskID: TaskID, attempt: Int, frameID: FrameID, result: TaskResult, payloads: [[UInt8]],
+                      session: UInt64? = nil) throws -> Bool {
         let decoded = try TaskContract.decode(TaskContract.DecodeResult.self, from: result.metadata)
         let info = decoded.info
         if let member = decoded.member {
             return try acceptMemberDecode(taskID: taskID, attempt: attempt, frameID: frameID, decoded: decoded, summary: member,
-                                          result: result, payloads: payloads)
+                                          result: result, payloads: payloads, session: session)
         }
         if decoded.developed {
             guard payloads.count == 1 else { throw TaskContractError.payloadCount(expected: 1, actual: payloads.count) }
@@ -156,6 +185,7 @@ public final class FramePipeline: Sendable {
         let recipe = try TaskContract.decode(Recipe.self, from: Array(job.recipeDocument.utf8))
         let output = try Self.pipeline(recipe: recipe, decoded: decoded).outputSize
         let spoolPath = try payloads[0].withUnsafeBytes { try spool.storePlane($0, frame: frameID) }
+        notePlane(result: result, width: info.width, height: info.height, key: .init(frame: frameID, member: nil), session: session)
         let cores = TilePlanner(tileSize: job.tileSize).cores(width: output.width, height: output.height)
         let metadata = String(decoding: TaskContract.encode(decoded), as: UTF8.self)
         let outcome = try retryingWhileBusy("recording the decode of \(taskID)") {
@@ -165,6 +195,16 @@ public final class FramePipeline: Sendable {
         }
         if case .stale = outcome { return false }
         return true
+    }
+
+    /// Records a decode result's plane (payload 0) as the content of `key`, and as held by the
+    /// input cache of the worker `session` — before the tasks that need it are recorded, so the
+    /// first of them can already reference it.
+    func notePlane(result: TaskResult, width: Int, height: Int, key: PlaneDirectory.PlaneKey, session: UInt64?) {
+        guard let descriptor = result.payloads.first else { return }
+        let plane = TaskContract.PlaneReference(length: Int(descriptor.length), xxh64: descriptor.checksum, width: width, height: height)
+        planes.recordContent(plane, of: key)
+        if let session { planes.workerHolds(session: session, length: plane.length, xxh64: plane.xxh64) }
     }
 
     /// Writes a frame the worker developed whole (atomically), then records it done.
@@ -258,6 +298,7 @@ public final class FramePipeline: Sendable {
                 try store.recordFrameOutput(frame: id, outputPath: outputPath, byteCount: Int64(bytes.count), checksum: XXH64.hash(bytes))
             }
             spool.remove(frame: id)
+            planes.forget(frame: id)
             events.record(NewEvent(level: .info, kind: "frame.done", message: "\(frame.stem) written to \(outputPath)", job: job.id, frame: id))
             if jobState.isFinished {
                 events.record(NewEvent(level: .info, kind: "job.finished", message: "job \(job.id.rawValue) \(jobState.rawValue)", job: job.id))
@@ -297,6 +338,7 @@ public final class FramePipeline: Sendable {
             guard redone else { return }  // another tile of the frame got here first
             pipelineCache.withLock { _ = $0.removeValue(forKey: id) }
             spool.remove(frame: id)
+            planes.forget(frame: id)
             // A burst starts again from its members: their planes, proxies and merged cores go too.
             if let members = try? store.burstMembers(of: id), !members.isEmpty { spool.removeMembers(frame: id, count: members.count) }
             let frame = try? store.frame(id)

@@ -64,8 +64,11 @@ final class FarmMetrics: Sendable {
             ({ @Sendable c in c.malformed.load(ordering: .relaxed) }, counter("tessera_malformed_messages_total")),
             ({ @Sendable c in c.bytesSent.load(ordering: .relaxed) }, counter("tessera_bytes_total", [("direction", "sent")])),
             ({ @Sendable c in c.bytesReceived.load(ordering: .relaxed) }, counter("tessera_bytes_total", [("direction", "received")])),
+            ({ @Sendable c in c.cacheWindowsReferenced.load(ordering: .relaxed) }, counter("tessera_cache_hits_total")),
+            ({ @Sendable c in c.cacheMisses.load(ordering: .relaxed) }, counter("tessera_cache_misses_total")),
+            ({ @Sendable c in c.cacheBytesSaved.load(ordering: .relaxed) }, counter("tessera_cache_bytes_saved_total")),
         ]
-        seen.withLock { $0 = Array(repeating: 0, count: 8) }
+        seen.withLock { $0 = Array(repeating: 0, count: 11) }  // one per entry of `sent`
         framesDone = counter("tessera_frames_total", [("outcome", "done")])
         framesFailed = counter("tessera_frames_total", [("outcome", "failed")])
         pixelsDone = counter("tessera_pixels_written_total")

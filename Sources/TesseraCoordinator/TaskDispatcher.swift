@@ -104,6 +104,16 @@ final class TaskDispatcher: Sendable {
         var claimedAt: ContinuousClock.Instant = .now
         /// A benchmark task (``TesseraStore/benchmarkFormat``): its result is batched.
         var benchmark = false
+        /// Sent with inputs referenced in the worker's cache: what a cache miss needs to resend
+        /// it inline, and what a result counts as saved.
+        var cached: CachedSend? = nil
+    }
+
+    /// A task sent with cached inputs (``InFlight/cached``).
+    private struct CachedSend {
+        var claimed: ClaimedTask
+        var planes: [TaskContract.PlaneReference]
+        var savedBytes: Int
     }
 
     private struct Session {
@@ -326,6 +336,10 @@ final class TaskDispatcher: Sendable {
             }
             state.sessions[routingID]?.inFlight.removeValue(forKey: result.taskID)
             release(task.bytes, state: state)
+            if let cached = task.cached {
+                counters.cacheWindowsReferenced.add(cached.planes.count)
+                counters.cacheBytesSaved.add(cached.savedBytes)
+            }
             if result.computeMicros > 0 {
                 let speed = Double(task.work) / (Double(result.computeMicros) / 1e6)
                 let previous = state.sessions[routingID]?.speed[task.kind]
@@ -341,6 +355,10 @@ final class TaskDispatcher: Sendable {
         case .failure(let failure):
             guard let task = state.sessions[routingID]?.inFlight[failure.taskID], task.attempt == Int(failure.attempt) else {
                 counters.staleResults.add(1)
+                return
+            }
+            if let cached = task.cached, failure.code == .payloadCorrupt {
+                resendInline(cached, failure: failure, task: task, routingID: routingID, session: session, state: state)
                 return
             }
             state.sessions[routingID]?.inFlight.removeValue(forKey: failure.taskID)
@@ -366,6 +384,25 @@ final class TaskDispatcher: Sendable {
             logger.warning("unexpected \(message.name) from worker \(session.name); ignored")
             strike(routingID, why: "unexpected messages (\(message.name))", socket: socket, state: state)
         }
+    }
+
+    /// A task sent with cached inputs came back as a cache miss (FAILURE `payloadCorrupt` from a
+    /// worker that no longer holds a referenced plane, or whose inline part failed its check):
+    /// the session keeps the lease — same task, same attempt, nothing recorded in the store, not
+    /// the worker's fault — and the task is prepared again with every input inline and sent to
+    /// the same worker at once (its FAILURE is followed by the CREDIT this resend uses).
+    private func resendInline(_ cached: CachedSend, failure: TaskFailure, task: InFlight, routingID: [UInt8], session: Session,
+                              state: LoopState) {
+        counters.cacheMisses.add(1)
+        pipeline.planes.workerLacks(session: session.id, planes: cached.planes)
+        release(task.bytes, state: state)
+        logger.info("cache miss on \(session.name) for task \(failure.taskID): \(failure.reason); resending it inline")
+        state.sessions[routingID]?.inFlight[failure.taskID]?.cached = nil
+        state.sessions[routingID]?.inFlight[failure.taskID]?.sentAt = nil
+        state.sessions[routingID]?.inFlight[failure.taskID]?.bytes = 0
+        state.sessions[routingID]?.credits -= 1
+        state.preparing += 1
+        prepare(cached.claimed, routingID: routingID, sessionID: session.id, inline: true)
     }
 
     /// Counts one malformed or out-of-place message against a connection; at
@@ -416,6 +453,7 @@ final class TaskDispatcher: Sendable {
                               credits: 0, lastHeard: .now, identity: state.peer)
         state.nextSession += 1
         state.sessions[routingID] = session
+        pipeline.planes.join(session: session.id, capacity: PlaneDirectory.advertisedCapacity(hello.capabilities))
         counters.workersConnected.store(state.sessions.count, ordering: .relaxed)
         let welcome = Welcome(workerID: workerID, heartbeatIntervalMillis: UInt32(config.heartbeatMillis),
                               livenessBeats: UInt16(config.livenessBeats), coordinatorVersion: TesseraVersion.string)
@@ -427,6 +465,7 @@ final class TaskDispatcher: Sendable {
 
     private func drop(_ routingID: [UInt8], reason: String, graceful: Bool = false, state: LoopState) {
         guard let session = state.sessions.removeValue(forKey: routingID) else { return }
+        pipeline.planes.leave(session: session.id)
         counters.workersConnected.store(state.sessions.count, ordering: .relaxed)
         for task in session.inFlight.values { release(task.bytes, state: state) }
         do {
@@ -511,7 +550,9 @@ final class TaskDispatcher: Sendable {
         }
     }
 
-    private func prepare(_ task: ClaimedTask, routingID: [UInt8], sessionID: UInt64) {
+    /// `inline`: send every input (a resend after a cache miss); otherwise inputs the session's
+    /// worker holds in its cache are referenced.
+    private func prepare(_ task: ClaimedTask, routingID: [UInt8], sessionID: UInt64, inline: Bool = false) {
         let pipeline = self.pipeline, mailbox = self.mailbox, logger = self.logger
         let counters = self.counters, bound = config.maxInflightBytes
         work.async {
@@ -524,7 +565,7 @@ final class TaskDispatcher: Sendable {
                     return
                 }
                 let prepared: FramePipeline.PreparedTask
-                do { prepared = try pipeline.prepare(task) } catch {
+                do { prepared = try pipeline.prepare(task, session: inline ? nil : sessionID) } catch {
                     counters.releaseInflight(estimate)
                     throw error
                 }
@@ -566,6 +607,10 @@ final class TaskDispatcher: Sendable {
                 state.sessions[routingID]?.inFlight[taskID]?.bytes = task.payloadBytes
             } else {
                 release(task.payloadBytes, state: state)
+            }
+            if !task.referenced.isEmpty, let claimed = task.claimed {
+                state.sessions[routingID]?.inFlight[taskID]?.cached = CachedSend(claimed: claimed, planes: task.referenced,
+                                                                                 savedBytes: task.savedBytes)
             }
             let now = ContinuousClock.now
             state.sessions[routingID]?.inFlight[taskID]?.sentAt = now
@@ -622,7 +667,8 @@ final class TaskDispatcher: Sendable {
                 try WireCodec.verifyPayloads(payloads, against: result.payloads)
                 switch kind {
                 case .decode:
-                    _ = try pipeline.acceptDecode(taskID: taskID, attempt: attempt, frameID: frameID, result: result, payloads: payloads)
+                    _ = try pipeline.acceptDecode(taskID: taskID, attempt: attempt, frameID: frameID, result: result, payloads: payloads,
+                                                  session: sessionID)
                 case .developTile:
                     try pipeline.acceptTile(taskID: taskID, attempt: attempt, frameID: frameID, result: result, payloads: payloads)
                 case .mergeTile:
@@ -815,6 +861,15 @@ public final class DispatchCounters: Sendable {
     public let tasksDeferred = Atomic<Int>(0)
     /// Task ids sent in CANCEL messages to workers (operator cancels).
     public let tasksCancelledOnWorkers = Atomic<Int>(0)
+    /// Task inputs (tile or merge windows) a worker cut from a plane in its input cache instead
+    /// of receiving them, counted when the task's result arrives.
+    public let cacheWindowsReferenced = Atomic<Int>(0)
+    /// Payload bytes not sent because the worker cut those windows from its cache (counted with
+    /// ``cacheWindowsReferenced``); `bytesSent + cacheBytesSaved` is what the tasks would have sent.
+    public let cacheBytesSaved = Atomic<Int>(0)
+    /// Tasks a worker answered with a cache miss (a referenced plane no longer held); each was
+    /// resent inline at once, without counting an attempt.
+    public let cacheMisses = Atomic<Int>(0)
     /// Where dispatch latencies (claim → TASK sent) go; set once by the metrics endpoint.
     let dispatchLatency = Mutex<(@Sendable (Duration) -> Void)?>(nil)
     public init() {}

@@ -12,6 +12,21 @@ public enum TaskExecutor {
         public var metadata: [UInt8]
         /// The result's payload frames.
         public var payloads: [[UInt8]]
+        /// A decoded plane among the payloads that the worker's ``PlaneCache`` may keep: its
+        /// payload index and samples (the worker hashes the payload when it sends it anyway).
+        public var cacheable: CacheablePlane? = nil
+    }
+
+    /// A decoded CFA plane a result carries as payload `payload`, kept as samples for the cache.
+    public struct CacheablePlane: Sendable {
+        /// Index of the plane's payload frame in the result.
+        public var payload: Int
+        /// The plane's samples, row-major.
+        public var samples: [UInt16]
+        /// Width in samples.
+        public var width: Int
+        /// Height in samples.
+        public var height: Int
     }
 
     /// Why a task could not be done, in wire terms.
@@ -65,7 +80,9 @@ public enum TaskExecutor {
                 throw Failure(code: .decodeFailed, retryable: false, reason: "\(params.fileName): \(error)")
             }
             let metadata = TaskContract.encode(TaskContract.DecodeResult(info: decoded.info, member: measured.summary))
-            return Output(metadata: metadata, payloads: [SampleBytes.bytes(of: decoded.plane.pixels), measured.proxy.bytes])
+            return Output(metadata: metadata, payloads: [SampleBytes.bytes(of: decoded.plane.pixels), measured.proxy.bytes],
+                          cacheable: CacheablePlane(payload: 0, samples: decoded.plane.pixels, width: decoded.plane.width,
+                                                    height: decoded.plane.height))
         }
         let statistics = params.wholeFrame.flatMap { DevelopSettings.needsStatistics($0.recipe) ? FrameStatistics.measure(plane: decoded.plane, info: decoded.info) : nil }
         if let whole = params.wholeFrame, whole.covers(width: decoded.info.width, height: decoded.info.height) {
@@ -82,7 +99,9 @@ public enum TaskExecutor {
             }
         }
         let metadata = TaskContract.encode(TaskContract.DecodeResult(info: decoded.info, statistics: statistics))
-        return Output(metadata: metadata, payloads: [SampleBytes.bytes(of: decoded.plane.pixels)])
+        return Output(metadata: metadata, payloads: [SampleBytes.bytes(of: decoded.plane.pixels)],
+                      cacheable: CacheablePlane(payload: 0, samples: decoded.plane.pixels, width: decoded.plane.width,
+                                                height: decoded.plane.height))
     }
 
     /// One output core of a burst: align every alternate window onto the reference window and

@@ -29,6 +29,13 @@ public struct WorkerConfig: Sendable {
     /// public key, or plaintext for a coordinator started `--insecure` (docs/security.md).
     public var security: ClientSecurity = .plaintext
 
+    /// Bytes of decoded planes this worker keeps for later tile and merge tasks (its
+    /// ``PlaneCache``); 0 disables the cache (every input then travels inline).
+    public var cacheBytes: Int = 1024 << 20
+    /// Test hook (input-cache tests): a cached plane is forgotten once it served this many
+    /// windows, so the coordinator's references miss.
+    public var cacheForgetAfterUses: Int?
+
     /// The credit this worker grants: tasks running plus tasks queued.
     public var capacity: Int { slots + prefetch }
 
@@ -64,6 +71,8 @@ public final class WorkerRuntime: Sendable {
     public let config: WorkerConfig
     private let logger: Logger
     private let mailbox: Mailbox<Event>
+    /// Decoded planes kept for tile and merge tasks that reference them.
+    public let cache: PlaneCache
 
     enum Event: Sendable {
         case finished(taskID: TaskID, attempt: UInt32, micros: UInt64, outcome: Result<TaskExecutor.Output, TaskExecutor.Failure>)
@@ -75,6 +84,7 @@ public final class WorkerRuntime: Sendable {
         do { mailbox = try Mailbox() } catch { throw .transport("\(error)") }
         self.config = config
         self.logger = logger
+        self.cache = PlaneCache(capacityBytes: config.cacheBytes, forgetAfterUses: config.cacheForgetAfterUses)
     }
 
     /// Asks the worker to leave: it says GOODBYE and ``run()`` returns. Safe from any thread.
@@ -166,6 +176,7 @@ public final class WorkerRuntime: Sendable {
         // finish and report (the coordinator ignores results it no longer expects).
         for (task, _) in session.queued { session.accepted.remove(Lease(task)) }
         session.queued.removeAll()
+        cache.removeAll()
         try send(.hello(helloMessage()), on: socket, session: &session)
 
         var poller = ZMQPoller()
@@ -263,7 +274,7 @@ public final class WorkerRuntime: Sendable {
             memoryBytes: ProcessInfo.processInfo.physicalMemory,
             slots: UInt16(clamping: config.slots),
             taskKinds: Set(TaskKind.allCases),
-            capabilities: ["decode-libraw", "develop-mhc"])
+            capabilities: ["decode-libraw", "develop-mhc"] + [cache.capability].compactMap { $0 })
     }
 
     private func receive(on socket: ZMQSocket) throws(WorkerError) -> [[UInt8]]? {
@@ -312,6 +323,7 @@ public final class WorkerRuntime: Sendable {
                 // refused message (a HELLO is already on its way when we are not registered).
                 if session.registered {
                     session.registered = false
+                    cache.removeAll()
                     try send(.hello(helloMessage()), on: socket, session: &session)
                 }
             } else {
@@ -377,12 +389,20 @@ public final class WorkerRuntime: Sendable {
                 TaskExecutor.Failure(code: .internalError, retryable: true, reason: "injected failure (worker test hook --fail-every-task)"))))
             return
         }
-        let kind = task.kind, parameters = task.parameters
+        let kind = task.kind, parameters = task.parameters, cache = self.cache
         Thread.detachNewThread {
             let started = ContinuousClock.now
             let outcome: Result<TaskExecutor.Output, TaskExecutor.Failure>
             do throws(TaskExecutor.Failure) {
-                outcome = .success(try TaskExecutor.execute(kind: kind, parameters: parameters, payloads: payloads))
+                // Inputs the coordinator referenced instead of sending are cut from held planes.
+                let inputs: [[UInt8]]
+                do { inputs = try cache.resolve(parameters: parameters, payloads: payloads) } catch let miss as PlaneCache.Miss {
+                    // The coordinator resends the task inline; it is not held against this worker.
+                    throw TaskExecutor.Failure(code: .payloadCorrupt, retryable: true, reason: "\(miss)")
+                } catch {
+                    throw TaskExecutor.Failure(code: .invalidParameters, retryable: false, reason: "\(error)")
+                }
+                outcome = .success(try TaskExecutor.execute(kind: kind, parameters: parameters, payloads: inputs))
             } catch {
                 outcome = .failure(error)
             }
@@ -401,8 +421,14 @@ public final class WorkerRuntime: Sendable {
         if session.cancelled.remove(taskID) == nil {
             switch outcome {
             case .success(let output):
+                let descriptors = output.payloads.map { PayloadDescriptor(describing: $0) }
                 let result = TaskResult(taskID: taskID, attempt: attempt, computeMicros: micros, metadata: output.metadata,
-                                        payloads: output.payloads.map { PayloadDescriptor(describing: $0) })
+                                        payloads: descriptors)
+                if let plane = output.cacheable, descriptors.indices.contains(plane.payload) {
+                    // Kept under the descriptor the coordinator receives with the result (its name for the plane).
+                    cache.insert(plane.samples, width: plane.width, height: plane.height,
+                                 length: Int(descriptors[plane.payload].length), xxh64: descriptors[plane.payload].checksum)
+                }
                 try send(.result(result), payloads: output.payloads, on: socket, session: &session)
             case .failure(let failure):
                 logger.warning("task failed", metadata: ["task": "\(taskID)", "reason": "\(failure.reason)"])

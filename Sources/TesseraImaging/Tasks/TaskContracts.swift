@@ -94,13 +94,18 @@ public enum TaskContract {
         public var alternates: [PixelRect]
         /// Each alternate's coarse displacement (the plan's), same order.
         public var coarse: [BurstShift]
+        /// Windows the worker cuts from planes it holds instead of receiving them
+        /// (``CachedWindow``); absent when every window travels as a payload.
+        public var cachedInputs: [CachedWindow]?
 
-        public init(settings: BurstSettings, core: PixelRect, reference: PixelRect, alternates: [PixelRect], coarse: [BurstShift]) {
+        public init(settings: BurstSettings, core: PixelRect, reference: PixelRect, alternates: [PixelRect], coarse: [BurstShift],
+                    cachedInputs: [CachedWindow]? = nil) {
             self.settings = settings
             self.core = core
             self.reference = reference
             self.alternates = alternates
             self.coarse = coarse
+            self.cachedInputs = cachedInputs
         }
     }
 
@@ -126,12 +131,73 @@ public enum TaskContract {
         public var inputRect: PixelRect
         /// The part of the frame this task produces; `inputRect` contains it grown by the halo.
         public var core: PixelRect
+        /// When set, payload 0 does not travel: the worker cuts `inputRect` from the plane it
+        /// holds (``CachedWindow``).
+        public var cachedInputs: [CachedWindow]?
 
-        public init(settings: DevelopSettings, inputRect: PixelRect, core: PixelRect) {
+        public init(settings: DevelopSettings, inputRect: PixelRect, core: PixelRect, cachedInputs: [CachedWindow]? = nil) {
             self.settings = settings
             self.inputRect = inputRect
             self.core = core
+            self.cachedInputs = cachedInputs
         }
+    }
+
+    /// A decoded plane named by its content: the byte length and XXH64 (seed 0) of its payload
+    /// frame — exactly the `PayloadDescriptor` of the decode result that carried it — and its
+    /// size in samples. Workers keep recently decoded planes under this name
+    /// (docs/architecture.md, "Input cache").
+    public struct PlaneReference: Codable, Sendable, Hashable, CustomStringConvertible {
+        /// The plane's size in bytes (`width * height * 2`).
+        public var length: Int
+        /// XXH64 (seed 0) of the plane's little-endian bytes.
+        public var xxh64: UInt64
+        /// Width of the plane in samples.
+        public var width: Int
+        /// Height of the plane in samples.
+        public var height: Int
+
+        public init(length: Int, xxh64: UInt64, width: Int, height: Int) {
+            self.length = length
+            self.xxh64 = xxh64
+            self.width = width
+            self.height = height
+        }
+
+        /// `"<width>x<height> plane (<length> B xxh64=<hex>)"`, for messages.
+        public var description: String {
+            let hex = String(xxh64, radix: 16)
+            return "\(width)x\(height) plane (\(length) B xxh64=\(String(repeating: "0", count: max(0, 16 - hex.count)) + hex))"
+        }
+    }
+
+    /// One task input the worker cuts from a plane it holds instead of receiving it: payload
+    /// `slot` of the task's full payload list (as if everything were sent) is
+    /// ``Developer/window(_:of:width:height:)`` of `rect` over `plane` — byte-identical to the
+    /// window the coordinator would have cut from its spooled copy of the same plane. The
+    /// payload frames that do travel fill the remaining slots, in order.
+    public struct CachedWindow: Codable, Sendable, Hashable {
+        /// Index of this input in the task's full payload list.
+        public var slot: Int
+        /// The plane to cut from.
+        public var plane: PlaneReference
+        /// The window, in the plane's coordinates (may reach past its edges: reflect-101).
+        public var rect: PixelRect
+
+        public init(slot: Int, plane: PlaneReference, rect: PixelRect) {
+            self.slot = slot
+            self.plane = plane
+            self.rect = rect
+        }
+    }
+
+    /// The part of any task's parameters that names cached inputs (every kind that has them
+    /// spells the field `cachedInputs`); decoded on its own by the worker before the task runs.
+    public struct CachedInputs: Codable, Sendable, Hashable {
+        /// The task's cached windows, if any.
+        public var cachedInputs: [CachedWindow]?
+
+        public init(cachedInputs: [CachedWindow]?) { self.cachedInputs = cachedInputs }
     }
 
     /// Encodes a contract value as canonical JSON bytes.
