@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import TesseraCore
 import TesseraImaging
+import TesseraStore
 
 /// The coordinator's view of its workers' input caches (the worker side is `PlaneCache`):
 /// which decoded planes each worker session holds, in memory only. A session's entry mirrors
@@ -114,6 +115,29 @@ final class PlaneDirectory: Sendable {
             s.sessions[session] = holder
             return found
         }
+    }
+
+    /// Frames session `session`'s worker holds planes of, and how many planes of each.
+    func framesHeld(session: UInt64) -> [FrameID: Int] {
+        state.withLock { s in
+            guard let holder = s.sessions[session], !holder.planes.isEmpty else { return [:] }
+            var frames: [FrameID: Int] = [:]
+            for (key, plane) in s.contents where holder.planes[Content(length: plane.length, xxh64: plane.xxh64)] != nil {
+                frames[key.frame, default: 0] += 1
+            }
+            return frames
+        }
+    }
+
+    /// The claim affinity of every tracked session (``ClaimAffinity``), by worker.
+    func affinity(workers: [(session: UInt64, worker: WorkerID)]) -> ClaimAffinity {
+        guard sessionCount > 0 else { return .none }  // no worker has a cache
+        var planes: [WorkerID: [FrameID: Int]] = [:]
+        for (session, worker) in workers {
+            let held = framesHeld(session: session)
+            if !held.isEmpty { planes[worker] = held }
+        }
+        return planes.isEmpty ? .none : ClaimAffinity(planes: planes)
     }
 
     /// The worker of `session` answered a cache miss for `planes`: it no longer holds them.

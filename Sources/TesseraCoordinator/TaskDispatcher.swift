@@ -509,9 +509,12 @@ final class TaskDispatcher: Sendable {
         guard !requests.isEmpty || !results.isEmpty else { return }
         let claimedPerSession: [[ClaimedTask]]
         do {
+            // Workers holding a task's input planes get it first (the input cache; PlaneDirectory).
+            let affinity = requests.isEmpty ? .none
+                : pipeline.planes.affinity(workers: state.sessions.values.map { ($0.id, $0.workerID) })
             claimedPerSession = try store.claimTasks(for: requests, recordingBenchmarkResults: results.map {
                 ($0.result.taskID, attempt: Int($0.result.attempt), computeMicros: Int64($0.result.computeMicros))
-            })
+            }, affinity: affinity)
         } catch {
             logger.error("claiming tasks failed: \(error)")
             for item in results {

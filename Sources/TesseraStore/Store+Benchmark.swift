@@ -16,10 +16,11 @@ extension TesseraStore {
     /// Claims tasks for several workers in ONE transaction: the result has one array per request,
     /// in order, each as ``claimTasks(worker:limit:)`` would return it. A worker that is unknown
     /// or was declared lost gets `[]` (the others still claim).
-    public func claimTasks(for requests: [(worker: WorkerID, limit: Int)]) throws(StoreError) -> [[ClaimedTask]] {
+    /// `affinity`: which queued tasks go to whom follows the workers' input caches (``ClaimAffinity``).
+    public func claimTasks(for requests: [(worker: WorkerID, limit: Int)], affinity: ClaimAffinity = .none) throws(StoreError) -> [[ClaimedTask]] {
         guard requests.contains(where: { $0.limit > 0 }) else { return requests.map { _ in [] } }
         return try write("claiming tasks for \(requests.count) workers") { db, now in
-            try claimBatch(db, requests, now: now)
+            try claimBatch(db, requests, now: now, affinity: affinity)
         }
     }
 
@@ -48,11 +49,12 @@ extension TesseraStore {
     /// ``claimTasks(for:)``) in ONE transaction: what the dispatcher does with the benchmark
     /// results and the credit that arrived together. Returns the claims, one array per request.
     public func claimTasks(for requests: [(worker: WorkerID, limit: Int)],
-                           recordingBenchmarkResults results: [(TaskID, attempt: Int, computeMicros: Int64)]) throws(StoreError) -> [[ClaimedTask]] {
-        guard !results.isEmpty else { return try claimTasks(for: requests) }
+                           recordingBenchmarkResults results: [(TaskID, attempt: Int, computeMicros: Int64)],
+                           affinity: ClaimAffinity = .none) throws(StoreError) -> [[ClaimedTask]] {
+        guard !results.isEmpty else { return try claimTasks(for: requests, affinity: affinity) }
         return try write("recording \(results.count) benchmark results and claiming for \(requests.count) workers") { db, now in
             _ = try recordBenchmark(db, results, now: now)
-            return try claimBatch(db, requests, now: now)
+            return try claimBatch(db, requests, now: now, affinity: affinity)
         }
     }
 }

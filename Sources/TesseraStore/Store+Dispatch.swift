@@ -66,7 +66,10 @@ extension TesseraStore {
     /// bans, one task query per job for everyone's total, then the tasks are handed out in request
     /// order (each worker's in id order, as if it had claimed alone in its turn). A worker that is
     /// unknown or lost gets `[]`. Refreshes the claiming workers' last-seen time.
-    func claimBatch(_ db: Database, _ requests: [(worker: WorkerID, limit: Int)], now: Int64) throws -> [[ClaimedTask]] {
+    /// With `affinity`, which queued tasks go to whom follows the workers' input caches
+    /// (``ClaimAffinity/assign(frames:workers:counts:)``); how many each gets does not change.
+    func claimBatch(_ db: Database, _ requests: [(worker: WorkerID, limit: Int)], now: Int64,
+                    affinity: ClaimAffinity = .none) throws -> [[ClaimedTask]] {
             let me = try db.cachedStatement(sql: "SELECT active, name FROM workers WHERE id = ?")
             let seen = try db.cachedStatement(sql: "UPDATE workers SET last_seen = ? WHERE id = ?")
             var names: [String?] = []
@@ -115,12 +118,14 @@ extension TesseraStore {
                 guard wanted > 0 else { continue }
                 let recipeName: String = job[1], recipeDocument: String = job[2], recipeHash: String = job[3]
                 let format: String = job[4], tileSize: Int = job[5], outputDir: String = job[6]
-                let rows = try Row.fetchAll(select, arguments: [jobID, now, wanted])
-                var next = 0
-                for index in eligible where next < rows.count {
+                let rows = try Row.fetchAll(select, arguments: [jobID, now, wanted + affinity.lookahead])
+                let picks = affinity.assign(frames: rows.map { FrameID($0[1] as Int64) }, workers: eligible.map { requests[$0].worker },
+                                            counts: eligible.map { remaining[$0] })
+                var claimed = 0
+                for (index, picked) in zip(eligible, picks) where !picked.isEmpty {
                     let worker = requests[index].worker
-                    let take = min(remaining[index], rows.count - next)
-                    for row in rows[next..<(next + take)] {
+                    let take = picked.count
+                    for row in picked.map({ rows[$0] }) {
                         let task: Int64 = row[0]
                         let attempt = (row[3] as Int) + 1
                         start.setUncheckedArguments([attempt, worker.rawValue, now, task])
@@ -137,9 +142,9 @@ extension TesseraStore {
                             members: FrameMembers.decode(row[14]), member: row[15]))
                     }
                     remaining[index] -= take
-                    next += take
+                    claimed += take
                 }
-                ledger.move(job: jobID, from: .queued, to: .running, count: rows.count)
+                ledger.move(job: jobID, from: .queued, to: .running, count: claimed)
                 if !remaining.contains(where: { $0 > 0 }) { break }
             }
             try ledger.apply(db, now: now)

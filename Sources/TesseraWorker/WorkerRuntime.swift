@@ -431,7 +431,12 @@ public final class WorkerRuntime: Sendable {
                 }
                 try send(.result(result), payloads: output.payloads, on: socket, session: &session)
             case .failure(let failure):
-                logger.warning("task failed", metadata: ["task": "\(taskID)", "reason": "\(failure.reason)"])
+                if failure.code == .payloadCorrupt, failure.reason.hasPrefix("cache miss") {
+                    // Expected now and then (an evicted plane): the coordinator resends the task inline.
+                    logger.info("cache miss", metadata: ["task": "\(taskID)", "reason": "\(failure.reason)"])
+                } else {
+                    logger.warning("task failed", metadata: ["task": "\(taskID)", "reason": "\(failure.reason)"])
+                }
                 try send(.failure(TaskFailure(taskID: taskID, attempt: attempt, code: failure.code,
                                               retryable: failure.retryable, reason: WireText.clamped(failure.reason))),
                          on: socket, session: &session)
