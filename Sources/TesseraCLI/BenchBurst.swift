@@ -36,6 +36,9 @@ struct BenchBurst: ParsableCommand {
     @Option(help: "Worker processes for --farm.")
     var workers: Int = 2
 
+    @Option(help: "Input cache of each --farm worker in MiB (0: every window is sent inline).")
+    var cacheMb: Int = 1024
+
     @Flag(help: "Print the results as JSON.")
     var json = false
 
@@ -80,12 +83,18 @@ struct BenchBurst: ParsableCommand {
         var bytesSent: Int
         var bytesReceived: Int
         var mergeTiles: Int
+        /// Input cache: windows workers cut from planes they held, bytes not sent because of
+        /// that (`bytesSent + cacheBytesSaved` is what the job sends without a cache), misses.
+        var cacheWindows: Int = 0
+        var cacheBytesSaved: Int = 0
+        var cacheMisses: Int = 0
     }
 
     func validate() throws {
         guard (2...16).contains(frames) else { throw ValidationError("--frames must be between 2 and 16") }
         guard tileSize >= 64, tileSize % 2 == 0 else { throw ValidationError("--tile-size must be even and at least 64") }
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be between 1 and 64") }
+        guard (0...1 << 24).contains(cacheMb) else { throw ValidationError("--cache-mb must be between 0 and 16777216 (MiB)") }
     }
 
     func run() throws {
@@ -147,6 +156,8 @@ struct BenchBurst: ParsableCommand {
         print("  per merge-tile task: in \(f(report.bytesInPerTile / 1e6)) MB (reference + \(frames - 1) alternate windows), out \(f(report.bytesOutPerTile / 1e6)) MB")
         if let farm = report.farm {
             print("  farm (\(farm.workers) workers): \(f(farm.wallSeconds)) s wall; CPU coordinator \(f(farm.coordinatorCPUSeconds)) s, workers \(f(farm.workerCPUSeconds)) s (coordinator share \(f(100 * farm.coordinatorShare)) %); \(farm.mergeTiles) merge tiles; sent \(f(Double(farm.bytesSent) / 1e6)) MB, received \(f(Double(farm.bytesReceived) / 1e6)) MB")
+            let without = farm.bytesSent + farm.cacheBytesSaved
+            print("  input cache (\(cacheMb) MiB per worker): \(farm.cacheWindows) windows cut on workers, \(farm.cacheMisses) misses; sent \(f(Double(farm.bytesSent) / 1e6)) MB vs \(f(Double(without) / 1e6)) MB without the cache (\(f(100 * Double(farm.cacheBytesSaved) / Double(max(1, without)))) % saved)")
         }
     }
 
@@ -170,7 +181,7 @@ struct BenchBurst: ParsableCommand {
         request.mergeBursts = true
         let job = try coordinator.submit(request).job
         let pool = try WorkerPool(count: workers, slots: 1, endpoint: coordinator.taskEndpoint ?? config.taskEndpoint, logLevel: "warning",
-                                  keyArguments: keys.workerArguments)
+                                  keyArguments: keys.workerArguments + ["--cache-mb", "\(cacheMb)"])
         var summary = try coordinator.store.jobSummaries(job).first
         while summary.map({ !$0.state.isFinished }) ?? false {
             try pool.superviseAlive()
@@ -187,7 +198,10 @@ struct BenchBurst: ParsableCommand {
                     coordinatorCPUSeconds: coordinatorCPU, workerCPUSeconds: workerCPU,
                     coordinatorShare: coordinatorCPU / max(1e-9, coordinatorCPU + workerCPU),
                     bytesSent: coordinator.counters.bytesSent.load(ordering: .relaxed),
-                    bytesReceived: coordinator.counters.bytesReceived.load(ordering: .relaxed), mergeTiles: tiles)
+                    bytesReceived: coordinator.counters.bytesReceived.load(ordering: .relaxed), mergeTiles: tiles,
+                    cacheWindows: coordinator.counters.cacheWindowsReferenced.load(ordering: .relaxed),
+                    cacheBytesSaved: coordinator.counters.cacheBytesSaved.load(ordering: .relaxed),
+                    cacheMisses: coordinator.counters.cacheMisses.load(ordering: .relaxed))
     }
 
     /// User + system CPU seconds of `who` (`RUSAGE_SELF`, or `RUSAGE_CHILDREN`: waited-for children).

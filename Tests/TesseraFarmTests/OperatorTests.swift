@@ -216,6 +216,11 @@ import TesseraStore
         #expect(after.value("tessera_dispatch_latency_seconds_bucket", ["le": "+Inf"]) == count)
         #expect(after.types["tessera_dispatch_latency_seconds"] == "histogram")
         #expect(after.types["tessera_tasks_sent_total"] == "counter")
+        // One worker decoded every frame, so it holds every plane: each tile window is cut there.
+        #expect(after.value("tessera_cache_hits_total")! > 0)
+        #expect(after.value("tessera_cache_bytes_saved_total")! > 0)
+        #expect(after.value("tessera_cache_misses_total") == 0)
+        #expect(after.types["tessera_cache_bytes_saved_total"] == "counter")
         #expect(try HTTP.get(endpoint, "/other").isEmpty == false)
     }
 
