@@ -129,7 +129,7 @@ public final class PlaneCache: Sendable {
                                                   underlying: "slot \(reference.slot) is out of range or repeated for \(total) inputs")
             }
             let plane = reference.plane
-            let window: RawPlane? = state.withLock { s in
+            let held: Entry? = state.withLock { s in
                 let key = Key(length: plane.length, xxh64: plane.xxh64)
                 guard let entry = s.entries[key], entry.width == plane.width, entry.height == plane.height else {
                     s.misses += 1
@@ -143,12 +143,13 @@ public final class PlaneCache: Sendable {
                     s.entries.removeValue(forKey: key)
                     s.bytes -= entry.samples.count * 2
                 }
-                // Cut under the lock: the entry's samples are shared (copy-on-write), never copied.
-                return entry.samples.withUnsafeBufferPointer {
-                    Developer.window(reference.rect, of: $0, width: entry.width, height: entry.height)
-                }
+                return entry  // its samples are shared (copy-on-write), not copied
             }
-            guard let window else { throw Miss(plane: plane, slot: reference.slot) }
+            guard let held else { throw Miss(plane: plane, slot: reference.slot) }
+            // Cut outside the lock: the socket thread inserts planes while windows are cut.
+            let window = held.samples.withUnsafeBufferPointer {
+                Developer.window(reference.rect, of: $0, width: held.width, height: held.height)
+            }
             slots[reference.slot] = SampleBytes.bytes(of: window.pixels)
         }
         var sent = payloads.makeIterator()
