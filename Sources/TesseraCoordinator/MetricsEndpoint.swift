@@ -68,7 +68,7 @@ final class FarmMetrics: Sendable {
             ({ @Sendable c in c.cacheMisses.load(ordering: .relaxed) }, counter("tessera_cache_misses_total")),
             ({ @Sendable c in c.cacheBytesSaved.load(ordering: .relaxed) }, counter("tessera_cache_bytes_saved_total")),
         ]
-        seen.withLock { $0 = Array(repeating: 0, count: 11) }  // one per entry of `sent`
+        seen.withLock { $0 = Array(repeating: 0, count: sent.count) }  // one per entry of `sent`
         framesDone = counter("tessera_frames_total", [("outcome", "done")])
         framesFailed = counter("tessera_frames_total", [("outcome", "failed")])
         pixelsDone = counter("tessera_pixels_written_total")
