@@ -4,6 +4,9 @@
 #   scripts/fuzz-wire.sh                 # seed the corpus, build, fuzz 10M executions
 #   scripts/fuzz-wire.sh -runs=1000000   # any libFuzzer flags are passed through
 #   scripts/fuzz-wire.sh --seed-only     # (re)write Fuzz/corpus/wire from protos/vectors, no fuzzing
+#   scripts/fuzz-wire.sh --migrate-version  # after a protocol version bump: rewrite the version
+#                                        # byte of every found input (not the vector seeds) to the
+#                                        # current one (earlier versions only), so the corpus reaches past the version check
 #
 # The corpus (Fuzz/corpus/wire) starts from every golden vector in protos/vectors (valid and
 # invalid); libFuzzer adds the inputs that reach new code. Crash inputs land in
@@ -17,6 +20,25 @@ BUILD=${FUZZ_BUILD_DIR:-$ROOT/.build-fuzz}
 CORPUS=$ROOT/Fuzz/corpus/wire
 CRASHES=$ROOT/Fuzz/regressions/wire
 mkdir -p "$BUILD" "$CORPUS" "$CRASHES"
+
+if [[ "${1:-}" == "--migrate-version" ]]; then
+    VERSION=$(sed -n 's/.*public static let version: UInt8 = \([0-9]*\).*/\1/p' Sources/TesseraWire/WireCodec.swift)
+    python3 - "$VERSION" "$CORPUS" "$CRASHES" <<'PY'
+import os, sys
+version, dirs = int(sys.argv[1]), sys.argv[2:]
+moved = 0
+for d in dirs:
+    for name in os.listdir(d):
+        path = os.path.join(d, name)
+        data = bytearray(open(path, 'rb').read())
+        if not name.startswith('vector-') and data[:2] == b'TS' and len(data) > 2 and 0 < data[2] < version:
+            data[2] = version
+            open(path, 'wb').write(data)
+            moved += 1
+print(f"{moved} corpus inputs rewritten to protocol version {version}")
+PY
+    exit 0
+fi
 
 # Seed: one binary file per golden vector (hex pairs, '#' comments).
 for hex in protos/vectors/valid/*.hex protos/vectors/invalid/*.hex; do

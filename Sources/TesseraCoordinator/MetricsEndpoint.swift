@@ -22,7 +22,8 @@ final class FarmMetrics: Sendable {
     private let sessions: @Sendable () -> [SessionSnapshot]
 
     private let sent: [(@Sendable (DispatchCounters) -> Int, CoreMetrics.Counter)]
-    private let seen = Mutex<[Int]>([])
+    /// The value of each entry of `sent` at the last scrape (counters only grow by the difference).
+    private let seen: Mutex<[Int]>
     private let framesDone: CoreMetrics.Counter
     private let framesFailed: CoreMetrics.Counter
     private let pixelsDone: CoreMetrics.Counter
@@ -55,7 +56,7 @@ final class FarmMetrics: Sendable {
         func gauge(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Gauge {
             CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory)
         }
-        sent = [
+        let sent: [(@Sendable (DispatchCounters) -> Int, CoreMetrics.Counter)] = [
             ({ @Sendable c in c.tasksSent.load(ordering: .relaxed) }, counter("tessera_tasks_sent_total")),
             ({ @Sendable c in c.resultsReceived.load(ordering: .relaxed) }, counter("tessera_results_received_total")),
             ({ @Sendable c in c.failuresReceived.load(ordering: .relaxed) }, counter("tessera_failures_received_total")),
@@ -68,7 +69,8 @@ final class FarmMetrics: Sendable {
             ({ @Sendable c in c.cacheMisses.load(ordering: .relaxed) }, counter("tessera_cache_misses_total")),
             ({ @Sendable c in c.cacheBytesSaved.load(ordering: .relaxed) }, counter("tessera_cache_bytes_saved_total")),
         ]
-        seen.withLock { $0 = Array(repeating: 0, count: sent.count) }  // one per entry of `sent`
+        self.sent = sent
+        seen = Mutex(Array(repeating: 0, count: sent.count))
         framesDone = counter("tessera_frames_total", [("outcome", "done")])
         framesFailed = counter("tessera_frames_total", [("outcome", "failed")])
         pixelsDone = counter("tessera_pixels_written_total")

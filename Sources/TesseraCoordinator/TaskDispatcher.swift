@@ -357,7 +357,7 @@ final class TaskDispatcher: Sendable {
                 counters.staleResults.add(1)
                 return
             }
-            if let cached = task.cached, failure.code == .payloadCorrupt {
+            if let cached = task.cached, failure.code == .inputNotCached {
                 resendInline(cached, failure: failure, task: task, routingID: routingID, session: session, state: state)
                 return
             }
@@ -386,8 +386,8 @@ final class TaskDispatcher: Sendable {
         }
     }
 
-    /// A task sent with cached inputs came back as a cache miss (FAILURE `payloadCorrupt` from a
-    /// worker that no longer holds a referenced plane, or whose inline part failed its check):
+    /// A task sent with cached inputs came back as a cache miss (FAILURE `inputNotCached` from a
+    /// worker that no longer holds a referenced plane):
     /// the session keeps the lease — same task, same attempt, nothing recorded in the store, not
     /// the worker's fault — and the task is prepared again with every input inline and sent to
     /// the same worker at once (its FAILURE is followed by the CREDIT this resend uses).

@@ -1,6 +1,6 @@
 import TesseraCore
 
-/// Encoder, decoder, validator and payload verifier for Tessera protocol v1 header frames
+/// Encoder, decoder, validator and payload verifier for Tessera protocol header frames (version `WireCodec.version`)
 /// (protos/PROTOCOL.md). Stateless and thread-safe: every function is pure over its arguments.
 ///
 /// A message on the wire is `[header frame][payload frame 0]...[payload frame n-1]`; this type
@@ -10,7 +10,7 @@ public enum WireCodec {
     /// The protocol signature, bytes 0–1 of every header: `"TS"`.
     public static let signature: (UInt8, UInt8) = (0x54, 0x53)
     /// The protocol version this codec speaks (header byte 2).
-    public static let version: UInt8 = 2
+    public static let version: UInt8 = 3
     /// Bytes before the body: signature (2), version (1), type (1).
     public static let headerPrefixLength = 4
     /// Range of a row id on the wire (u64 restricted to Int64's non-negative range).

@@ -1,6 +1,6 @@
 import TesseraCore
 
-/// The message types of protocol v1 and their one-byte codes (header byte 3).
+/// The message types of the protocol and their one-byte codes (header byte 3).
 ///
 /// Codes `0x01`–`0x1F` belong to the task socket (worker DEALER ⇄ coordinator ROUTER),
 /// `0x20`–`0x3F` to the control socket (CLI DEALER ⇄ coordinator ROUTER). Code `0x00` is
@@ -138,7 +138,7 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
 
 /// Status codes carried by REFUSE (task socket) and CONTROL_ERROR (control socket), u16 on the wire.
 ///
-/// The set is closed for protocol v1: a receiver rejects any other value as malformed.
+/// The set is closed: a receiver rejects any other value as malformed.
 /// Each code's meaning and the expected reaction are documented in protos/PROTOCOL.md §6.
 public enum WireStatus: UInt16, Sendable, CaseIterable, CustomStringConvertible {
     /// The header's version byte is not one this peer speaks. The worker should stop and report.
@@ -184,7 +184,7 @@ public enum WireStatus: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     }
 }
 
-/// Why a worker could not complete a task (FAILURE.code, u16 on the wire). Closed set for v1.
+/// Why a worker could not complete a task (FAILURE.code, u16 on the wire). Closed set (v3 added `inputNotCached`).
 ///
 /// The worker's `retryable` flag is authoritative; `defaultRetryable` is the recommended value.
 public enum FailureCode: UInt16, Sendable, CaseIterable, CustomStringConvertible {
@@ -202,11 +202,14 @@ public enum FailureCode: UInt16, Sendable, CaseIterable, CustomStringConvertible
     case outOfMemory = 6
     /// The task was cancelled (CANCEL) before it completed.
     case cancelled = 7
+    /// The TASK referenced an input plane (`cachedInputs`) the worker no longer holds (a cache
+    /// miss, v3): the coordinator resends the same attempt with every input inline.
+    case inputNotCached = 8
 
     /// Whether a failure with this code is usually worth retrying on another attempt.
     public var defaultRetryable: Bool {
         switch self {
-        case .internalError, .payloadCorrupt, .outOfMemory: true
+        case .internalError, .payloadCorrupt, .outOfMemory, .inputNotCached: true
         case .decodeFailed, .unsupportedInput, .invalidParameters, .cancelled: false
         }
     }
@@ -221,11 +224,12 @@ public enum FailureCode: UInt16, Sendable, CaseIterable, CustomStringConvertible
         case .payloadCorrupt: "payloadCorrupt"
         case .outOfMemory: "outOfMemory"
         case .cancelled: "cancelled"
+        case .inputNotCached: "inputNotCached"
         }
     }
 }
 
-/// The state of a job as reported by STATUS_REPLY (u8 on the wire). Closed set for v1.
+/// The state of a job as reported by STATUS_REPLY (u8 on the wire). Closed set.
 public enum WireJobState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// Submitted; no task has started yet.
     case queued = 1
@@ -261,7 +265,7 @@ public enum WireJobState: UInt8, Sendable, CaseIterable, CustomStringConvertible
     }
 }
 
-/// The output file format requested by SUBMIT (u8 on the wire). Closed set for v1.
+/// The output file format requested by SUBMIT (u8 on the wire). Closed set.
 public enum WireOutputFormat: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// JPEG (`.jpg`).
     case jpeg = 1

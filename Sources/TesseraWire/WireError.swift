@@ -12,7 +12,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case badSignature(found: UInt16)
     /// The version byte is not 1. The peer should be refused with `WireStatus.unsupportedVersion`.
     case unsupportedVersion(UInt8)
-    /// The type byte is not a v1 message type.
+    /// The type byte is not a message type of this protocol version.
     case unknownMessageType(UInt8)
     /// A string's byte length exceeds its limit.
     case stringTooLong(field: String, length: Int, max: Int)
@@ -24,7 +24,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidBool(field: String, value: UInt8)
     /// A list's count exceeds its limit.
     case listTooLong(field: String, count: Int, max: Int)
-    /// An enumerated field (kind, code, state, format, bitset) holds a value v1 does not define.
+    /// An enumerated field (kind, code, state, format, bitset) holds a value this protocol version does not define.
     case invalidEnumValue(field: String, value: UInt64)
     /// A numeric field is outside its documented range (`allowed` says which).
     case valueOutOfRange(field: String, value: UInt64, allowed: String)

@@ -2,7 +2,7 @@
 /// allocating anything of the claimed size, so a hostile or buggy peer cannot make the
 /// coordinator allocate more than `maxHeaderLength` plus the decoded values' own size.
 ///
-/// Values are byte counts (UTF-8 bytes for strings) or item counts. `.default` is the v1
+/// Values are byte counts (UTF-8 bytes for strings) or item counts. `.default` is the protocol's
 /// contract documented in protos/PROTOCOL.md §5; both ends of a deployment must agree on any
 /// change (a sender's `WireCodec.validate` uses the same struct). Immutable value; `Sendable`.
 public struct WireLimits: Sendable, Equatable {
@@ -39,7 +39,7 @@ public struct WireLimits: Sendable, Equatable {
     /// Maximum number of state counts in one list of JOB_REPLY.
     public var maxStateCounts: Int = 256
 
-    /// Creates limits; every argument defaults to the v1 contract value.
+    /// Creates limits; every argument defaults to the protocol's contract value.
     public init(
         maxHeaderLength: Int = 64 << 20,
         maxStringLength: Int = 4096,
@@ -68,6 +68,6 @@ public struct WireLimits: Sendable, Equatable {
         self.maxJobFailures = maxJobFailures
     }
 
-    /// The protocol v1 limits (protos/PROTOCOL.md §5).
+    /// The protocol's limits (protos/PROTOCOL.md §5).
     public static let `default` = WireLimits()
 }

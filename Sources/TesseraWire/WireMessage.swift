@@ -399,7 +399,7 @@ public struct ControlError: Equatable, Sendable {
 
 // MARK: - The message
 
-/// One Tessera protocol v1 message: the decoded header frame of a multipart ZeroMQ message.
+/// One Tessera protocol message: the decoded header frame of a multipart ZeroMQ message.
 ///
 /// Payload frames (TASK, RESULT) are not part of this value; they travel as separate frames and
 /// are described by `payloads`. Value type, `Sendable`.

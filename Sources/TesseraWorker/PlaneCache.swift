@@ -13,8 +13,8 @@ import TesseraImaging
 /// The coordinator mirrors this cache per worker session (capacity advertised in HELLO as the
 /// capability `cache-bytes=N`, same LRU rule) and only references planes it believes are here;
 /// when one is not (evicted, or the worker restarted), ``resolve(parameters:payloads:)`` throws
-/// ``Miss`` and the worker answers FAILURE `payloadCorrupt` (retryable), which the coordinator
-/// treats as a cache miss: it resends the task inline at once, without counting an attempt.
+/// ``Miss`` and the worker answers FAILURE `inputNotCached` (retryable): the coordinator resends
+/// the task inline at once, without counting an attempt.
 ///
 /// Thread-safe: inserts come from the socket thread, lookups from execution threads.
 public final class PlaneCache: Sendable {

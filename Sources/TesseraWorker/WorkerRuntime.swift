@@ -398,7 +398,7 @@ public final class WorkerRuntime: Sendable {
                 let inputs: [[UInt8]]
                 do { inputs = try cache.resolve(parameters: parameters, payloads: payloads) } catch let miss as PlaneCache.Miss {
                     // The coordinator resends the task inline; it is not held against this worker.
-                    throw TaskExecutor.Failure(code: .payloadCorrupt, retryable: true, reason: "\(miss)")
+                    throw TaskExecutor.Failure(code: .inputNotCached, retryable: true, reason: "\(miss)")
                 } catch {
                     throw TaskExecutor.Failure(code: .invalidParameters, retryable: false, reason: "\(error)")
                 }
@@ -431,7 +431,7 @@ public final class WorkerRuntime: Sendable {
                 }
                 try send(.result(result), payloads: output.payloads, on: socket, session: &session)
             case .failure(let failure):
-                if failure.code == .payloadCorrupt, failure.reason.hasPrefix("cache miss") {
+                if failure.code == .inputNotCached {
                     // Expected now and then (an evicted plane): the coordinator resends the task inline.
                     logger.info("cache miss", metadata: ["task": "\(taskID)", "reason": "\(failure.reason)"])
                 } else {

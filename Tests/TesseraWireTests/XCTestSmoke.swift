@@ -5,7 +5,7 @@ import XCTest
 final class WireXCTestSmoke: XCTestCase {
     func testHeartbeatRoundTrip() throws {
         let bytes = WireCodec.encode(.heartbeat)
-        XCTAssertEqual(bytes, [0x54, 0x53, 0x02, 0x05])
+        XCTAssertEqual(bytes, [0x54, 0x53, 0x03, 0x05])
         XCTAssertEqual(try WireCodec.decode(bytes), .heartbeat)
     }
 }

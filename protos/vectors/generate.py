@@ -71,7 +71,7 @@ assert xxh64(b'abc') == 0x44BC2CF5AD770999
 assert xxh64(b'The quick brown fox jumps over the lazy dog') == 0x0B242D361FDA71BC
 
 # ---------------------------------------------------------------- encoder from the spec
-VERSION = 2  # PROTOCOL.md §8: v2 added SUBMIT.mergeBursts/burstGapMillis and TaskKind 3 (mergeTile)
+VERSION = 3  # PROTOCOL.md §8: v2 added SUBMIT.mergeBursts/burstGapMillis and TaskKind 3 (mergeTile); v3 FailureCode 8 (inputNotCached)
 TYPES = {'HELLO': 0x01, 'WELCOME': 0x02, 'REFUSE': 0x03, 'CREDIT': 0x04, 'HEARTBEAT': 0x05,
          'TASK': 0x06, 'RESULT': 0x07, 'FAILURE': 0x08, 'CANCEL': 0x09, 'GOODBYE': 0x0A,
          'SUBMIT': 0x20, 'SUBMITTED': 0x21, 'STATUS': 0x22, 'STATUS_REPLY': 0x23, 'CONTROL_ERROR': 0x24,
@@ -320,7 +320,7 @@ VALID = [
     ('welcome', 'WELCOME', 'worker 42, 1 s heartbeats, 5 beats liveness', {
         'workerID': '42', 'heartbeatIntervalMillis': 1000, 'livenessBeats': 5, 'coordinatorVersion': 'tessera 0.1.0'}),
     ('refuse', 'REFUSE', 'refusal of a peer speaking another version (code 1 unsupportedVersion)', {
-        'code': 1, 'reason': 'protocol version 3 is not supported; this coordinator speaks version 2'}),
+        'code': 1, 'reason': 'protocol version 4 is not supported; this coordinator speaks version 3'}),
     ('credit', 'CREDIT', 'four more tasks', {'credits': 4}),
     ('credit-max', 'CREDIT', 'the largest credit', {'credits': 65535}),
     ('heartbeat', 'HEARTBEAT', 'empty body', {}),
@@ -341,6 +341,9 @@ VALID = [
         'reason': 'LibRaw: ungültige Datei “IMG_0001.CR2” — data corrupted'}),
     ('failure-retryable', 'FAILURE', 'retryable out-of-memory', {
         'taskID': '5', 'attempt': 1, 'code': 6, 'retryable': True, 'reason': 'out of memory (8 GiB)'}),
+    ('failure-input-not-cached', 'FAILURE', 'a cache miss: a referenced plane is no longer held (v3)', {
+        'taskID': '77', 'attempt': 1, 'code': 8, 'retryable': True,
+        'reason': 'input 0 references a 16000000 B plane xxh64=0123456789abcdef this worker no longer holds'}),
     ('cancel', 'CANCEL', 'three task ids', {'taskIDs': ['1001', '1002', str(INT64_MAX)]}),
     ('cancel-empty', 'CANCEL', 'no task ids', {'taskIDs': []}),
     ('goodbye', 'GOODBYE', 'draining on SIGTERM', {'reason': 'SIGTERM: draining'}),
@@ -455,10 +458,12 @@ def invalid():
     out.append(('bad-signature-zmtp', 'a ZMTP-like greeting, not a Tessera header',
                 F().raw(b'\xff\x00\x00\x00\x00\x00\x00\x00\x01\x7f', 'ZMTP signature'),
                 err('badSignature', found=0xFF00)))
-    out.append(('version-1', 'version 1 (the previous protocol) with an otherwise valid HEARTBEAT',
+    out.append(('version-1', 'version 1 (an earlier protocol) with an otherwise valid HEARTBEAT',
                 F().header('HEARTBEAT', version=1), err('unsupportedVersion', version=1)))
-    out.append(('version-3', 'version 3 with an otherwise valid HEARTBEAT', F().header('HEARTBEAT', version=3),
-                err('unsupportedVersion', version=3)))
+    out.append(('version-2', 'version 2 (the previous protocol) with an otherwise valid HEARTBEAT',
+                F().header('HEARTBEAT', version=2), err('unsupportedVersion', version=2)))
+    out.append(('version-4', 'version 4 with an otherwise valid HEARTBEAT', F().header('HEARTBEAT', version=4),
+                err('unsupportedVersion', version=4)))
     out.append(('version-0', 'version 0', F().header('HEARTBEAT', version=0), err('unsupportedVersion', version=0)))
     out.append(('version-only', 'version 9 and nothing after: the version is reported before the type is needed',
                 F().raw(b'TS', 'signature').raw([9], 'version 9'), err('unsupportedVersion', version=9)))
@@ -588,9 +593,9 @@ def invalid():
     out.append(('control-error-code-999', 'CONTROL_ERROR.code 999',
                 F().header('CONTROL_ERROR').u32(1, 'requestID').u16(999, 'code').str('x', 'message'),
                 err('invalidEnumValue', field='CONTROL_ERROR.code', value='999')))
-    out.append(('failure-code-8', 'FAILURE.code 8 (undefined)',
-                F().header('FAILURE').u64(1, 'taskID').u32(1, 'attempt').u16(8, 'code').bool(False, 'retryable').str('', 'reason'),
-                err('invalidEnumValue', field='FAILURE.code', value='8')))
+    out.append(('failure-code-9', 'FAILURE.code 9 (undefined)',
+                F().header('FAILURE').u64(1, 'taskID').u32(1, 'attempt').u16(9, 'code').bool(False, 'retryable').str('', 'reason'),
+                err('invalidEnumValue', field='FAILURE.code', value='9')))
     s = F().header('SUBMIT').u32(1, 'requestID').str('j', 'jobName').str('/c', 'captureDir').str('/o', 'outputDir')
     s.longstr('standard', 'recipe').u32(512, 'tileSize').u8(4, 'format (4)').i32(0, 'priority').bool(False, 'overwrite')
     out.append(('submit-format-4', 'SUBMIT.format 4', s, err('invalidEnumValue', field='SUBMIT.format', value='4')))
