@@ -57,6 +57,9 @@ struct BenchRogue: ParsableCommand {
         /// clean ÷ attacked farm CPU seconds: the throughput ratio a farm with its CPUs to itself
         /// would see (robust to other load on a shared machine, unlike wall time).
         var cpuRatio: Double
+        /// The coordinator process's share of the farm CPU seconds.
+        var cleanCoordinatorCPUSeconds: Double
+        var attackedCoordinatorCPUSeconds: Double
         /// Whether the attacked run went first in this round.
         var attackedFirst: Bool
     }
@@ -149,9 +152,10 @@ struct BenchRogue: ParsableCommand {
         }
 
         var jobIndex = 0
-        func timedJob() throws -> (seconds: Double, cpu: Double, tasks: Int) {
+        func timedJob() throws -> (seconds: Double, cpu: Double, coordinatorCPU: Double, tasks: Int) {
             jobIndex += 1
-            let cpuBefore = BenchBurst.cpuSeconds(Int32(RUSAGE_SELF.rawValue)) + pool.processIDs.map(ProcessCPU.seconds).reduce(0, +)
+            let coordinatorBefore = BenchBurst.cpuSeconds(Int32(RUSAGE_SELF.rawValue))
+            let cpuBefore = coordinatorBefore + pool.processIDs.map(ProcessCPU.seconds).reduce(0, +)
             let started = ContinuousClock.now
             let job = try coordinator.submit(JobRequest(captureDirectory: shoot, outputDirectory: directory + "/out\(jobIndex)",
                                                         tileSize: tileSize, format: .jpeg)).job
@@ -164,11 +168,12 @@ struct BenchRogue: ParsableCommand {
                 summary = try coordinator.store.jobSummaries(job).first
             }
             let seconds = BenchFigures.seconds(ContinuousClock.now - started)
-            let cpu = BenchBurst.cpuSeconds(Int32(RUSAGE_SELF.rawValue)) + pool.processIDs.map(ProcessCPU.seconds).reduce(0, +) - cpuBefore
+            let coordinatorCPU = BenchBurst.cpuSeconds(Int32(RUSAGE_SELF.rawValue)) - coordinatorBefore
+            let cpu = coordinatorCPU + coordinatorBefore + pool.processIDs.map(ProcessCPU.seconds).reduce(0, +) - cpuBefore
             guard let summary, summary.state == .succeeded else {
                 throw ValidationError("job \(jobIndex) did not succeed: \(String(describing: summary?.state))")
             }
-            return (seconds, cpu, summary.taskCounts.values.reduce(0, +))
+            return (seconds, cpu, coordinatorCPU, summary.taskCounts.values.reduce(0, +))
         }
 
         // Warm-up (workers registered, caches and page cache hot); not timed.
@@ -182,38 +187,48 @@ struct BenchRogue: ParsableCommand {
         var counted = [0, 0, 0, 0]
         var cleanMalformed = 0
         var sent = [0, 0, 0]
+        let decoyKey = try KeyFiles.write(try CurveKeyPair.generate(), name: "decoy", directory: directory, force: true).secret
         for round in 1...rounds {
             let attackedFirst = round % 2 == 0
-            var clean = 0.0, attacked = 0.0, cleanCPU = 0.0, attackedCPU = 0.0
+            var clean = 0.0, attacked = 0.0, cleanCPU = 0.0, attackedCPU = 0.0, cleanCoordinator = 0.0, attackedCoordinator = 0.0
             for attackedRun in attackedFirst ? [true, false] : [false, true] {
                 let before = snapshot()
                 if attackedRun {
                     let compromised = try CurveKeyPair.generate()
                     try coordinator.store.allowKey(name: "compromised-\(round)", publicKey: compromised.publicKey, role: .worker)
                     let keyFile = try KeyFiles.write(compromised, name: "compromised-\(round)", directory: directory, force: true).secret
-                    let attack = try RogueProcess(endpoint: endpoint, serverKey: serverKey, keyFile: keyFile, sets: rogues, cpus: plan.rogues)
+                    let attack = try RogueProcess(endpoint: endpoint, serverKey: serverKey, keyFile: keyFile, sets: rogues, cpus: plan.rogues, idle: false)
                     let measured = try timedJob()
                     let rogueSent = try attack.stop()
                     attacked = measured.seconds
                     attackedCPU = measured.cpu
+                    attackedCoordinator = measured.coordinatorCPU
                     for (i, v) in rogueSent.enumerated() { sent[i] += v }
                     let after = snapshot()
                     for i in counted.indices { counted[i] += after[i] - before[i] }
                 } else {
+                    // The rogue CPUs are kept as busy as in an attacked run, without any traffic:
+                    // both runs then see the same machine (see ``RogueAttack/idle``).
+                    let decoy = try RogueProcess(endpoint: endpoint, serverKey: serverKey, keyFile: decoyKey, sets: rogues,
+                                                 cpus: plan.rogues, idle: true)
                     let measured = try timedJob()
+                    _ = try decoy.stop()
                     clean = measured.seconds
                     cleanCPU = measured.cpu
+                    cleanCoordinator = measured.coordinatorCPU
                     cleanMalformed += snapshot()[0] - before[0]
                 }
             }
             let row = Round(cleanSeconds: clean, attackedSeconds: attacked, cleanFramesPerSecond: Double(frames) / clean,
                             attackedFramesPerSecond: Double(frames) / attacked, ratio: clean / attacked,
                             cleanFarmCPUSeconds: cleanCPU, attackedFarmCPUSeconds: attackedCPU, cpuRatio: cleanCPU / attackedCPU,
+                            cleanCoordinatorCPUSeconds: cleanCoordinator, attackedCoordinatorCPUSeconds: attackedCoordinator,
                             attackedFirst: attackedFirst)
             results.append(row)
             if !json {
-                FileHandle.standardError.write(Data(String(format: "round %d: clean %.2f s (farm CPU %.2f s), under attack %.2f s (farm CPU %.2f s) → %.1f %% wall, %.1f %% CPU\n",
-                                                           round, clean, cleanCPU, attacked, attackedCPU, row.ratio * 100, row.cpuRatio * 100).utf8))
+                FileHandle.standardError.write(Data(String(format: "round %d: clean %.2f s (farm CPU %.2f s, coordinator %.2f s), under attack %.2f s (farm CPU %.2f s, coordinator %.2f s) → %.1f %% wall, %.1f %% CPU\n",
+                                                           round, clean, cleanCPU, cleanCoordinator, attacked, attackedCPU, attackedCoordinator,
+                                                           row.ratio * 100, row.cpuRatio * 100).utf8))
             }
         }
         let events = try coordinator.store.events(job: nil, after: 0, limit: 100_000).filter { $0.kind == "peer.disconnected" }.count
@@ -330,10 +345,15 @@ final class RogueAttack: Sendable {
     private let sets: Int
     private let cpus: [Int]?
     private let sent: Sent
+    /// Spin instead of attacking: the same threads, as busy, sending nothing.
+    let idle: Bool
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchGroup()
+    /// Keeps the idle spinners' work observable.
+    private let spun = Atomic<UInt64>(0)
 
-    init(endpoint: String, serverKey: String, compromised: CurveKeyPair, sets: Int, cpus: [Int]?, sent: Sent) {
+    init(endpoint: String, serverKey: String, compromised: CurveKeyPair, sets: Int, cpus: [Int]?, sent: Sent, idle: Bool = false) {
+        self.idle = idle
         self.endpoint = endpoint
         self.serverKey = serverKey
         self.compromised = compromised
@@ -344,7 +364,10 @@ final class RogueAttack: Sendable {
 
     /// Starts 3 threads per set.
     func start() {
-        for set in 0..<sets {
+        for set in 0..<sets where idle {
+            for kind in 0..<3 { spawn("rogue-idle-\(set)-\(kind)") { self.spin(seed: UInt64(400 + 3 * set + kind)) } }
+        }
+        for set in 0..<sets where !idle {
             spawn("rogue-wrong-key-\(set)") { self.wrongKeyLoop(seed: UInt64(100 + set)) }
             spawn("rogue-compromised-\(set)") { self.compromisedLoop(seed: UInt64(200 + set)) }
             spawn("rogue-raw-tcp-\(set)") { self.rawTCPLoop(seed: UInt64(300 + set)) }
@@ -369,6 +392,14 @@ final class RogueAttack: Sendable {
         }
         thread.name = name
         thread.start()
+    }
+
+    private func spin(seed: UInt64) {
+        var rng = SplitMix64(seed: seed), sum: UInt64 = 0
+        while !isStopping {
+            for _ in 0..<10_000 { sum &+= rng.next() }
+        }
+        spun.add(sum)
     }
 
     private func wrongKeyLoop(seed: UInt64) {
@@ -467,6 +498,11 @@ extension Atomic where Value == Int {
     fileprivate func add(_ delta: Int) { _ = wrappingAdd(delta, ordering: .relaxed) }
 }
 
+extension Atomic where Value == UInt64 {
+    /// Adds `delta` (relaxed).
+    fileprivate func add(_ delta: UInt64) { _ = wrappingAdd(delta, ordering: .relaxed) }
+}
+
 /// CPU time of a live process from /proc/PID/stat (user + system, clock-tick resolution).
 enum ProcessCPU {
     /// CPU seconds `pid` has used so far; 0 if it is gone.
@@ -488,10 +524,10 @@ final class RogueProcess {
     private let input = Pipe(), output = Pipe()
 
     /// Starts the rogue process and waits until its rogues are running.
-    init(endpoint: String, serverKey: String, keyFile: String, sets: Int, cpus: [Int]?) throws {
+    init(endpoint: String, serverKey: String, keyFile: String, sets: Int, cpus: [Int]?, idle: Bool) throws {
         process.executableURL = URL(fileURLWithPath: try WorkerPool.executablePath())
         process.arguments = ["bench", "rogue-peers", "--endpoint", endpoint, "--server-key=\(serverKey)", "--key", keyFile,
-                             "--sets", "\(sets)"] + (cpus.map { ["--cpus", $0.map(String.init).joined(separator: ",")] } ?? [])
+                             "--sets", "\(sets)"] + (idle ? ["--idle"] : []) + (cpus.map { ["--cpus", $0.map(String.init).joined(separator: ",")] } ?? [])
         process.standardInput = input
         process.standardOutput = output
         try process.run()
@@ -542,6 +578,9 @@ struct BenchRoguePeers: ParsableCommand {
     @Option(help: "CPUs to pin every thread to, comma-separated.")
     var cpus: String?
 
+    @Flag(help: "Busy-spin the same threads without sending anything (the clean runs' decoy).")
+    var idle = false
+
     func run() throws {
         let compromised = try KeyFiles.readSecret(key)
         if let cpus {
@@ -550,7 +589,8 @@ struct BenchRoguePeers: ParsableCommand {
             try CPUAffinity.pinProcess(getpid(), to: list)
         }
         let sent = RogueAttack.Sent()
-        let attack = RogueAttack(endpoint: endpoint, serverKey: serverKey, compromised: compromised, sets: sets, cpus: nil, sent: sent)
+        let attack = RogueAttack(endpoint: endpoint, serverKey: serverKey, compromised: compromised, sets: sets, cpus: nil, sent: sent,
+                                 idle: idle)
         attack.start()
         FileHandle.standardOutput.write(Data("ready\n".utf8))
         var byte: UInt8 = 0
