@@ -47,6 +47,13 @@ struct BenchTransport: ParsableCommand {
         var tesseraGBps: Double
         /// tessera / baseline.
         var ratio: Double
+        /// CPU seconds (all threads of the process: sender, receiver, libzmq I/O) per GB moved,
+        /// the least of the repeats; on a shared machine steadier than wall time.
+        var baselineCPUSecondsPerGB: Double
+        var tesseraCPUSecondsPerGB: Double
+        /// baseline ÷ tessera CPU per GB: the throughput ratio when CPU-bound (both ends on one
+        /// machine, as here).
+        var cpuRatio: Double
     }
 
     /// The whole report.
@@ -71,13 +78,18 @@ struct BenchTransport: ParsableCommand {
         var rows: [Row] = []
         for size in parsedSizes {
             let messages = max(16, (megabytes << 20) / size)
-            var baseline = 0.0, tessera = 0.0
+            var baseline = 0.0, tessera = 0.0, baselineCPU = Double.infinity, tesseraCPU = Double.infinity
             // Alternate the two so drift on a shared machine hits both alike.
             for _ in 0..<repeats {
-                baseline = max(baseline, try TransportRun(size: size, messages: messages, transport: transport, curve: curve, protocol: false).gigabytesPerSecond())
-                tessera = max(tessera, try TransportRun(size: size, messages: messages, transport: transport, curve: curve, protocol: true).gigabytesPerSecond())
+                let b = try TransportRun(size: size, messages: messages, transport: transport, curve: curve, protocol: false).measure()
+                let t = try TransportRun(size: size, messages: messages, transport: transport, curve: curve, protocol: true).measure()
+                baseline = max(baseline, b.gigabytesPerSecond)
+                tessera = max(tessera, t.gigabytesPerSecond)
+                baselineCPU = min(baselineCPU, b.cpuSecondsPerGB)
+                tesseraCPU = min(tesseraCPU, t.cpuSecondsPerGB)
             }
-            rows.append(Row(payloadBytes: size, messages: messages, baselineGBps: baseline, tesseraGBps: tessera, ratio: tessera / baseline))
+            rows.append(Row(payloadBytes: size, messages: messages, baselineGBps: baseline, tesseraGBps: tessera, ratio: tessera / baseline,
+                            baselineCPUSecondsPerGB: baselineCPU, tesseraCPUSecondsPerGB: tesseraCPU, cpuRatio: baselineCPU / tesseraCPU))
         }
         let report = Report(transport: transport, curve: curve, rows: rows, goal: "ratio >= 0.90")
         if json {
@@ -87,10 +99,10 @@ struct BenchTransport: ParsableCommand {
             return
         }
         print("transport: \(transport)\(curve ? " + CURVE" : ""), DEALER → ROUTER, copying sends, best of \(repeats)")
-        print("| payload | messages | raw libzmq GB/s | tessera GB/s | ratio |")
-        print("|---|---|---|---|---|")
+        print("| payload | messages | raw libzmq GB/s | tessera GB/s | ratio | raw CPU s/GB | tessera CPU s/GB | CPU ratio |")
+        print("|---|---|---|---|---|---|---|---|")
         for r in rows {
-            print("| \(r.payloadBytes) B | \(r.messages) | \(String(format: "%.2f", r.baselineGBps)) | \(String(format: "%.2f", r.tesseraGBps)) | \(String(format: "%.3f", r.ratio)) |")
+            print("| \(r.payloadBytes) B | \(r.messages) | \(String(format: "%.2f", r.baselineGBps)) | \(String(format: "%.2f", r.tesseraGBps)) | \(String(format: "%.3f", r.ratio)) | \(String(format: "%.3f", r.baselineCPUSecondsPerGB)) | \(String(format: "%.3f", r.tesseraCPUSecondsPerGB)) | \(String(format: "%.3f", r.cpuRatio)) |")
         }
     }
 }
@@ -111,7 +123,11 @@ struct TransportRun {
     }
 
     /// Moves the bytes and returns 10⁹ bytes per second of payload, first send to last receipt.
-    func gigabytesPerSecond() throws -> Double {
+    func gigabytesPerSecond() throws -> Double { try measure().gigabytesPerSecond }
+
+    /// Moves the bytes; returns 10⁹ bytes per second of payload (first send to last receipt) and
+    /// the CPU seconds this process (every thread) spent per 10⁹ bytes over the same span.
+    func measure() throws -> (gigabytesPerSecond: Double, cpuSecondsPerGB: Double) {
         let context = try ZMQContext()
         defer { context.shutdown() }
         let keys = curve ? try (server: ZMQCurve.generateKeyPair(), client: ZMQCurve.generateKeyPair()) : nil
@@ -182,14 +198,19 @@ struct TransportRun {
             let word = generator.next()
             for b in 0..<min(8, size - i) { payload[i + b] = UInt8(truncatingIfNeeded: word >> (8 * b)) }
         }
+        let cpuStart = BenchBurst.cpuSeconds(Int32(RUSAGE_SELF.rawValue))
         let start = ContinuousClock.now
         if verify {
             for index in 0..<messages {
-                // What the worker does per result: checksum the payload, encode the header, send.
-                let descriptor = payload.withUnsafeBytes { PayloadDescriptor(describing: $0) }
+                // What the worker does per result: copy the payload into its message while
+                // checksumming it (one pass), encode the header, send both.
+                var descriptor = PayloadDescriptor(length: 0, checksum: 0)
+                let frame = payload.withUnsafeBytes { source in
+                    ZMQMessage(count: size) { destination in descriptor = PayloadDescriptor(copying: source, to: destination.baseAddress!) }
+                }
                 let header = WireCodec.encode(.result(TaskResult(
                     taskID: TaskID(Int64(index + 1)), attempt: 1, computeMicros: 1000, metadata: [], payloads: [descriptor])))
-                guard try dealer.send([header, payload]) else { throw Failure(description: "send failed") }
+                guard try dealer.send([ZMQMessage(header), frame]) else { throw Failure(description: "send failed") }
             }
         } else {
             for _ in 0..<messages {
@@ -197,9 +218,11 @@ struct TransportRun {
             }
         }
         done.wait()
+        let cpu = BenchBurst.cpuSeconds(Int32(RUSAGE_SELF.rawValue)) - cpuStart
         let elapsed = try outcome.result() - start
         let seconds = Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)
-        return Double(messages * size) / seconds / 1e9
+        let gigabytes = Double(messages * size) / 1e9
+        return (gigabytes / seconds, cpu / gigabytes)
     }
 }
 
