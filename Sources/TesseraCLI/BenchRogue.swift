@@ -323,11 +323,12 @@ enum CPUAffinity {
     }
 }
 
-/// Rogue peers on their own threads (each pinned to the rogue CPUs before it makes its libzmq
-/// context, so the context's I/O thread inherits the mask), until ``stop()``.
+/// Rogue peers on their own threads (each pinned to `cpus`, if given, before it makes its libzmq
+/// context, so the context's I/O thread inherits the mask), until ``stop()``; with `idle`, the
+/// same number of threads only spin (the clean runs' decoy load).
 ///
-/// Per set: (1) a CURVE client with an unknown key or the wrong server key, a new socket per
-/// attempt, as fast as it can; (2) the compromised worker key blasting random frames, random
+/// Per set: (1) two CURVE clients, one with an unknown key and one with the wrong server key,
+/// handshaking again 1 ms after each failure, replaced with fresh keys every 20 ms; (2) the compromised worker key blasting random frames, random
 /// multi-frame messages and corrupted valid headers with non-blocking sends, libzmq
 /// reconnecting it 1 ms after it is cut (its key is then suspended: refused in ZAP); (3) a raw
 /// TCP client connecting and writing 256 random bytes instead of ZMTP, over and over.
