@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks (build with -c release for meaningful numbers).",
         subcommands: [BenchDemosaic.self, BenchDevelop.self, BenchBurst.self, BenchTransport.self, BenchOps.self,
-                      BenchDispatch.self, BenchFarm.self, BenchRestart.self])
+                      BenchDispatch.self, BenchFarm.self, BenchRestart.self, BenchRogue.self, BenchRoguePeers.self])
 }
 
 /// `tessera bench demosaic`: quality and speed of every demosaic on one noiseless synthetic

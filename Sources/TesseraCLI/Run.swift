@@ -177,6 +177,9 @@ final class WorkerPool {
         return process
     }
 
+    /// The worker processes' ids (for pinning them to CPUs in benchmarks).
+    var processIDs: [pid_t] { processes.map(\.processIdentifier) }
+
     /// Restarts workers that died; throws when they keep dying.
     func superviseAlive() throws {
         for (index, process) in processes.enumerated() where !process.isRunning {

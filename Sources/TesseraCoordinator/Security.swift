@@ -92,6 +92,9 @@ final class Authenticator: Sendable {
     private let logger: Logger
     /// Keys suspended after sending garbage, until the instant given.
     private let suspended = Mutex<[String: ContinuousClock.Instant]>([:])
+    /// Refusals are all counted but only some logged: a peer handshaking in a loop must not
+    /// turn the coordinator's log into the bottleneck (or fill its disk).
+    private let refusalLog = RateLimitedLog(what: "refused connections")
 
     init(store: TesseraStore, ephemeralKeys: [KeyRecord], counters: DispatchCounters, logger: Logger) {
         self.store = store
@@ -113,9 +116,11 @@ final class Authenticator: Sendable {
         let decision = evaluate(request)
         if case .deny(let reason) = decision {
             counters.authRefused.add(1)
-            logger.warning("refused a connection", metadata: [
-                "peer": "\(request.address)", "socket": "\(request.domain)", "key": "\(request.clientKey ?? "-")", "reason": "\(reason)",
-            ])
+            refusalLog.log(to: logger) {
+                ("refused a connection", [
+                    "peer": "\(request.address)", "socket": "\(request.domain)", "key": "\(request.clientKey ?? "-")", "reason": "\(reason)",
+                ])
+            }
         }
         return decision
     }
@@ -163,6 +168,7 @@ enum HandshakeMonitor {
             return
         }
         let context = socket.context
+        let failureLog = RateLimitedLog(what: "failed handshakes on the \(name) socket")
         let thread = Thread {
             guard let monitor = try? context.makeSocket(.pair) else { return }
             defer { monitor.close() }
@@ -171,7 +177,7 @@ enum HandshakeMonitor {
                 guard let parts = try? monitor.receiveMultipart(), let event = ZMQMonitorEvent(parts: parts) else { return }
                 if event.kind == .monitorStopped { return }
                 counters.handshakeFailures.add(1)
-                logger.warning("handshake failed on the \(name) socket", metadata: ["event": "\(event)"])
+                failureLog.log(to: logger) { ("handshake failed on the \(name) socket", ["event": "\(event)"]) }
             }
         }
         thread.name = "tessera-handshake-\(name)"
@@ -191,5 +197,54 @@ struct ServerSecurity: Sendable {
     func apply(to socket: ZMQSocket, domain: String) throws(ZMQError) {
         guard let keys else { return }
         try socket.applyCurveServer(secretKey: keys.secretKey, zapDomain: domain)
+    }
+}
+
+/// Logs at most `burst` warnings per `window` and then one line saying how many more were
+/// suppressed (at the first event of the next window). The caller still counts every event.
+/// Thread-safe.
+final class RateLimitedLog: Sendable {
+    private struct State {
+        var windowStart: ContinuousClock.Instant = .now
+        var logged = 0
+        var suppressed = 0
+    }
+
+    private let what: String
+    private let burst: Int
+    private let window: Duration
+    private let state = Mutex(State())
+
+    /// `what` names the events in the summary line, e.g. "refused connections".
+    init(what: String, burst: Int = 10, window: Duration = .seconds(10)) {
+        self.what = what
+        self.burst = burst
+        self.window = window
+    }
+
+    /// Logs the warning `message()` builds, unless this window's burst is spent (then it is
+    /// only counted, and the message is never built).
+    func log(to logger: Logger, _ message: () -> (String, Logger.Metadata)) {
+        let (allowed, suppressedBefore) = state.withLock { s -> (Bool, Int) in
+            let now = ContinuousClock.now
+            var suppressed = 0
+            if now - s.windowStart >= window {
+                suppressed = s.suppressed
+                s = State(windowStart: now, logged: 0, suppressed: 0)
+            }
+            guard s.logged < burst else {
+                s.suppressed += 1
+                return (false, suppressed)
+            }
+            s.logged += 1
+            return (true, suppressed)
+        }
+        if suppressedBefore > 0 {
+            logger.warning("\(suppressedBefore) more \(what) in the last \(window) were not logged (all are counted)")
+        }
+        if allowed {
+            let (text, metadata) = message()
+            logger.warning("\(text)", metadata: metadata)
+        }
     }
 }

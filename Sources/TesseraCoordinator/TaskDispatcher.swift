@@ -255,7 +255,9 @@ final class TaskDispatcher: Sendable {
         }
     }
 
-    private func receive(_ socket: ZMQSocket, state: LoopState) -> [[UInt8]]? {
+    /// The next message to handle, as libzmq's frames: nothing is copied here (a payload is
+    /// copied out of its frame once, while it is verified, on the work queue; see `accept`).
+    private func receive(_ socket: ZMQSocket, state: LoopState) -> [ZMQMessage]? {
         do {
             while true {
                 guard let parts = try socket.receiveMultipart(dontWait: true) else { return nil }
@@ -270,7 +272,7 @@ final class TaskDispatcher: Sendable {
                     strike(routingID, why: "a message of \(parts.count) frames", socket: socket, state: state)
                     continue
                 }
-                return parts.map(\.bytes)
+                return parts
             }
         } catch {
             logger.error("receive failed: \(error)")
@@ -287,20 +289,20 @@ final class TaskDispatcher: Sendable {
         }
     }
 
-    private func handle(_ parts: [[UInt8]], socket: ZMQSocket, state: LoopState) {
+    private func handle(_ parts: [ZMQMessage], socket: ZMQSocket, state: LoopState) {
+        let routingID = parts[0].bytes
         guard parts.count >= 2 else {
             counters.malformed.add(1)
-            strike(parts[0], why: "an empty message", socket: socket, state: state)
+            strike(routingID, why: "an empty message", socket: socket, state: state)
             return
         }
-        let routingID = parts[0]
         if let session = state.sessions[routingID], session.identity != state.peer {
             // Another key took over this routing id (ROUTER_HANDOVER): the old session is over.
             drop(routingID, reason: "connection taken over by \(state.peer.description)", state: state)
         }
         let message: WireMessage
         do {
-            message = try WireCodec.decode(parts[1])
+            message = try parts[1].withUnsafeBytes { header throws(WireError) in try WireCodec.decode(header) }  // in place
         } catch let error {
             counters.malformed.add(1)
             logger.debug("malformed message from a peer rejected: \(error)")
@@ -659,15 +661,26 @@ final class TaskDispatcher: Sendable {
         state.deferred.append(contentsOf: waiting)
     }
 
-    private func accept(_ result: TaskResult, kind: TaskKind, frameID: FrameID, payloads: [[UInt8]], routingID: [UInt8], sessionID: UInt64) {
+    private func accept(_ result: TaskResult, kind: TaskKind, frameID: FrameID, payloads frames: [ZMQMessage], routingID: [UInt8], sessionID: UInt64) {
         let pipeline = self.pipeline, mailbox = self.mailbox, logger = self.logger
         let counters = self.counters
         counters.resultsReceived.add(1)
-        counters.bytesReceived.add(payloads.reduce(0) { $0 + $1.count })
+        counters.bytesReceived.add(frames.reduce(0) { $0 + $1.count })
         work.async {
             let taskID = result.taskID, attempt = Int(result.attempt)
             do {
-                try WireCodec.verifyPayloads(payloads, against: result.payloads)
+                // Each payload is verified as it is copied out of libzmq's frame (one pass over
+                // its bytes, off the socket thread); the frames are released right after.
+                guard frames.count == result.payloads.count else {
+                    throw WireError.payloadCountMismatch(expected: result.payloads.count, actual: frames.count)
+                }
+                var payloads: [[UInt8]] = []
+                payloads.reserveCapacity(frames.count)
+                for (index, frame) in frames.enumerated() {
+                    payloads.append(try frame.withUnsafeBytes { bytes throws(WireError) in
+                        try WireCodec.copyVerifying(bytes, index: index, against: result.payloads[index])
+                    })
+                }
                 switch kind {
                 case .decode:
                     _ = try pipeline.acceptDecode(taskID: taskID, attempt: attempt, frameID: frameID, result: result, payloads: payloads,

@@ -12,6 +12,20 @@ public enum XXH64 {
 
     /// The XXH64 digest of `bytes` with `seed`.
     public static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
+        digest(bytes, seed: seed, copyingTo: nil)
+    }
+
+    /// Copies `source` to `destination` (at least `source.count` bytes, not overlapping) and
+    /// returns the XXH64 of the bytes, in one pass over them: each 32-byte stripe is hashed
+    /// from the registers it was loaded into for the copy. Cheaper than a `memcpy` followed by
+    /// ``hash(_:seed:)`` when the bytes must be both moved and checksummed (a payload copied
+    /// into a message buffer, or out of one).
+    public static func hashCopying(_ source: UnsafeRawBufferPointer, to destination: UnsafeMutableRawPointer, seed: UInt64 = 0) -> UInt64 {
+        digest(source, seed: seed, copyingTo: destination)
+    }
+
+    @inline(__always)
+    private static func digest(_ bytes: UnsafeRawBufferPointer, seed: UInt64, copyingTo destination: UnsafeMutableRawPointer?) -> UInt64 {
         let count = bytes.count
         guard let base = bytes.baseAddress else { return avalanche(seed &+ p5) }
         var offset = 0
@@ -22,12 +36,30 @@ public enum XXH64 {
             var v3 = seed
             var v4 = seed &- p1
             let limit = count - 32
-            while offset <= limit {
-                v1 = round(v1, load64(base, offset))
-                v2 = round(v2, load64(base, offset + 8))
-                v3 = round(v3, load64(base, offset + 16))
-                v4 = round(v4, load64(base, offset + 24))
-                offset += 32
+            if let destination {
+                while offset <= limit {
+                    let w1 = base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                    let w2 = base.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+                    let w3 = base.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)
+                    let w4 = base.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self)
+                    destination.storeBytes(of: w1, toByteOffset: offset, as: UInt64.self)
+                    destination.storeBytes(of: w2, toByteOffset: offset + 8, as: UInt64.self)
+                    destination.storeBytes(of: w3, toByteOffset: offset + 16, as: UInt64.self)
+                    destination.storeBytes(of: w4, toByteOffset: offset + 24, as: UInt64.self)
+                    v1 = round(v1, UInt64(littleEndian: w1))
+                    v2 = round(v2, UInt64(littleEndian: w2))
+                    v3 = round(v3, UInt64(littleEndian: w3))
+                    v4 = round(v4, UInt64(littleEndian: w4))
+                    offset += 32
+                }
+            } else {
+                while offset <= limit {
+                    v1 = round(v1, load64(base, offset))
+                    v2 = round(v2, load64(base, offset + 8))
+                    v3 = round(v3, load64(base, offset + 16))
+                    v4 = round(v4, load64(base, offset + 24))
+                    offset += 32
+                }
             }
             h = rotl(v1, 1) &+ rotl(v2, 7) &+ rotl(v3, 12) &+ rotl(v4, 18)
             h = mergeRound(h, v1)
@@ -36,6 +68,9 @@ public enum XXH64 {
             h = mergeRound(h, v4)
         } else {
             h = seed &+ p5
+        }
+        if let destination, offset < count {
+            (destination + offset).copyMemory(from: base + offset, byteCount: count - offset)
         }
         h &+= UInt64(count)
         while offset + 8 <= count {

@@ -506,4 +506,27 @@ public enum WireCodec {
             throw .payloadChecksumMismatch(index: index, expected: descriptor.checksum, actual: checksum)
         }
     }
+
+    /// Copies one received payload frame out of the transport's buffer into an array while
+    /// verifying it against its descriptor, reading the bytes once
+    /// (``XXH64/hashCopying(_:to:seed:)``): the length first (nothing is allocated for a frame
+    /// of the wrong length), then the XXH64 of the bytes copied. Throws as ``verifyPayload(_:index:against:)``.
+    public static func copyVerifying(_ frame: UnsafeRawBufferPointer, index: Int, against descriptor: PayloadDescriptor) throws(WireError) -> [UInt8] {
+        guard UInt64(frame.count) == descriptor.length else {
+            throw .payloadLengthMismatch(index: index, expected: descriptor.length, actual: UInt64(frame.count))
+        }
+        var checksum: UInt64 = 0
+        let copy = [UInt8](unsafeUninitializedCapacity: frame.count) { buffer, initialized in
+            if let destination = buffer.baseAddress, frame.count > 0 {
+                checksum = XXH64.hashCopying(frame, to: UnsafeMutableRawPointer(destination))
+            } else {
+                checksum = XXH64.hash(frame)
+            }
+            initialized = frame.count
+        }
+        guard checksum == descriptor.checksum else {
+            throw .payloadChecksumMismatch(index: index, expected: descriptor.checksum, actual: checksum)
+        }
+        return copy
+    }
 }

@@ -22,6 +22,14 @@ public struct PayloadDescriptor: Equatable, Hashable, Sendable, CustomStringConv
         self.checksum = XXH64.hash(bytes)
     }
 
+    /// Copies `bytes` to `destination` (at least `bytes.count` bytes) and returns their
+    /// descriptor, reading them once (``XXH64/hashCopying(_:to:seed:)``): for a payload copied
+    /// into a message buffer as it is described.
+    public init(copying bytes: UnsafeRawBufferPointer, to destination: UnsafeMutableRawPointer) {
+        self.length = UInt64(bytes.count)
+        self.checksum = XXH64.hashCopying(bytes, to: destination)
+    }
+
     /// The descriptor of `bytes`: its length and XXH64.
     public init(describing bytes: [UInt8]) {
         self = bytes.withUnsafeBytes { PayloadDescriptor(describing: $0) }

@@ -296,6 +296,17 @@ public final class WorkerRuntime: Sendable {
         } catch { throw .transport("\(error)") }
     }
 
+    /// `send(_:payloads:on:session:)` with payloads already in message buffers (not copied again).
+    private func send(_ message: WireMessage, frames: [ZMQMessage], on socket: ZMQSocket, session: inout Session) throws(WorkerError) {
+        do {
+            if try socket.send([ZMQMessage(WireCodec.encode(message))] + frames) {
+                session.lastSent = .now
+            } else {
+                session.unreachable = true
+            }
+        } catch { throw .transport("\(error)") }
+    }
+
     /// Handles one message from the coordinator; returns an outcome when the session must end.
     private func handle(_ parts: [[UInt8]], on socket: ZMQSocket, session: inout Session) throws(WorkerError) -> SessionOutcome? {
         guard let header = parts.first else { return nil }
@@ -421,7 +432,16 @@ public final class WorkerRuntime: Sendable {
         if session.cancelled.remove(taskID) == nil {
             switch outcome {
             case .success(let output):
-                let descriptors = output.payloads.map { PayloadDescriptor(describing: $0) }
+                // Each payload is checksummed as it is copied into its message (one pass over it).
+                var descriptors: [PayloadDescriptor] = []
+                let frames = output.payloads.map { payload in
+                    payload.withUnsafeBytes { source in
+                        ZMQMessage(count: source.count) { destination in
+                            descriptors.append(destination.baseAddress.map { PayloadDescriptor(copying: source, to: $0) }
+                                ?? PayloadDescriptor(describing: source))
+                        }
+                    }
+                }
                 let result = TaskResult(taskID: taskID, attempt: attempt, computeMicros: micros, metadata: output.metadata,
                                         payloads: descriptors)
                 if let plane = output.cacheable, descriptors.indices.contains(plane.payload) {
@@ -429,7 +449,7 @@ public final class WorkerRuntime: Sendable {
                     cache.insert(plane.samples, width: plane.width, height: plane.height,
                                  length: Int(descriptors[plane.payload].length), xxh64: descriptors[plane.payload].checksum)
                 }
-                try send(.result(result), payloads: output.payloads, on: socket, session: &session)
+                try send(.result(result), frames: frames, on: socket, session: &session)
             case .failure(let failure):
                 if failure.code == .inputNotCached {
                     // Expected now and then (an evicted plane): the coordinator resends the task inline.

@@ -18,6 +18,22 @@ import TesseraCore
         #expect(XXH64.hash(input, seed: seed) == expected)
     }
 
+    @Test("hashCopying copies the bytes exactly and digests them as hash does, at every length and alignment")
+    func hashCopyingMatchesHash() {
+        var rng = SplitMix64(seed: 5)
+        let source = (0..<(70_000 + 7)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        for (length, shift) in [(0, 0), (1, 3), (31, 0), (32, 1), (33, 5), (63, 2), (64, 7), (100, 0), (4099, 3), (70_000, 7)] {
+            let slice = Array(source[shift..<(shift + length)])
+            var destination = [UInt8](repeating: 0xEE, count: length + 9)
+            let digest = slice.withUnsafeBytes { src in
+                destination.withUnsafeMutableBytes { XXH64.hashCopying(src, to: $0.baseAddress! + 1, seed: 0x1234) }
+            }
+            #expect(digest == XXH64.hash(slice, seed: 0x1234), "length \(length)")
+            #expect(Array(destination[1..<(1 + length)]) == slice, "copy of length \(length)")
+            #expect(destination[0] == 0xEE && destination[(1 + length)...].allSatisfy { $0 == 0xEE }, "wrote outside, length \(length)")
+        }
+    }
+
     @Test func singleBitFlipChangesDigest() {
         var bytes = [UInt8](repeating: 0x5A, count: 4096)
         let before = XXH64.hash(bytes)
