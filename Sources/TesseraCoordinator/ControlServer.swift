@@ -129,6 +129,13 @@ final class ControlServer: Sendable {
             return .controlError(ControlError(requestID: message.controlRequestID, code: .unauthorized,
                                               message: "\(message.name) needs an operator key; \(peer.description) may only read status"))
         }
+        // ZAP admitted the connection at its handshake; the key may have been revoked since.
+        if let authenticator = security.authenticator, (try? authenticator.admits([peer]))?.first != true {
+            counters.controlRefused.add(1)
+            logger.warning("refused \(message.name) from \(peer.description): the key was revoked")
+            return .controlError(ControlError(requestID: message.controlRequestID, code: .unauthorized,
+                                              message: "\(peer.description) is no longer allow-listed (revoked)"))
+        }
         switch message {
         case .submit(let submit):
             let format = OutputFormat(submit.format)

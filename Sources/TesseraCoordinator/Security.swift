@@ -42,7 +42,7 @@ public struct CoordinatorSecurity: Sendable {
 }
 
 /// Who sent a message, as the ZAP handler tagged its connection (`User-Id` = `role:name`).
-struct PeerIdentity: Sendable, Equatable {
+struct PeerIdentity: Sendable, Hashable {
     /// nil on a plaintext coordinator (everyone is trusted as an operator).
     var role: KeyRole?
     /// The key's name; "" on a plaintext coordinator.
@@ -110,6 +110,20 @@ final class Authenticator: Sendable {
             ?? (try? store.keys())?.first { $0.name == name && $0.role == role && $0.revokedAt == nil }?.publicKey
         guard let key else { return }
         suspended.withLock { $0[key] = .now + duration }
+    }
+
+    /// For each of `identities`, whether its key still admits it: live in the store (not revoked
+    /// since the handshake) or ephemeral; plaintext identities always are. ZAP only runs at a
+    /// handshake, so a session opened before its key was revoked is ended by whoever asks this
+    /// (the dispatcher once per heartbeat, the control socket per request). One read of the
+    /// allow-list for the whole batch.
+    func admits(_ identities: [PeerIdentity]) throws(StoreError) -> [Bool] {
+        guard identities.contains(where: { $0.role != nil }) else { return identities.map { _ in true } }
+        var live = Set(ephemeral.values.map { PeerIdentity(role: $0.role, name: $0.name) })
+        for record in try store.keys() where record.revokedAt == nil {
+            live.insert(PeerIdentity(role: record.role, name: record.name))
+        }
+        return identities.map { $0.role == nil || live.contains($0) }
     }
 
     func decide(_ request: ZAPRequest) -> ZAPDecision {

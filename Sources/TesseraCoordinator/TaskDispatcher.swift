@@ -135,6 +135,8 @@ final class TaskDispatcher: Sendable {
         var lastHeard: ContinuousClock.Instant
         /// The key this session authenticated with (docs/security.md); plaintext when insecure.
         var identity: PeerIdentity = .plaintext
+        /// The connection's socket descriptor (to cut it if the key is revoked), when known.
+        var descriptor: Int32?
     }
 
     private final class LoopState {
@@ -432,6 +434,29 @@ final class TaskDispatcher: Sendable {
         drop(routingID, reason: "disconnected for sending garbage", state: state)
     }
 
+    /// Ends the sessions whose key was revoked after their handshake (checked once per
+    /// heartbeat): REFUSE `unauthorized` (a worker stops and says why), the connection cut (its
+    /// reconnect is refused by ZAP), the session dropped and its tasks requeued; a `key.revoked`
+    /// event names the worker and the key.
+    private func endRevokedSessions(socket: ZMQSocket, state: LoopState) {
+        guard let authenticator = security.authenticator, !state.sessions.isEmpty else { return }
+        let sessions = Array(state.sessions)
+        let admitted: [Bool]
+        do { admitted = try authenticator.admits(sessions.map(\.value.identity)) } catch {
+            logger.error("cannot read the key allow-list to check open sessions: \(error)")
+            return
+        }
+        for ((routingID, session), admitted) in zip(sessions, admitted) where !admitted {
+            let message = "ended the session of worker \(session.name): \(session.identity.description) was revoked"
+            _ = reply(.refuse(Refuse(code: .unauthorized, reason: "\(session.identity.description) was revoked")), to: routingID, socket: socket)
+            if let descriptor = session.descriptor { ZMQConnection.shutDown(descriptor: descriptor) }
+            counters.sessionsRevoked.add(1)
+            logger.warning("\(message)")
+            pipeline.events.record(NewEvent(level: .warning, kind: "key.revoked", message: message, worker: session.workerID))
+            drop(routingID, reason: "key revoked", state: state)
+        }
+    }
+
     /// Ends a leaving session once it holds no lease (tasks still being prepared for it are
     /// handed back when they are ready).
     private func leaveIfDone(_ routingID: [UInt8], reason: String, state: LoopState) {
@@ -441,6 +466,15 @@ final class TaskDispatcher: Sendable {
 
     private func register(_ hello: Hello, routingID: [UInt8], socket: ZMQSocket, state: LoopState) {
         if state.sessions[routingID] != nil { drop(routingID, reason: "worker re-registered", state: state) }
+        // ZAP admitted the connection at its handshake; the key may have been revoked since (a
+        // session ended for that must not simply say HELLO again on the same connection).
+        if let authenticator = security.authenticator, (try? authenticator.admits([state.peer]))?.first != true {
+            counters.authRefused.add(1)
+            _ = reply(.refuse(Refuse(code: .unauthorized, reason: "\(state.peer.description) is no longer allow-listed (revoked)")),
+                      to: routingID, socket: socket)
+            if let descriptor = state.peerDescriptor { ZMQConnection.shutDown(descriptor: descriptor) }
+            return
+        }
         let workerID: WorkerID
         do {
             workerID = try store.registerWorker(
@@ -452,7 +486,7 @@ final class TaskDispatcher: Sendable {
             return
         }
         let session = Session(id: state.nextSession, workerID: workerID, routingID: routingID, name: hello.workerName,
-                              credits: 0, lastHeard: .now, identity: state.peer)
+                              credits: 0, lastHeard: .now, identity: state.peer, descriptor: state.peerDescriptor)
         state.nextSession += 1
         state.sessions[routingID] = session
         pipeline.planes.join(session: session.id, capacity: PlaneDirectory.advertisedCapacity(hello.capabilities))
@@ -802,6 +836,7 @@ final class TaskDispatcher: Sendable {
             }
         }
         retryDeferred(state: state)
+        endRevokedSessions(socket: socket, state: state)
         let deadline = beat * config.livenessBeats
         for (routingID, session) in state.sessions {
             if session.leaving, session.inFlight.isEmpty {
@@ -866,6 +901,8 @@ public final class DispatchCounters: Sendable {
     public let handshakeFailures = Atomic<Int>(0)
     /// Connections closed by the coordinator for sending too many malformed messages.
     public let peersDisconnected = Atomic<Int>(0)
+    /// Worker sessions ended because their key was revoked while they were connected.
+    public let sessionsRevoked = Atomic<Int>(0)
     /// Control requests refused because the peer's key may not make them.
     public let controlRefused = Atomic<Int>(0)
     /// Task payload bytes held now: prepared, or sent and not yet answered (never above the

@@ -125,6 +125,27 @@ import TesseraZMQ
         #expect(try eventually(120) { try store.jobSummaries(nil).allSatisfy { $0.state == .succeeded } })
         #expect(try store.workers().map(\.name) == ["good"])
         #expect(try store.events(job: nil, after: 0, limit: 100).contains { $0.kind == "worker.joined" && $0.message.contains("key 'good-worker'") })
+
+        // Revoked while connected: the open session ends (ZAP only runs at a handshake), the
+        // worker stops and says why, its reconnect is refused, and it gets no more tasks.
+        let sentBefore = coordinator.counters.tasksSent.load(ordering: .relaxed)
+        _ = try store.revokeKey("good-worker")
+        #expect(eventually(60) { !good.process.isRunning }, "the worker with a revoked key kept running")
+        #expect(good.stop() != 0)
+        #expect(good.stderr.wait().contains("revoked"), "\(good.stderr.wait())")
+        #expect(coordinator.counters.sessionsRevoked.load(ordering: .relaxed) == 1)
+        #expect(try store.events(job: nil, after: 0, limit: 200).contains { $0.kind == "key.revoked" && $0.message.contains("good-worker") })
+        let workersAfter = try store.workers()
+        #expect(workersAfter.allSatisfy { !$0.active }, "\(workersAfter)")
+        _ = try coordinator.submit(JobRequest(captureDirectory: shoot, outputDirectory: tmp.sub("out4"), tileSize: 128))
+        let again = try TesseraProcess.run(["worker", "--connect", taskEndpoint, "--key", workerFile, "--coordinator-key", serverPub],
+                                           timeout: 60)
+        #expect(again.status != 0 && again.stderr.contains("revoked"), "\(again.stderr)")
+        #expect(coordinator.counters.tasksSent.load(ordering: .relaxed) == sentBefore, "a revoked key received tasks")
+        // An operator key revoked while its connection stays open is refused on its next request.
+        _ = try store.revokeKey("ops")
+        let opsStatus = try TesseraProcess.run(["status"] + asOperator)
+        #expect(opsStatus.status != 0 && opsStatus.stderr.contains("refused this key"), "\(opsStatus.stderr)")
     }
 
     /// Runs one job to completion on `coordinator`; returns its wall time in seconds.
