@@ -2,6 +2,16 @@
 // Tessera — a distributed photo-processing farm. See docs/architecture.md for the target graph.
 import PackageDescription
 
+/// The AVX2 build of the develop kernels (docs/develop.md, "Kernel dispatch"): on x86-64 hosts
+/// `TesseraKernelsAVX2` is compiled for x86-64-v3 (`haswell`: LLVM's CPU list has no
+/// `x86-64-v3`) and chosen at run time by CPUID; elsewhere it
+/// is an ordinary second build that reports itself unavailable.
+#if arch(x86_64)
+let avx2KernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"]), .define("TESSERA_AVX2_KERNELS")]
+#else
+let avx2KernelSettings: [SwiftSetting] = []
+#endif
+
 /// Warnings are errors in CI (`make test` passes `-Xswiftc -warnings-as-errors`); keep targets clean.
 let package = Package(
     name: "Tessera",
@@ -34,9 +44,15 @@ let package = Package(
         .target(name: "TesseraZMQ", dependencies: ["CZeroMQ"]),
         // The only owner of SQL.
         .target(name: "TesseraStore", dependencies: ["TesseraCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // CPUID/XGETBV for the kernel dispatch (no Swift spelling).
+        .target(name: "CTesseraCPU"),
+        // The hot develop kernels (RCD row stream, fused neutral develop), @inlinable, baseline build.
+        .target(name: "TesseraKernels", dependencies: ["CTesseraCPU"]),
+        // The same kernels compiled for x86-64-v3 (AVX2), chosen at run time by TesseraImaging.
+        .target(name: "TesseraKernelsAVX2", dependencies: ["TesseraKernels"], swiftSettings: avx2KernelSettings),
         // Images, codecs, RAW decode, develop stages, synthetic shoots — no networking.
         .target(name: "TesseraImaging", dependencies: [
-            "TesseraCore", "CLibRaw", "CTurboJPEG", "CTIFF", "CPNG", "CLCMS2",
+            "TesseraCore", "TesseraKernels", "TesseraKernelsAVX2", "CLibRaw", "CTurboJPEG", "CTIFF", "CPNG", "CLCMS2",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Planning, scheduling, dispatch, reassembly, control API.
