@@ -7,15 +7,32 @@
 /// IEEE Float operations (no FMA contraction, no reassociation, no approximate reciprocals), so
 /// both builds produce the same bits; the tests compare them on the same inputs.
 
+/// The CPU a build of the kernels targets. Each build module instantiates the kernels with a
+/// type of its own (``BaselineTarget`` here, `AVX2Target` in `TesseraKernelsAVX2`), so every
+/// kernel function it compiles, and every closure inside one, gets a symbol name of its own.
+/// Without it, a function the optimiser did not inline would be emitted under the *same* weak
+/// symbol by both builds and the linker would keep one of them for both callers — AVX2 code in
+/// the baseline path (an illegal instruction on an older CPU) or baseline code in the AVX2 path.
+public protocol KernelTarget {}
+
+/// The package's baseline CPU (x86-64 with SSE2 on Intel/AMD).
+public enum BaselineTarget: KernelTarget {}
+
+/// Constants shared by every build of the kernels.
+public enum KernelConstants {
+    /// Mosaic pixels RCD needs around an output pixel: reach 6 of its steps 1–5 plus two
+    /// median passes (`RCDDemosaic.halo` in TesseraImaging).
+    @_alwaysEmitIntoClient public static var rcdHalo: Int { 8 }
+    /// Segments of an output transfer table (which has `lutSegments + 1` entries).
+    @_alwaysEmitIntoClient public static var lutSegments: Int { 16384 }
+}
+
 /// The output encoding's arithmetic for eight values: clip to [0, 1], exposure gain, clip,
 /// transfer table (linear interpolation) or the linear transfer, rounded to 16 bits.
 /// `OutputEncoding` (TesseraImaging) defines the one-value version with the same operations.
-public struct EncodeKernel: Sendable {
+public struct EncodeKernel<Target: KernelTarget>: Sendable {
     /// The exposure gain (applied between the two clips).
     public let gain: Float
-
-    /// Segments of a transfer table (which has `lutSegments + 1` entries).
-    @_alwaysEmitIntoClient public static var lutSegments: Int { 16384 }
 
     /// An encoder with exposure gain `gain`.
     @_alwaysEmitIntoClient public init(gain: Float) { self.gain = gain }
@@ -25,16 +42,20 @@ public struct EncodeKernel: Sendable {
     /// two float→integer truncations done exactly without per-lane conversions (``truncate(_:)``).
     @_alwaysEmitIntoClient @inline(__always) public func encode8(_ x: SIMD8<Float>, _ lut: UnsafePointer<Float>?) -> SIMD8<Int32> {
         typealias V = SIMD8<Float>
-        let zero = V(repeating: 0), one = V(repeating: 1)
-        let a = x.replacing(with: zero, where: zero .>= x)   // max(x, 0) = 0 >= x ? 0 : x
-        var v = a.replacing(with: one, where: one .< a)      // min(·, 1) = 1 < · ? 1 : ·
+        // Lane-wise ternaries (not SIMDMask selects, which LLVM scalarises): the same
+        // comparisons on the same operands as the one-value path.
+        var v = V()
+        for i in 0..<8 {
+            let a = 0 >= x[i] ? 0 : x[i]                       // max(x, 0)
+            v[i] = 1 < a ? 1 : a                               // min(·, 1)
+        }
         v *= gain
-        v = v.replacing(with: one, where: one .< v)
+        for i in 0..<8 { v[i] = 1 < v[i] ? 1 : v[i] }
         guard let lut else { return Self.integer(Self.truncate(v * 65535 + 0.5)) }
-        let t = v * Float(Self.lutSegments)
-        let last = V(repeating: Float(Self.lutSegments - 1))
+        let t = v * Float(KernelConstants.lutSegments)
+        let last = Float(KernelConstants.lutSegments - 1)
         var kf = Self.truncate(t)
-        kf = kf.replacing(with: last, where: kf .> last)     // min(Int(t), lutSegments − 1)
+        for i in 0..<8 { kf[i] = kf[i] > last ? last : kf[i] }   // min(Int(t), lutSegments − 1)
         let f = t - kf
         let k = Self.integer(kf)
         let i0 = Int(truncatingIfNeeded: k[0]), i1 = Int(truncatingIfNeeded: k[1]), i2 = Int(truncatingIfNeeded: k[2])
@@ -49,8 +70,9 @@ public struct EncodeKernel: Sendable {
     /// integer (both operations exact in that range); one less where that rounded up.
     @_alwaysEmitIntoClient @inline(__always) public static func truncate(_ t: SIMD8<Float>) -> SIMD8<Float> {
         let magic = SIMD8<Float>(repeating: 8_388_608)
-        let r = (t + magic) - magic
-        return r.replacing(with: r - 1, where: r .> t)
+        var r = (t + magic) - magic
+        for i in 0..<8 { r[i] = r[i] > t[i] ? r[i] - 1 : r[i] }
+        return r
     }
 
     /// The integers held by `n` (integral Floats in `0 ..< 2²³`), from the bits of `n + 2²³`.
@@ -62,7 +84,7 @@ public struct EncodeKernel: Sendable {
 /// One column strip of the fused neutral develop (raw stage → RCD → camera→output matrix →
 /// output encoding → 16-bit RGB), the parameters `DevelopPipeline` resolves once per frame.
 public struct FusedRCDStrip {
-    /// The strip's CFA window in frame coordinates (output strip grown by ``RCDStream/halo``).
+    /// The strip's CFA window in frame coordinates (output strip grown by ``KernelConstants/rcdHalo``).
     public let x: Int, y: Int, width: Int, height: Int
     /// CFA colours of the window's top-left 2×2 cell (see ``RCDStream/init(width:height:colors:)``).
     public let colors: (Int, Int, Int, Int)
@@ -70,12 +92,12 @@ public struct FusedRCDStrip {
     public let black: SIMD4<Float>, scale: SIMD4<Float>
     /// The camera→output matrix, row-major.
     public let matrix: (Float, Float, Float, Float, Float, Float, Float, Float, Float)
-    /// The output encoding.
-    public let encoding: EncodeKernel
+    /// The output encoding's exposure gain (see ``EncodeKernel``).
+    public let gain: Float
 
     /// A strip description; see the properties.
     public init(x: Int, y: Int, width: Int, height: Int, colors: (Int, Int, Int, Int), black: SIMD4<Float>, scale: SIMD4<Float>,
-                matrix: (Float, Float, Float, Float, Float, Float, Float, Float, Float), encoding: EncodeKernel) {
+                matrix: (Float, Float, Float, Float, Float, Float, Float, Float, Float), gain: Float) {
         self.x = x
         self.y = y
         self.width = width
@@ -84,7 +106,7 @@ public struct FusedRCDStrip {
         self.black = black
         self.scale = scale
         self.matrix = matrix
-        self.encoding = encoding
+        self.gain = gain
     }
 
     /// Develops the strip: `row(y, x, count, scratch)` returns `count` raw samples of frame row
@@ -92,18 +114,18 @@ public struct FusedRCDStrip {
     /// writes `height − 2·halo` rows of `width − 2·halo` RGB 16-bit pixels at `out`, `rowStride`
     /// values apart. `lut`: the transfer table (nil: linear).
     @_alwaysEmitIntoClient @inline(__always)
-    public func run(lut: UnsafePointer<Float>?, into out: UnsafeMutablePointer<UInt16>, rowStride: Int,
-                    row: (Int, Int, Int, UnsafeMutablePointer<UInt16>) -> UnsafePointer<UInt16>) {
+    public func run<Target: KernelTarget>(_ target: Target.Type, lut: UnsafePointer<Float>?, into out: UnsafeMutablePointer<UInt16>, rowStride: Int,
+                                          row: (Int, Int, Int, UnsafeMutablePointer<UInt16>) -> UnsafePointer<UInt16>) {
         let w = width, wx = x, wy = y
-        let coreWidth = w - 2 * RCDStream.halo
+        let coreWidth = w - 2 * KernelConstants.rcdHalo
         let scratch = UnsafeMutablePointer<UInt16>.allocate(capacity: w)
         defer { scratch.deallocate() }
-        let stream = RCDStream(width: w, height: height, colors: colors)
+        let stream = RCDStream<Target>(width: w, height: height, colors: colors)
         defer { stream.deallocate() }
         let evenCount = (w + 1) / 2, oddCount = w / 2
         let black = self.black, scale = self.scale
         let (m0, m1, m2, m3, m4, m5, m6, m7, m8) = matrix
-        let encoding = self.encoding
+        let encoding = EncodeKernel<Target>(gain: gain)
         stream.run(
             load: { j, even, odd in
                 // The raw stage's arithmetic, by the frame cell of each window column parity.
@@ -160,11 +182,11 @@ public enum RCDInterleaved {
     /// Demosaics the window of `width × height` samples at `origin` (row stride `stride`; CFA
     /// colours of its top-left cell `colors`) into `outputWidth × (height − 2·halo)` interleaved
     /// RGB Floats at `out`, where `outputWidth ≤ width − 2·halo` (output column 0 is window
-    /// column ``RCDStream/halo``).
+    /// column ``KernelConstants/rcdHalo``).
     @_alwaysEmitIntoClient @inline(__always)
-    public static func run(origin: UnsafePointer<Float>, stride: Int, width: Int, height: Int, colors: (Int, Int, Int, Int),
-                           outputWidth: Int, into out: UnsafeMutablePointer<Float>) {
-        let stream = RCDStream(width: width, height: height, colors: colors)
+    public static func run<Target: KernelTarget>(_ target: Target.Type, origin: UnsafePointer<Float>, stride: Int, width: Int, height: Int,
+                                                 colors: (Int, Int, Int, Int), outputWidth: Int, into out: UnsafeMutablePointer<Float>) {
+        let stream = RCDStream<Target>(width: width, height: height, colors: colors)
         defer { stream.deallocate() }
         let evenCount = (width + 1) / 2, oddCount = width / 2
         stream.run(
@@ -183,15 +205,15 @@ public enum RCDInterleaved {
 /// The kernels compiled for the package's baseline CPU (x86-64 with SSE2 on Intel/AMD; the
 /// default target elsewhere). `AVX2Kernels` in `TesseraKernelsAVX2` has the same entry points.
 public enum BaselineKernels {
-    /// ``FusedRCDStrip/run(lut:into:rowStride:row:)``, baseline build.
+    /// ``FusedRCDStrip/run(_:lut:into:rowStride:row:)``, baseline build.
     public static func fusedRCD(_ strip: FusedRCDStrip, lut: UnsafePointer<Float>?, into out: UnsafeMutablePointer<UInt16>, rowStride: Int,
                                 row: (Int, Int, Int, UnsafeMutablePointer<UInt16>) -> UnsafePointer<UInt16>) {
-        strip.run(lut: lut, into: out, rowStride: rowStride, row: row)
+        strip.run(BaselineTarget.self, lut: lut, into: out, rowStride: rowStride, row: row)
     }
 
-    /// ``RCDInterleaved/run(origin:stride:width:height:colors:outputWidth:into:)``, baseline build.
+    /// ``RCDInterleaved/run(_:origin:stride:width:height:colors:outputWidth:into:)``, baseline build.
     public static func rcd(origin: UnsafePointer<Float>, stride: Int, width: Int, height: Int, colors: (Int, Int, Int, Int),
                            outputWidth: Int, into out: UnsafeMutablePointer<Float>) {
-        RCDInterleaved.run(origin: origin, stride: stride, width: width, height: height, colors: colors, outputWidth: outputWidth, into: out)
+        RCDInterleaved.run(BaselineTarget.self, origin: origin, stride: stride, width: width, height: height, colors: colors, outputWidth: outputWidth, into: out)
     }
 }

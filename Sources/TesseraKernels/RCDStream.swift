@@ -1,12 +1,12 @@
 /// One finished output row of ``RCDStream``: linear R, G and B of a window row in split layout
 /// (each row stores its even window columns, then at `parityStride` its odd ones). Borrowed:
 /// valid only during the `emit` call.
-public struct RCDRow {
+public struct RCDRow<Target: KernelTarget> {
     /// Split rows (window columns; output column `ox` is window column `ox + halo`).
     public let r: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>
     /// Offset of the odd columns from the even ones.
     public let parityStride: Int
-    /// The window column of output column 0 (even: ``RCDStream/halo``).
+    /// The window column of output column 0 (even: ``KernelConstants/rcdHalo``).
     public let firstColumn: Int
 
     /// A row over split rows `r`, `g`, `b`.
@@ -59,14 +59,11 @@ public struct RCDRow {
 ///
 /// Column and row ranges of each step are exactly those of the definition (margins 1…8), so
 /// every value read was written by the step that produces it.
-public struct RCDStream {
+public struct RCDStream<Target: KernelTarget> {
     /// A ring row pointer.
     public typealias P = UnsafeMutablePointer<Float>
     /// The vector every step runs on (eight sites of one CFA parity).
     public typealias V = SIMD8<Float>
-    /// Mosaic pixels needed around an output pixel: reach 6 of steps 1–5 plus two median passes
-    /// (`RCDDemosaic.halo` in TesseraImaging).
-    @_alwaysEmitIntoClient public static var halo: Int { 8 }
 
     /// Window size and its CFA colours by (row parity, column parity).
     @usableFromInline let w: Int, rows: Int
@@ -78,8 +75,9 @@ public struct RCDStream {
     @usableFromInline let c: P, gv: P, gh: P, lpf: P, vh: P, g: P
     /// Red and blue after steps 4–5 (in place), after median pass 1, and pass 2's output row.
     @usableFromInline let r4: P, b4: P, r6: P, b6: P, r7: P, b7: P
-    /// Row-sorted triples (lo, mid, hi) of the colour differences for median passes 1 and 2.
-    @usableFromInline let t1: [P], t2: [P]
+    /// Row-sorted triples (lo, mid, hi) of the colour differences for median passes 1 and 2:
+    /// six consecutive rings of 4 rows each (red lo, mid, hi, then blue), see ``triple(_:_:)``.
+    @usableFromInline let t1: P, t2: P
 
     /// Guards every division and gradient against zero.
     @_alwaysEmitIntoClient static var eps: Float { 1e-5 }
@@ -108,11 +106,10 @@ public struct RCDStream {
             defer { used += n * stride }
             return base + used
         }
-        let planes = [16, 4, 4, 8, 8, 8, 8, 8, 4, 4].map { take($0) }
-        c = planes[0]; gv = planes[1]; gh = planes[2]; lpf = planes[3]; vh = planes[4]; g = planes[5]
-        r4 = planes[6]; b4 = planes[7]; r6 = planes[8]; b6 = planes[9]
-        t1 = (0..<6).map { _ in take(4) }
-        t2 = (0..<6).map { _ in take(4) }
+        c = take(16); gv = take(4); gh = take(4); lpf = take(8); vh = take(8); g = take(8)
+        r4 = take(8); b4 = take(8); r6 = take(4); b6 = take(4)
+        t1 = take(6 * 4)
+        t2 = take(6 * 4)
         r7 = take(1)
         b7 = take(1)
     }
@@ -122,6 +119,8 @@ public struct RCDStream {
 
     // MARK: Helpers
 
+    /// Ring `i` (0…5) of the triple rings starting at `t`.
+    @_alwaysEmitIntoClient @inline(__always) func triple(_ t: P, _ i: Int) -> P { t + i &* 4 &* rs }
     /// Ring row `j` of a ring of `depth` (a power of two) rows.
     @_alwaysEmitIntoClient @inline(__always) func row(_ base: P, _ j: Int, _ depth: Int) -> P { base + (j & (depth &- 1)) &* rs }
     /// Pointer whose element `k` is split row `r` at window column `2k + p + d`.
@@ -177,8 +176,8 @@ public struct RCDStream {
     /// Runs the demosaic. `load(j, even, odd)` must write window row `j`'s normalised samples:
     /// its even columns to `even[0..<(w+1)/2]` and its odd columns to `odd[0..<w/2]`.
     /// `emit(oy, row)` receives output rows `0..<(rows − 2·halo)` in order.
-    @_alwaysEmitIntoClient @inline(__always) public func run(load: (Int, P, P) -> Void, emit: (Int, RCDRow) -> Void) {
-        let h = Self.halo
+    @_alwaysEmitIntoClient @inline(__always) public func run(load: (Int, P, P) -> Void, emit: (Int, RCDRow<Target>) -> Void) {
+        let h = KernelConstants.rcdHalo
         for lead in 0..<rows {
             let cr = row(c, lead, 16)
             load(lead, cr, cr + hs)
@@ -205,7 +204,7 @@ public struct RCDStream {
             j = lead - 8
             if j >= h && j < rows - h {
                 median(j, margin: 8, r: r6, b: b6, depth: 4, triples: t2, rOut: r7, bOut: b7)
-                emit(j - h, RCDRow(r: r7, g: row(g, j, 8), b: b7, parityStride: hs, firstColumn: h))
+                emit(j - h, RCDRow<Target>(r: r7, g: row(g, j, 8), b: b7, parityStride: hs, firstColumn: h))
             }
         }
     }
@@ -401,11 +400,11 @@ public struct RCDStream {
     /// The first nine exchanges of Paeth's network for row `j` of the colour differences
     /// `x − g` (`x` = red, then blue): each horizontal triple sorted, stored as (lo, mid, hi)
     /// in `into[0...2]` (red) and `into[3...5]` (blue), for window columns `margin..<(w − margin)`.
-    @_alwaysEmitIntoClient @inline(__always) func sortTriples(_ j: Int, margin: Int, r: P, b: P, depth: Int, into t: [P]) {
+    @_alwaysEmitIntoClient @inline(__always) func sortTriples(_ j: Int, margin: Int, r: P, b: P, depth: Int, into t: P) {
         let gm = row(g, j, 8)
         for plane in 0..<2 {
             let xm = row(plane == 0 ? r : b, j, depth)
-            let lo = row(t[plane * 3], j, 4), mi = row(t[plane * 3 + 1], j, 4), hi = row(t[plane * 3 + 2], j, 4)
+            let lo = row(triple(t, plane * 3), j, 4), mi = row(triple(t, plane * 3 + 1), j, 4), hi = row(triple(t, plane * 3 + 2), j, 4)
             for p in 0..<2 {
                 let xw = at(xm, p, -1), x0 = at(xm, p, 0), xe = at(xm, p, 1)
                 let gw = at(gm, p, -1), g0 = at(gm, p, 0), ge = at(gm, p, 1)
@@ -430,7 +429,7 @@ public struct RCDStream {
     /// A median pass at row `j` (window columns `margin..<(w − margin)`): interpolated red and
     /// blue become `g + median₃ₓ₃(x − g)` (the remaining ten exchanges of Paeth's network on
     /// the row-sorted triples of rows `j − 1`, `j`, `j + 1`); measured samples are copied.
-    @_alwaysEmitIntoClient @inline(__always) func median(_ j: Int, margin: Int, r: P, b: P, depth: Int, triples t: [P], rOut: P, bOut: P) {
+    @_alwaysEmitIntoClient @inline(__always) func median(_ j: Int, margin: Int, r: P, b: P, depth: Int, triples t: P, rOut: P, bOut: P) {
         let (gp, chroma) = layout(j)
         let gm = row(g, j, 8)
         for plane in 0..<2 {
@@ -438,7 +437,7 @@ public struct RCDStream {
             let out = plane == 0 ? rOut : bOut
             // This row's measured sites of the plane's colour (their parity), if any.
             let measuredParity = chroma == plane * 2 ? 1 - gp : -1
-            let lo = t[plane * 3], mi = t[plane * 3 + 1], hi = t[plane * 3 + 2]
+            let lo = triple(t, plane * 3), mi = triple(t, plane * 3 + 1), hi = triple(t, plane * 3 + 2)
             for p in 0..<2 {
                 let (k0, k1) = span(margin, p)
                 if p == measuredParity {

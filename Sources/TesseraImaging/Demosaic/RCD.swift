@@ -37,7 +37,7 @@ public enum RCDDemosaic {
     /// Runs `RCDStream` (TesseraKernels: rows streamed through small ring buffers, SIMD over
     /// one CFA parity at a time); see there for why the bits equal the per-site definition above.
     static func run(_ mosaic: MosaicView, output: PixelRect, into out: UnsafeMutablePointer<Float>, kernel: DevelopKernel = .active) {
-        precondition(halo == RCDStream.halo, "RCDStream's halo \(RCDStream.halo) differs from RCDDemosaic's \(halo)")
+        precondition(halo == KernelConstants.rcdHalo, "the RCD kernel's halo \(KernelConstants.rcdHalo) differs from RCDDemosaic's \(halo)")
         let win = output.expanded(by: halo)
         let stride = mosaic.rect.width
         let origin = mosaic.samples + (win.y - mosaic.rect.y) * stride + (win.x - mosaic.rect.x)

@@ -248,7 +248,7 @@ public struct DevelopPipeline: Sendable {
             colors: settings.cfa.windowColors(x: window.x, y: window.y),
             black: SIMD4(raw.black), scale: SIMD4(raw.scale),
             matrix: (m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8]),
-            encoding: EncodeKernel(gain: encoding.gain))
+            gain: encoding.gain)
         let kernel = self.kernel.effective
         encoding.withTable { lut in
             switch kernel {

@@ -32,7 +32,7 @@ struct OutputEncoding: Sendable {
     /// ``encode(_:_:)`` for eight values at once (results in 0...65535): `EncodeKernel`
     /// (TesseraKernels), the same Float operations lane by lane.
     @inline(__always) func encode8(_ x: SIMD8<Float>, _ lut: UnsafePointer<Float>?) -> SIMD8<Int32> {
-        EncodeKernel(gain: gain).encode8(x, lut)
+        EncodeKernel<BaselineTarget>(gain: gain).encode8(x, lut)
     }
 
     /// Calls `body` with the transfer table (nil for the linear transfer), valid during the call.
@@ -58,7 +58,7 @@ struct OutputEncoding: Sendable {
     }
 
     /// Segments of the sRGB lookup table (linear interpolation; < 0.1 code error at 16 bits).
-    static let lutSegments = EncodeKernel.lutSegments
+    static let lutSegments = KernelConstants.lutSegments
 
     /// A transfer curve sampled at i / lutSegments, scaled to 0…65535 (lutSegments + 1 entries).
     static func table(_ transfer: DevelopSettings.Transfer) -> [Float] {
