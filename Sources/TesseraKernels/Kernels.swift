@@ -42,20 +42,16 @@ public struct EncodeKernel<Target: KernelTarget>: Sendable {
     /// two float→integer truncations done exactly without per-lane conversions (``truncate(_:)``).
     @_alwaysEmitIntoClient @inline(__always) public func encode8(_ x: SIMD8<Float>, _ lut: UnsafePointer<Float>?) -> SIMD8<Int32> {
         typealias V = SIMD8<Float>
-        // Lane-wise ternaries (not SIMDMask selects, which LLVM scalarises): the same
-        // comparisons on the same operands as the one-value path.
-        var v = V()
-        for i in 0..<8 {
-            let a = 0 >= x[i] ? 0 : x[i]                       // max(x, 0)
-            v[i] = 1 < a ? 1 : a                               // min(·, 1)
-        }
+        let zero = V(repeating: 0), one = V(repeating: 1)
+        let a = x.replacing(with: zero, where: zero .>= x)   // max(x, 0) = 0 >= x ? 0 : x
+        var v = a.replacing(with: one, where: one .< a)      // min(·, 1) = 1 < · ? 1 : ·
         v *= gain
-        for i in 0..<8 { v[i] = 1 < v[i] ? 1 : v[i] }
+        v = v.replacing(with: one, where: one .< v)
         guard let lut else { return Self.integer(Self.truncate(v * 65535 + 0.5)) }
         let t = v * Float(KernelConstants.lutSegments)
-        let last = Float(KernelConstants.lutSegments - 1)
+        let last = V(repeating: Float(KernelConstants.lutSegments - 1))
         var kf = Self.truncate(t)
-        for i in 0..<8 { kf[i] = kf[i] > last ? last : kf[i] }   // min(Int(t), lutSegments − 1)
+        kf = kf.replacing(with: last, where: kf .> last)     // min(Int(t), lutSegments − 1)
         let f = t - kf
         let k = Self.integer(kf)
         let i0 = Int(truncatingIfNeeded: k[0]), i1 = Int(truncatingIfNeeded: k[1]), i2 = Int(truncatingIfNeeded: k[2])
@@ -70,9 +66,8 @@ public struct EncodeKernel<Target: KernelTarget>: Sendable {
     /// integer (both operations exact in that range); one less where that rounded up.
     @_alwaysEmitIntoClient @inline(__always) public static func truncate(_ t: SIMD8<Float>) -> SIMD8<Float> {
         let magic = SIMD8<Float>(repeating: 8_388_608)
-        var r = (t + magic) - magic
-        for i in 0..<8 { r[i] = r[i] > t[i] ? r[i] - 1 : r[i] }
-        return r
+        let r = (t + magic) - magic
+        return r.replacing(with: r - 1, where: r .> t)
     }
 
     /// The integers held by `n` (integral Floats in `0 ..< 2²³`), from the bits of `n + 2²³`.
