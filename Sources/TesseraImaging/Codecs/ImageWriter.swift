@@ -37,7 +37,7 @@ public enum ImageWriter {
 
     /// 16 → 8 bits with rounding: `(v · 255 + 32767) / 65535`.
     static func to8Bit(_ image: RGBImage16) -> [UInt8] {
-        // A plain loop over raw buffers (vectorised; `map` was not): 0.07 CPU s per 24 MP frame.
+        // A plain loop over raw buffers: it vectorises (`Array.map` did not; 10 % of a JPEG develop).
         let count = image.pixels.count
         return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
             image.pixels.withUnsafeBufferPointer { src in
