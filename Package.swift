@@ -6,8 +6,14 @@ import PackageDescription
 /// `TesseraKernelsAVX2` is compiled for x86-64-v3 (`haswell`: LLVM's CPU list has no
 /// `x86-64-v3`) and chosen at run time by CPUID; elsewhere it
 /// is an ordinary second build that reports itself unavailable.
+/// Release builds only: without optimisation the generic kernels are not specialised, and their
+/// unspecialised bodies would be emitted under the same weak symbols as the baseline build's
+/// (the linker keeps one copy for both); a debug build runs the baseline kernels only.
 #if arch(x86_64)
-let avx2KernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"]), .define("TESSERA_AVX2_KERNELS")]
+let avx2KernelSettings: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release)),
+    .define("TESSERA_AVX2_KERNELS", .when(configuration: .release)),
+]
 #else
 let avx2KernelSettings: [SwiftSetting] = []
 #endif
