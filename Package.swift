@@ -2,6 +2,22 @@
 // Tessera — a distributed photo-processing farm. See docs/architecture.md for the target graph.
 import PackageDescription
 
+/// The AVX2 build of the develop kernels (docs/develop.md, "Kernel dispatch"): on x86-64 hosts
+/// `TesseraKernelsAVX2` is compiled for x86-64-v3 (`haswell`: LLVM's CPU list has no
+/// `x86-64-v3`) and chosen at run time by CPUID; elsewhere it
+/// is an ordinary second build that reports itself unavailable.
+/// Release builds only: without optimisation the generic kernels are not specialised, and their
+/// unspecialised bodies would be emitted under the same weak symbols as the baseline build's
+/// (the linker keeps one copy for both); a debug build runs the baseline kernels only.
+#if arch(x86_64)
+let avx2KernelSettings: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release)),
+    .define("TESSERA_AVX2_KERNELS", .when(configuration: .release)),
+]
+#else
+let avx2KernelSettings: [SwiftSetting] = []
+#endif
+
 /// Warnings are errors in CI (`make test` passes `-Xswiftc -warnings-as-errors`); keep targets clean.
 let package = Package(
     name: "Tessera",
@@ -34,9 +50,15 @@ let package = Package(
         .target(name: "TesseraZMQ", dependencies: ["CZeroMQ"]),
         // The only owner of SQL.
         .target(name: "TesseraStore", dependencies: ["TesseraCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // CPUID/XGETBV for the kernel dispatch (no Swift spelling).
+        .target(name: "CTesseraCPU"),
+        // The hot develop kernels (RCD row stream, fused neutral develop), @inlinable, baseline build.
+        .target(name: "TesseraKernels", dependencies: ["CTesseraCPU"]),
+        // The same kernels compiled for x86-64-v3 (AVX2), chosen at run time by TesseraImaging.
+        .target(name: "TesseraKernelsAVX2", dependencies: ["TesseraKernels"], swiftSettings: avx2KernelSettings),
         // Images, codecs, RAW decode, develop stages, synthetic shoots — no networking.
         .target(name: "TesseraImaging", dependencies: [
-            "TesseraCore", "CLibRaw", "CTurboJPEG", "CTIFF", "CPNG", "CLCMS2",
+            "TesseraCore", "TesseraKernels", "TesseraKernelsAVX2", "CLibRaw", "CTurboJPEG", "CTIFF", "CPNG", "CLCMS2",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Planning, scheduling, dispatch, reassembly, control API.

@@ -131,25 +131,31 @@ struct BenchDemosaic: ParsableCommand {
             let window = pipeline.cfaWindow(forOutput: core)
             let input = Developer.window(window, of: decoded.plane)
             let image = try pipeline.developLinear(input, inputRect: window, core: core)
-            // Time the demosaic alone on the same normalised mosaic, single thread.
+            // Time the demosaic alone on the same normalised mosaic, single thread; RCD also with
+            // the baseline kernel build when another one is active (same bits, same PSNR).
             let mosaic = Self.normalisedMosaic(input, rect: window, settings: settings)
-            var best = Double.infinity
-            var sink: Float = 0
-            for _ in 0..<max(1, repeats) {
-                let seconds = try mosaic.withUnsafeBufferPointer { buffer in
-                    try Self.wallSeconds {
-                        let out = Demosaicer.demosaic(MosaicView(samples: buffer.baseAddress!, rect: window, cfa: info.cfa), output: core, method: method)
-                        // Consume the result so the optimiser cannot drop the work.
-                        sink += out.pixels.withUnsafeBufferPointer { p in stride(from: 0, to: p.count, by: 997).reduce(0) { $0 + p[$1] } }
-                    }
-                }
-                best = min(best, seconds)
-            }
-            if !sink.isFinite { notes.append("\(method): non-finite output") }
             let q = measure(image)
-            rows.append(Row(method: method == .bilinear ? "bilinear (reference)" : "tessera \(method.rawValue)",
-                            psnrFrame: q.0, psnrWithoutHardLines: q.1, psnrHardEdges: q.2, seconds: best,
-                            megapixelsPerSecondPerCore: megapixels / best, timing: "demosaic only, 1 thread, wall, best of \(max(1, repeats))"))
+            let active = DevelopKernel.active
+            for kernel in method == .rcd && active != .baseline ? [DevelopKernel.baseline, active] : [active] {
+                var best = Double.infinity
+                var sink: Float = 0
+                for _ in 0..<max(1, repeats) {
+                    let seconds = try mosaic.withUnsafeBufferPointer { buffer in
+                        try Self.wallSeconds {
+                            let out = Demosaicer.demosaic(MosaicView(samples: buffer.baseAddress!, rect: window, cfa: info.cfa), output: core,
+                                                          method: method, kernel: kernel)
+                            // Consume the result so the optimiser cannot drop the work.
+                            sink += out.pixels.withUnsafeBufferPointer { p in stride(from: 0, to: p.count, by: 997).reduce(0) { $0 + p[$1] } }
+                        }
+                    }
+                    best = min(best, seconds)
+                }
+                if !sink.isFinite { notes.append("\(method): non-finite output") }
+                let name = method == .bilinear ? "bilinear (reference)" : "tessera \(method.rawValue)"
+                rows.append(Row(method: method == .rcd ? "\(name) (\(kernel.rawValue) kernel)" : name,
+                                psnrFrame: q.0, psnrWithoutHardLines: q.1, psnrHardEdges: q.2, seconds: best,
+                                megapixelsPerSecondPerCore: megapixels / best, timing: "demosaic only, 1 thread, wall, best of \(max(1, repeats))"))
+            }
         }
 
         // End to end, one core: decode + RCD develop + TIFF encode.
@@ -247,6 +253,7 @@ struct BenchDemosaic: ParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             print("Demosaic, \(width)x\(height) noiseless synthetic DNG (seed \(seed)); PSNR in linear sRGB vs truth, 8-px border cropped, per-channel gain fit")
+            print("kernel: \(DevelopKernel.active) (\(DevelopKernel.environmentVariable)=\(ProcessInfo.processInfo.environment[DevelopKernel.environmentVariable] ?? "unset"))")
             print("| method | PSNR frame | PSNR w/o hard lines | PSNR hard edges | seconds | MP/s per core | timing |")
             print("|---|---|---|---|---|---|---|")
             for r in rows {

@@ -56,6 +56,11 @@ struct BenchDevelop: ParsableCommand {
         var cpuSpeedupOverDcraw: [String: Double]?
         /// Whether both commands were pinned to CPU 0 with `taskset`.
         var pinnedToOneCore: Bool
+        /// The develop kernel build that ran (`baseline`, `avx2`; `DevelopKernel.active`, after `TESSERA_SIMD`).
+        var kernel: String?
+        /// Baseline-kernel CPU seconds over active-kernel CPU seconds for the whole-frame neutral
+        /// develop (in process) and for `tessera develop` to JPEG end to end (nil when only the baseline runs).
+        var kernelSpeedup: [String: Double]?
         var notes: [String]
     }
 
@@ -117,10 +122,26 @@ struct BenchDevelop: ParsableCommand {
             }
         }
         var image = RGBImage16(width: 0, height: 0, pixels: [])
-        let full = try DevelopPipeline(settings: neutral, frame: FrameSize(width: width, height: height))
-        try time("neutral develop, whole frame (raw, \(neutral.demosaic.rawValue), matrix, \(full.stages.count) stages, output encoding)") {
+        var full = try DevelopPipeline(settings: neutral, frame: FrameSize(width: width, height: height))
+        let active = DevelopKernel.active
+        // The whole-frame neutral develop with each kernel build this CPU runs (active last, so
+        // `image` is its output); the builds must agree bit for bit.
+        var kernelCPU: [DevelopKernel: Double] = [:]
+        var kernelImages: [DevelopKernel: RGBImage16] = [:]
+        for kernel in DevelopKernel.allCases where kernel.isSupported && kernel != active {
+            full.kernel = kernel
+            try time("neutral develop, whole frame, \(kernel) kernel") { try full.developFrame(decoded.plane, threads: 1).pixels.count }
+            kernelCPU[kernel] = stages.last?.cpuSeconds
+            kernelImages[kernel] = try full.developFrame(decoded.plane, threads: 1)
+        }
+        full.kernel = active
+        try time("neutral develop, whole frame (raw, \(neutral.demosaic.rawValue), matrix, \(full.stages.count) stages, output encoding), \(active) kernel") {
             image = try full.developFrame(decoded.plane, threads: 1)
             return image.pixels.count
+        }
+        kernelCPU[active] = stages.last?.cpuSeconds
+        for (kernel, other) in kernelImages where other != image {
+            notes.append("the \(kernel) and \(active) kernels developed different bytes: a bug (they must be bit-identical)")
         }
         // The neutral develop with an uncompressed TIFF (dcraw_emu -T writes uncompressed TIFF).
         let uncompressedPath = dir + "/neutral-uncompressed.yaml"
@@ -167,6 +188,22 @@ struct BenchDevelop: ParsableCommand {
                                    ["develop", dngPath, "--out", dir + "/tessera.jpg", "--recipe", "neutral", "--format", "jpeg",
                                     "--threads", "1", "--overwrite"])
         stages.append(oursJPEG)
+        // The JPEG end to end again with the baseline kernel forced (same-run ratio of the builds).
+        var oursJPEGBaseline: Stage?
+        if active != .baseline, let env = BenchDemosaic.find("env") {
+            oursJPEGBaseline = try command("tessera develop --recipe neutral --format jpeg --threads 1 (end to end), TESSERA_SIMD=baseline", env,
+                                           ["\(DevelopKernel.environmentVariable)=baseline", me, "develop", dngPath, "--out", dir + "/tessera-baseline.jpg",
+                                            "--recipe", "neutral", "--format", "jpeg", "--threads", "1", "--overwrite"])
+            stages.append(oursJPEGBaseline!)
+            let a = try Data(contentsOf: URL(fileURLWithPath: dir + "/tessera.jpg"))
+            let b = try Data(contentsOf: URL(fileURLWithPath: dir + "/tessera-baseline.jpg"))
+            if a != b { notes.append("tessera develop wrote different JPEG bytes with TESSERA_SIMD=baseline: a bug") }
+        }
+        var kernelSpeedup: [String: Double]?
+        if active != .baseline, let base = kernelCPU[.baseline], let mine = kernelCPU[active], mine > 0 {
+            kernelSpeedup = ["neutral-develop": base / mine]
+            if let b = oursJPEGBaseline?.cpuSeconds, let j = oursJPEG.cpuSeconds, j > 0 { kernelSpeedup?["jpeg-end-to-end"] = b / j }
+        }
         var dcraw: Stage?
         if let tool = BenchDemosaic.find("dcraw_emu") {
             let theirs = try command("dcraw_emu -q 3 -T (end to end)", tool, ["-q", "3", "-T", "-Z", dir + "/dcraw.tiff", dngPath])
@@ -181,7 +218,7 @@ struct BenchDevelop: ParsableCommand {
                             cpuSpeedupOverDcraw: dcraw.map { d in
                                 ["tiff-deflate": ours, "tiff-none": oursNone, "jpeg": oursJPEG].mapValues { (d.cpuSeconds ?? 0) / max($0.cpuSeconds ?? 0, 1e-9) }
                             },
-                            pinnedToOneCore: taskset != nil, notes: notes)
+                            pinnedToOneCore: taskset != nil, kernel: active.rawValue, kernelSpeedup: kernelSpeedup, notes: notes)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -189,6 +226,7 @@ struct BenchDevelop: ParsableCommand {
             return
         }
         print("Develop speed, \(width)x\(height) synthetic DNG (seed \(seed)), one thread\(taskset != nil ? "; commands pinned with taskset -c 0" : ""), best of \(runs)")
+        print("kernel: \(active) (\(DevelopKernel.environmentVariable)=\(ProcessInfo.processInfo.environment[DevelopKernel.environmentVariable] ?? "unset"); AVX2 \(DevelopKernel.avx2.isSupported ? "supported" : "not supported") here)")
         print("| stage | wall s | MP/s (wall) | CPU s | MP/s per core (CPU) |")
         print("|---|---|---|---|---|")
         for s in stages {
@@ -208,6 +246,9 @@ struct BenchDevelop: ParsableCommand {
                 print(String(format: "CPU: tessera develop (%@) %.3f s vs dcraw_emu -q 3 -T %.3f s: tessera is %@", name, cpu, dcrawCPU,
                              verdict(dcrawCPU, cpu)))
             }
+        }
+        for (name, ratio) in (kernelSpeedup ?? [:]).sorted(by: { $0.key < $1.key }) {
+            print(String(format: "kernel: %@ %.2f× faster than baseline (%@, CPU seconds, same run; identical bytes)", active.rawValue, ratio, name))
         }
         for note in notes { print("note: \(note)") }
     }

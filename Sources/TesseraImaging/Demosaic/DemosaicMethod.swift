@@ -50,7 +50,9 @@ public enum Demosaicer {
     /// Demosaics `output` (frame coordinates) from `mosaic`, which must contain
     /// `output.expanded(by: method.halo)`. Returns `output.width × output.height` interleaved
     /// linear RGB (same scale as the mosaic). Precondition failure if the mosaic is too small.
-    public static func demosaic(_ mosaic: MosaicView, output: PixelRect, method: DemosaicMethod) -> RGBImageF {
+    /// `kernel`: which build of the RCD kernel runs (``DevelopKernel``; the bits never depend on it).
+    public static func demosaic(_ mosaic: MosaicView, output: PixelRect, method: DemosaicMethod,
+                                kernel: DevelopKernel = .active) -> RGBImageF {
         precondition(mosaic.rect.contains(output.expanded(by: method.halo)),
                      "demosaic \(method): mosaic \(mosaic.rect) does not cover \(output) plus halo \(method.halo)")
         var image = RGBImageF(width: output.width, height: output.height)
@@ -59,7 +61,7 @@ public enum Demosaicer {
             switch method {
             case .bilinear: BilinearDemosaic.run(mosaic, output: output, into: out.baseAddress!)
             case .mhc: MHCDemosaic.run(mosaic, output: output, into: out.baseAddress!)
-            case .rcd: RCDDemosaic.run(mosaic, output: output, into: out.baseAddress!)
+            case .rcd: RCDDemosaic.run(mosaic, output: output, into: out.baseAddress!, kernel: kernel)
             }
         }
         return image

@@ -1,4 +1,6 @@
 import TesseraCore
+import TesseraKernels
+import TesseraKernelsAVX2
 
 /// The quality demosaic: ratio-corrected, edge-directed interpolation after L. Sanz Rodríguez,
 /// "RCD: Ratio Corrected Demosaicing" (2017), written from the algorithm's description, then
@@ -29,30 +31,25 @@ public enum RCDDemosaic {
     /// Mosaic pixels needed around an output pixel (6 + ``medianPasses``, rounded up to even).
     public static let halo = (6 + medianPasses + 1) / 2 * 2
 
-    static let eps: Float = 1e-5
-    static let epsSquared: Float = 1e-10
-
-    /// Demosaics `output` from `mosaic` into `out` (`output.area × 3` floats, interleaved RGB).
+    /// Demosaics `output` from `mosaic` into `out` (`output.area × 3` floats, interleaved RGB)
+    /// with the `kernel` build (same bits for every kernel).
     ///
-    /// Runs ``RCDStream`` (rows streamed through small ring buffers, SIMD over one CFA parity at
-    /// a time); see there for why the bits equal the per-site definition above.
-    static func run(_ mosaic: MosaicView, output: PixelRect, into out: UnsafeMutablePointer<Float>) {
+    /// Runs `RCDStream` (TesseraKernels: rows streamed through small ring buffers, SIMD over
+    /// one CFA parity at a time); see there for why the bits equal the per-site definition above.
+    static func run(_ mosaic: MosaicView, output: PixelRect, into out: UnsafeMutablePointer<Float>, kernel: DevelopKernel = .active) {
+        precondition(halo == KernelConstants.rcdHalo, "the RCD kernel's halo \(KernelConstants.rcdHalo) differs from RCDDemosaic's \(halo)")
         let win = output.expanded(by: halo)
         let stride = mosaic.rect.width
         let origin = mosaic.samples + (win.y - mosaic.rect.y) * stride + (win.x - mosaic.rect.x)
-        let stream = RCDStream(window: win, cfa: mosaic.cfa)
-        defer { stream.deallocate() }
-        let evenCount = (win.width + 1) / 2, oddCount = win.width / 2
-        stream.run(
-            load: { j, even, odd in
-                let src = origin + j * stride
-                for k in 0..<oddCount {
-                    even[k] = src[2 &* k]
-                    odd[k] = src[2 &* k &+ 1]
-                }
-                if evenCount > oddCount { even[oddCount] = src[2 &* oddCount] }
-            },
-            emit: { oy, row in row.interleave(count: output.width, into: out + oy * output.width * 3) })
+        let colors = mosaic.cfa.windowColors(x: win.x, y: win.y)
+        switch kernel.effective {
+        case .avx2:
+            AVX2Kernels.rcd(origin: origin, stride: stride, width: win.width, height: win.height, colors: colors,
+                            outputWidth: output.width, into: out)
+        case .baseline:
+            BaselineKernels.rcd(origin: origin, stride: stride, width: win.width, height: win.height, colors: colors,
+                                outputWidth: output.width, into: out)
+        }
     }
 
     /// Median of nine values with Paeth's 19-exchange sorting network (Graphics Gems, 1990).

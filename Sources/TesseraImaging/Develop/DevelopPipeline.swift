@@ -1,6 +1,8 @@
 import Dispatch
 import Foundation
 import TesseraCore
+import TesseraKernels
+import TesseraKernelsAVX2
 
 /// The develop pipeline of one frame, as a list of stages that reads like the process:
 ///
@@ -27,6 +29,10 @@ public struct DevelopPipeline: Sendable {
     public let stages: [any RGBStage]
     /// `sizes[i]` is the frame size entering `stages[i]`; `sizes[stages.count]` is the output size.
     public let sizes: [FrameSize]
+
+    /// Which build of the hot kernels runs (default ``DevelopKernel/active``; an unsupported
+    /// choice runs the baseline). The output bits never depend on it.
+    public var kernel: DevelopKernel = .active
 
     let raw: RawStage
     let matrix: [Float]
@@ -231,69 +237,24 @@ public struct DevelopPipeline: Sendable {
     /// Output columns per strip of the fused RCD path (even).
     static let fusedStripWidth = 1024
 
-    /// One strip of ``developFusedRCD(core:into:rowStride:row:)``.
+    /// One strip of ``developFusedRCD(core:into:rowStride:row:)``: `FusedRCDStrip`
+    /// (TesseraKernels), in the build ``kernel`` names.
     func developFusedRCDStrip(core: PixelRect, into out: UnsafeMutablePointer<UInt16>, rowStride: Int,
                               row: (Int, Int, Int, UnsafeMutablePointer<UInt16>) -> UnsafePointer<UInt16>) {
         let window = core.expanded(by: RCDDemosaic.halo)
-        let w = window.width
-        let scratch = UnsafeMutablePointer<UInt16>.allocate(capacity: w)
-        defer { scratch.deallocate() }
-        let stream = RCDStream(window: window, cfa: settings.cfa)
-        defer { stream.deallocate() }
-        let evenCount = (w + 1) / 2, oddCount = w / 2
-        let black = raw.black, scale = raw.scale
-        let m0 = matrix[0], m1 = matrix[1], m2 = matrix[2], m3 = matrix[3], m4 = matrix[4]
-        let m5 = matrix[5], m6 = matrix[6], m7 = matrix[7], m8 = matrix[8]
-        let encoding = self.encoding
+        let m = matrix
+        let strip = FusedRCDStrip(
+            x: window.x, y: window.y, width: window.width, height: window.height,
+            colors: settings.cfa.windowColors(x: window.x, y: window.y),
+            black: SIMD4(raw.black), scale: SIMD4(raw.scale),
+            matrix: (m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8]),
+            gain: encoding.gain)
+        let kernel = self.kernel.effective
         encoding.withTable { lut in
-            stream.run(
-                load: { j, even, odd in
-                    // RawStage.run's arithmetic, by the frame cell of each window column parity.
-                    let fy = window.y + j
-                    let src = row(fy, window.x, w, scratch)
-                    let rowCell = (fy & 1) << 1
-                    let cellE = rowCell | (window.x & 1), cellO = rowCell | ((window.x + 1) & 1)
-                    let bE = black[cellE], kE = scale[cellE], bO = black[cellO], kO = scale[cellO]
-                    for k in 0..<oddCount {
-                        even[k] = (Float(src[2 &* k]) - bE) * kE
-                        odd[k] = (Float(src[2 &* k &+ 1]) - bO) * kO
-                    }
-                    if evenCount > oddCount { even[oddCount] = (Float(src[2 &* oddCount]) - bE) * kE }
-                },
-                emit: { oy, rgb in
-                    // Eight output pixels of one column parity at a time (split rows are padded,
-                    // so the last group may read past the row; only real pixels are stored).
-                    let o = out + oy * rowStride
-                    for p in 0..<2 {
-                        let first = (rgb.firstColumn + p) >> 1 + ((rgb.firstColumn + p) & 1) * rgb.parityStride
-                        let rq = rgb.r + first, gq = rgb.g + first, bq = rgb.b + first
-                        let count = (core.width - p + 1) / 2
-                        var k = 0
-                        while k < count {
-                            let r = UnsafeRawPointer(rq + k).loadUnaligned(as: SIMD8<Float>.self)
-                            let g = UnsafeRawPointer(gq + k).loadUnaligned(as: SIMD8<Float>.self)
-                            let b = UnsafeRawPointer(bq + k).loadUnaligned(as: SIMD8<Float>.self)
-                            let er = encoding.encode8(m0 * r + m1 * g + m2 * b, lut)
-                            let eg = encoding.encode8(m3 * r + m4 * g + m5 * b, lut)
-                            let eb = encoding.encode8(m6 * r + m7 * g + m8 * b, lut)
-                            // Interleave: pixel 2(k + l) + p gets lane l.
-                            let r16 = SIMD8<UInt16>(truncatingIfNeeded: er), g16 = SIMD8<UInt16>(truncatingIfNeeded: eg)
-                            let b16 = SIMD8<UInt16>(truncatingIfNeeded: eb)
-                            let q = o + 3 &* (2 &* k &+ p)
-                            if count - k >= 8 {
-                                q[0] = r16[0]; q[1] = g16[0]; q[2] = b16[0]; q[6] = r16[1]; q[7] = g16[1]; q[8] = b16[1]
-                                q[12] = r16[2]; q[13] = g16[2]; q[14] = b16[2]; q[18] = r16[3]; q[19] = g16[3]; q[20] = b16[3]
-                                q[24] = r16[4]; q[25] = g16[4]; q[26] = b16[4]; q[30] = r16[5]; q[31] = g16[5]; q[32] = b16[5]
-                                q[36] = r16[6]; q[37] = g16[6]; q[38] = b16[6]; q[42] = r16[7]; q[43] = g16[7]; q[44] = b16[7]
-                            } else {
-                                for l in 0..<(count - k) {
-                                    q[6 &* l] = r16[l]; q[6 &* l &+ 1] = g16[l]; q[6 &* l &+ 2] = b16[l]
-                                }
-                            }
-                            k += 8
-                        }
-                    }
-                })
+            switch kernel {
+            case .avx2: AVX2Kernels.fusedRCD(strip, lut: lut, into: out, rowStride: rowStride, row: row)
+            case .baseline: BaselineKernels.fusedRCD(strip, lut: lut, into: out, rowStride: rowStride, row: row)
+            }
         }
     }
 
@@ -317,7 +278,7 @@ public struct DevelopPipeline: Sendable {
         defer { mosaic.deallocate() }
         raw.run(input: input, inputRect: inputRect, rect: mosaicRect, output: mosaic)
         var image = Demosaicer.demosaic(MosaicView(samples: mosaic, rect: mosaicRect, cfa: settings.cfa),
-                                        output: demosaicRect, method: settings.demosaic)
+                                        output: demosaicRect, method: settings.demosaic, kernel: kernel)
 
         // Camera → output matrix, in place.
         let m0 = matrix[0], m1 = matrix[1], m2 = matrix[2], m3 = matrix[3], m4 = matrix[4]

@@ -1,18 +1,25 @@
-import TesseraCore
-
 /// One finished output row of ``RCDStream``: linear R, G and B of a window row in split layout
 /// (each row stores its even window columns, then at `parityStride` its odd ones). Borrowed:
 /// valid only during the `emit` call.
-struct RCDRow {
+public struct RCDRow<Target: KernelTarget> {
     /// Split rows (window columns; output column `ox` is window column `ox + halo`).
-    let r: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>
+    public let r: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>
     /// Offset of the odd columns from the even ones.
-    let parityStride: Int
-    /// The window column of output column 0 (even: ``RCDDemosaic/halo``).
-    let firstColumn: Int
+    public let parityStride: Int
+    /// The window column of output column 0 (even: ``KernelConstants/rcdHalo``).
+    public let firstColumn: Int
+
+    /// A row over split rows `r`, `g`, `b`.
+    @_alwaysEmitIntoClient init(r: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, parityStride: Int, firstColumn: Int) {
+        self.r = r
+        self.g = g
+        self.b = b
+        self.parityStride = parityStride
+        self.firstColumn = firstColumn
+    }
 
     /// Writes `count` output pixels as interleaved RGB floats.
-    @inline(__always) func interleave(count: Int, into o: UnsafeMutablePointer<Float>) {
+    @_alwaysEmitIntoClient @inline(__always) public func interleave(count: Int, into o: UnsafeMutablePointer<Float>) {
         let e = firstColumn >> 1
         let rE = r + e, gE = g + e, bE = b + e
         let rO = rE + parityStride, gO = gE + parityStride, bO = bE + parityStride
@@ -28,7 +35,7 @@ struct RCDRow {
     }
 }
 
-/// The RCD of ``RCDDemosaic`` as a row stream: each window row of the mosaic is loaded once and
+/// The RCD of `RCDDemosaic` (TesseraImaging) as a row stream: each window row of the mosaic is loaded once and
 /// every step runs on a row as soon as the rows it reads exist (step lags 1…8 rows behind the
 /// newest mosaic row), on ring buffers of a few rows instead of nine full planes; finished rows
 /// are handed to a sink (`emit`) as soon as the second median pass has produced them.
@@ -40,7 +47,7 @@ struct RCDRow {
 /// of computing both and selecting.
 ///
 /// **Bits.** Every stored value is the same Float expression, in the same evaluation order, as
-/// the per-site definition in ``RCDDemosaic`` (no FMA: Swift does not contract `a * b + c`;
+/// the per-site definition in `RCDDemosaic` (no FMA: Swift does not contract `a * b + c`;
 /// no reassociation; `abs` clears the sign bit; selects use the same comparison). Two exact
 /// rewrites: `|a − b|` is computed once where the definition evaluates it as `|a − b|` and
 /// `|b − a|` (IEEE subtraction rounds symmetrically, so both are the same bits), and the first
@@ -52,35 +59,38 @@ struct RCDRow {
 ///
 /// Column and row ranges of each step are exactly those of the definition (margins 1…8), so
 /// every value read was written by the step that produces it.
-struct RCDStream {
-    typealias P = UnsafeMutablePointer<Float>
-    typealias V = SIMD8<Float>
+public struct RCDStream<Target: KernelTarget> {
+    /// A ring row pointer.
+    public typealias P = UnsafeMutablePointer<Float>
+    /// The vector every step runs on (eight sites of one CFA parity).
+    public typealias V = SIMD8<Float>
 
     /// Window size and its CFA colours by (row parity, column parity).
-    let w: Int, rows: Int
-    let c00: Int, c01: Int, c10: Int, c11: Int
+    @usableFromInline let w: Int, rows: Int
+    @usableFromInline let c00: Int, c01: Int, c10: Int, c11: Int
     /// Offset of the odd half of a split row; split row stride; even-half length.
-    let hs: Int, rs: Int, half: Int
+    @usableFromInline let hs: Int, rs: Int, half: Int
 
-    let storage: P
-    let c: P, gv: P, gh: P, lpf: P, vh: P, g: P
+    @usableFromInline let storage: P
+    @usableFromInline let c: P, gv: P, gh: P, lpf: P, vh: P, g: P
     /// Red and blue after steps 4–5 (in place), after median pass 1, and pass 2's output row.
-    let r4: P, b4: P, r6: P, b6: P, r7: P, b7: P
-    /// Row-sorted triples (lo, mid, hi) of the colour differences for median passes 1 and 2.
-    let t1: [P], t2: [P]
+    @usableFromInline let r4: P, b4: P, r6: P, b6: P, r7: P, b7: P
+    /// Row-sorted triples (lo, mid, hi) of the colour differences for median passes 1 and 2:
+    /// six consecutive rings of 4 rows each (red lo, mid, hi, then blue), see ``triple(_:_:)``.
+    @usableFromInline let t1: P, t2: P
 
-    static let eps: Float = RCDDemosaic.eps
-    static let epsSquared: Float = RCDDemosaic.epsSquared
+    /// Guards every division and gradient against zero.
+    @_alwaysEmitIntoClient static var eps: Float { 1e-5 }
+    /// `eps²`, the guard of the squared-gradient sums.
+    @_alwaysEmitIntoClient static var epsSquared: Float { 1e-10 }
 
-    /// Allocates the ring buffers for a mosaic window `window` (frame coordinates) of a frame
-    /// with Bayer layout `cfa`. Call ``deallocate()`` when done.
-    init(window: PixelRect, cfa: CFAPattern) {
-        w = window.width
-        rows = window.height
-        c00 = Int(cfa.color(x: window.x, y: window.y).rawValue)
-        c01 = Int(cfa.color(x: window.x + 1, y: window.y).rawValue)
-        c10 = Int(cfa.color(x: window.x, y: window.y + 1).rawValue)
-        c11 = Int(cfa.color(x: window.x + 1, y: window.y + 1).rawValue)
+    /// Allocates the ring buffers for a mosaic window of `width × height` whose top-left 2×2
+    /// cell has CFA colours `colors` (0 red, 1 green, 2 blue; row 0 left, right, then row 1).
+    /// Call ``deallocate()`` when done.
+    @_alwaysEmitIntoClient public init(width: Int, height: Int, colors: (Int, Int, Int, Int)) {
+        w = width
+        rows = height
+        (c00, c01, c10, c11) = colors
         half = (w + 1) / 2
         hs = (half + 16 + 7) & ~7
         rs = 2 * hs
@@ -96,64 +106,65 @@ struct RCDStream {
             defer { used += n * stride }
             return base + used
         }
-        let planes = [16, 4, 4, 8, 8, 8, 8, 8, 4, 4].map { take($0) }
-        c = planes[0]; gv = planes[1]; gh = planes[2]; lpf = planes[3]; vh = planes[4]; g = planes[5]
-        r4 = planes[6]; b4 = planes[7]; r6 = planes[8]; b6 = planes[9]
-        t1 = (0..<6).map { _ in take(4) }
-        t2 = (0..<6).map { _ in take(4) }
+        c = take(16); gv = take(4); gh = take(4); lpf = take(8); vh = take(8); g = take(8)
+        r4 = take(8); b4 = take(8); r6 = take(4); b6 = take(4)
+        t1 = take(6 * 4)
+        t2 = take(6 * 4)
         r7 = take(1)
         b7 = take(1)
     }
 
     /// Frees the buffers.
-    func deallocate() { storage.deallocate() }
+    @_alwaysEmitIntoClient public func deallocate() { storage.deallocate() }
 
     // MARK: Helpers
 
+    /// Ring `i` (0…5) of the triple rings starting at `t`.
+    @_alwaysEmitIntoClient @inline(__always) func triple(_ t: P, _ i: Int) -> P { t + i &* 4 &* rs }
     /// Ring row `j` of a ring of `depth` (a power of two) rows.
-    @inline(__always) func row(_ base: P, _ j: Int, _ depth: Int) -> P { base + (j & (depth &- 1)) &* rs }
+    @_alwaysEmitIntoClient @inline(__always) func row(_ base: P, _ j: Int, _ depth: Int) -> P { base + (j & (depth &- 1)) &* rs }
     /// Pointer whose element `k` is split row `r` at window column `2k + p + d`.
-    @inline(__always) func at(_ r: P, _ p: Int, _ d: Int) -> P {
+    @_alwaysEmitIntoClient @inline(__always) func at(_ r: P, _ p: Int, _ d: Int) -> P {
         let t: Int = p &+ d
         let offset: Int = (t & 1) &* hs &+ (t >> 1)
         return r + offset
     }
     /// Parity of the green columns in window row `j`, and the colour (0 R, 2 B) of its other sites.
-    @inline(__always) func layout(_ j: Int) -> (greenParity: Int, chroma: Int) {
+    @_alwaysEmitIntoClient @inline(__always) func layout(_ j: Int) -> (greenParity: Int, chroma: Int) {
         let (even, odd) = j & 1 == 0 ? (c00, c01) : (c10, c11)
         return even == 1 ? (0, odd) : (1, even)
     }
     /// `k` range of parity `p` for window columns `m..<(w - m)`.
-    @inline(__always) func span(_ m: Int, _ p: Int) -> (Int, Int) {
+    @_alwaysEmitIntoClient @inline(__always) func span(_ m: Int, _ p: Int) -> (Int, Int) {
         ((m - p + 1) >> 1, max((m - p + 1) >> 1, (w - m - p + 1) >> 1))
     }
 
-    @inline(__always) static func ld(_ p: P) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
-    @inline(__always) static func st(_ v: V, _ p: P) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
+    @_alwaysEmitIntoClient @inline(__always) static func ld(_ p: P) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+    @_alwaysEmitIntoClient @inline(__always) static func st(_ v: V, _ p: P) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
     /// `abs` as Swift's scalar `abs(Float)`: the sign bit cleared.
-    @inline(__always) static func vabs(_ v: V) -> V {
+    @_alwaysEmitIntoClient @inline(__always) static func vabs(_ v: V) -> V {
         unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7fff_ffff, to: V.self)
     }
     /// Swift's `min(a, b)` per lane: `b < a ? b : a` (minps).
-    @inline(__always) static func vmin(_ a: V, _ b: V) -> V {
+    @_alwaysEmitIntoClient @inline(__always) static func vmin(_ a: V, _ b: V) -> V {
         var r = V()
         for i in 0..<8 { r[i] = b[i] < a[i] ? b[i] : a[i] }
         return r
     }
     /// `a > b ? a : b` per lane (Swift's `max(a, b)` for every non-NaN pair; maxps).
-    @inline(__always) static func vmax(_ a: V, _ b: V) -> V {
+    @_alwaysEmitIntoClient @inline(__always) static func vmax(_ a: V, _ b: V) -> V {
         var r = V()
         for i in 0..<8 { r[i] = a[i] > b[i] ? a[i] : b[i] }
         return r
     }
     /// Swift's `max(0, v)` per lane: `v >= 0 ? v : 0`.
-    @inline(__always) static func clampLow(_ v: V) -> V {
+    @_alwaysEmitIntoClient @inline(__always) static func clampLow(_ v: V) -> V {
         var r = V()
         for i in 0..<8 { r[i] = v[i] >= 0 ? v[i] : 0 }
         return r
     }
     /// The more decided of `central` and `neighbours`: `|½ − c| < |½ − n| ? n : c` per lane.
-    @inline(__always) static func decided(_ central: V, _ neighbours: V) -> V {
+    @_alwaysEmitIntoClient @inline(__always) static func decided(_ central: V, _ neighbours: V) -> V {
         let a = vabs(0.5 - central), b = vabs(0.5 - neighbours)
         var r = V()
         for i in 0..<8 { r[i] = a[i] < b[i] ? neighbours[i] : central[i] }
@@ -165,8 +176,8 @@ struct RCDStream {
     /// Runs the demosaic. `load(j, even, odd)` must write window row `j`'s normalised samples:
     /// its even columns to `even[0..<(w+1)/2]` and its odd columns to `odd[0..<w/2]`.
     /// `emit(oy, row)` receives output rows `0..<(rows − 2·halo)` in order.
-    func run(load: (Int, P, P) -> Void, emit: (Int, RCDRow) -> Void) {
-        let h = RCDDemosaic.halo
+    @_alwaysEmitIntoClient @inline(__always) public func run(load: (Int, P, P) -> Void, emit: (Int, RCDRow<Target>) -> Void) {
+        let h = KernelConstants.rcdHalo
         for lead in 0..<rows {
             let cr = row(c, lead, 16)
             load(lead, cr, cr + hs)
@@ -193,13 +204,13 @@ struct RCDStream {
             j = lead - 8
             if j >= h && j < rows - h {
                 median(j, margin: 8, r: r6, b: b6, depth: 4, triples: t2, rOut: r7, bOut: b7)
-                emit(j - h, RCDRow(r: r7, g: row(g, j, 8), b: b7, parityStride: hs, firstColumn: h))
+                emit(j - h, RCDRow<Target>(r: r7, g: row(g, j, 8), b: b7, parityStride: hs, firstColumn: h))
             }
         }
     }
 
     /// Step 2, row `j`: the clamped 3×3 binomial low-pass (margin 1).
-    @inline(__always) func lowPass(_ j: Int) {
+    @_alwaysEmitIntoClient @inline(__always) func lowPass(_ j: Int) {
         let up = row(c, j - 1, 16), mid = row(c, j, 16), dn = row(c, j + 1, 16), out = row(lpf, j, 8)
         for p in 0..<2 {
             let q = at(mid, p, 0), qn = at(up, p, 0), qs = at(dn, p, 0), qw = at(mid, p, -1), qe = at(mid, p, 1)
@@ -216,7 +227,7 @@ struct RCDStream {
     }
 
     /// Step 1a, row `j`: vertical and horizontal Hamilton–Adams gradients (margin 2).
-    @inline(__always) func gradients(_ j: Int) {
+    @_alwaysEmitIntoClient @inline(__always) func gradients(_ j: Int) {
         let n2 = row(c, j - 2, 16), n1 = row(c, j - 1, 16), mid = row(c, j, 16), s1 = row(c, j + 1, 16), s2 = row(c, j + 2, 16)
         let ov = row(gv, j, 4), oh = row(gh, j, 4)
         for p in 0..<2 {
@@ -235,7 +246,7 @@ struct RCDStream {
     }
 
     /// Step 1b, row `j`: `VH = V / (V + H)` (margin 3).
-    @inline(__always) func direction(_ j: Int) {
+    @_alwaysEmitIntoClient @inline(__always) func direction(_ j: Int) {
         let vn = row(gv, j - 1, 4), vm = row(gv, j, 4), vs = row(gv, j + 1, 4), hm = row(gh, j, 4), out = row(vh, j, 8)
         let eps2 = Self.epsSquared
         for p in 0..<2 {
@@ -257,14 +268,14 @@ struct RCDStream {
     /// The direction used at a site: its own `VH` or its diagonal neighbours' mean, whichever
     /// is more decided (pointers at the site's parity: own row, and the rows above and below
     /// at column offsets −1 and +1).
-    @inline(__always) static func mixedDirection(_ d: P, _ nw: P, _ ne: P, _ sw: P, _ se: P, _ k: Int) -> V {
+    @_alwaysEmitIntoClient @inline(__always) static func mixedDirection(_ d: P, _ nw: P, _ ne: P, _ sw: P, _ se: P, _ k: Int) -> V {
         let neighbours = ((ld(nw + k) + ld(ne + k)) + (ld(sw + k) + ld(se + k))) * 0.25
         return decided(ld(d + k), neighbours)
     }
 
     /// Step 3, row `j`: green — measured at green sites, the ratio-corrected directional
     /// estimate at chroma sites (margin 4).
-    @inline(__always) func green(_ j: Int) {
+    @_alwaysEmitIntoClient @inline(__always) func green(_ j: Int) {
         let (gp, _) = layout(j)
         let p = 1 - gp
         let eps = Self.eps
@@ -310,7 +321,7 @@ struct RCDStream {
     /// Step 4, row `j`: at chroma sites, the measured colour, and the other chroma from the four
     /// diagonal colour differences weighted by inverse gradients (margin 5). Green sites are
     /// left to step 5.
-    @inline(__always) func diagonalChroma(_ j: Int) {
+    @_alwaysEmitIntoClient @inline(__always) func diagonalChroma(_ j: Int) {
         let (gp, chroma) = layout(j)
         let p = 1 - gp
         let eps = Self.eps
@@ -347,7 +358,7 @@ struct RCDStream {
 
     /// Step 5, row `j`: red and blue at green sites from the vertical and horizontal colour
     /// differences, mixed by direction (margin 6). In place: reads only chroma sites.
-    @inline(__always) func chromaAtGreen(_ j: Int) {
+    @_alwaysEmitIntoClient @inline(__always) func chromaAtGreen(_ j: Int) {
         let (p, _) = layout(j)
         let eps = Self.eps
         let mid = row(c, j, 16)
@@ -389,11 +400,11 @@ struct RCDStream {
     /// The first nine exchanges of Paeth's network for row `j` of the colour differences
     /// `x − g` (`x` = red, then blue): each horizontal triple sorted, stored as (lo, mid, hi)
     /// in `into[0...2]` (red) and `into[3...5]` (blue), for window columns `margin..<(w − margin)`.
-    @inline(__always) func sortTriples(_ j: Int, margin: Int, r: P, b: P, depth: Int, into t: [P]) {
+    @_alwaysEmitIntoClient @inline(__always) func sortTriples(_ j: Int, margin: Int, r: P, b: P, depth: Int, into t: P) {
         let gm = row(g, j, 8)
         for plane in 0..<2 {
             let xm = row(plane == 0 ? r : b, j, depth)
-            let lo = row(t[plane * 3], j, 4), mi = row(t[plane * 3 + 1], j, 4), hi = row(t[plane * 3 + 2], j, 4)
+            let lo = row(triple(t, plane * 3), j, 4), mi = row(triple(t, plane * 3 + 1), j, 4), hi = row(triple(t, plane * 3 + 2), j, 4)
             for p in 0..<2 {
                 let xw = at(xm, p, -1), x0 = at(xm, p, 0), xe = at(xm, p, 1)
                 let gw = at(gm, p, -1), g0 = at(gm, p, 0), ge = at(gm, p, 1)
@@ -418,7 +429,7 @@ struct RCDStream {
     /// A median pass at row `j` (window columns `margin..<(w − margin)`): interpolated red and
     /// blue become `g + median₃ₓ₃(x − g)` (the remaining ten exchanges of Paeth's network on
     /// the row-sorted triples of rows `j − 1`, `j`, `j + 1`); measured samples are copied.
-    @inline(__always) func median(_ j: Int, margin: Int, r: P, b: P, depth: Int, triples t: [P], rOut: P, bOut: P) {
+    @_alwaysEmitIntoClient @inline(__always) func median(_ j: Int, margin: Int, r: P, b: P, depth: Int, triples t: P, rOut: P, bOut: P) {
         let (gp, chroma) = layout(j)
         let gm = row(g, j, 8)
         for plane in 0..<2 {
@@ -426,7 +437,7 @@ struct RCDStream {
             let out = plane == 0 ? rOut : bOut
             // This row's measured sites of the plane's colour (their parity), if any.
             let measuredParity = chroma == plane * 2 ? 1 - gp : -1
-            let lo = t[plane * 3], mi = t[plane * 3 + 1], hi = t[plane * 3 + 2]
+            let lo = triple(t, plane * 3), mi = triple(t, plane * 3 + 1), hi = triple(t, plane * 3 + 2)
             for p in 0..<2 {
                 let (k0, k1) = span(margin, p)
                 if p == measuredParity {
