@@ -62,27 +62,37 @@ extension TesseraStore {
             return try claimBatch(db, [(worker, limit)], now: now)[0]
     }
 
-    /// Claims for several workers in one transaction: one query for the claimable jobs and the
-    /// bans, one task query per job for everyone's total, then the tasks are handed out in request
-    /// order (each worker's in id order, as if it had claimed alone in its turn). A worker that is
-    /// unknown or lost gets `[]`. Refreshes the claiming workers' last-seen time.
+    /// Claims for several workers in one transaction: one query for the workers, one for the
+    /// claimable jobs and the bans, one task query per job for everyone's total, then the tasks
+    /// are handed out in request order (each worker's in id order, as if it had claimed alone in
+    /// its turn). A worker that is unknown or lost gets `[]`. Refreshes the claiming workers'
+    /// last-seen time.
+    ///
+    /// Set-based: however many tasks are claimed, the batch costs a fixed number of statements
+    /// (the task ids travel as one JSON array, read with `json_each`): the per-row work happens
+    /// inside SQLite, not in one statement call per task (docs/store.md, "Batched claims").
     func claimBatch(_ db: Database, _ requests: [(worker: WorkerID, limit: Int)], now: Int64) throws -> [[ClaimedTask]] {
-            let me = try db.cachedStatement(sql: "SELECT active, name FROM workers WHERE id = ?")
-            let seen = try db.cachedStatement(sql: "UPDATE workers SET last_seen = ? WHERE id = ?")
+            var result = [[ClaimedTask]](repeating: [], count: requests.count)
+            let asking = requests.filter { $0.limit > 0 }.map(\.worker.rawValue)
+            guard !asking.isEmpty else { return result }
+            // The active workers among those asking, with their names (for the bans).
+            var active: [Int64: String] = [:]
+            let askingJSON = jsonArray(asking)
+            let workers = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT id, name FROM workers WHERE id IN (SELECT value FROM json_each(?)) AND active = 1
+                """), arguments: [askingJSON])
+            while let row = try workers.next() { active[row[0]] = row[1] }
+            guard !active.isEmpty else { return result }
+            try db.cachedStatement(sql: """
+                UPDATE workers SET last_seen = ? WHERE id IN (SELECT value FROM json_each(?)) AND active = 1
+                """).execute(arguments: [now, askingJSON])
             var names: [String?] = []
             var remaining: [Int] = []
             for request in requests {
-                guard request.limit > 0, let row = try Row.fetchOne(me, arguments: [request.worker.rawValue]), row[0] as Bool else {
-                    names.append(nil)
-                    remaining.append(0)
-                    continue
-                }
-                names.append(row[1] as String)
-                remaining.append(request.limit)
-                try seen.execute(arguments: [now, request.worker.rawValue])
+                let name = request.limit > 0 ? active[request.worker.rawValue] : nil
+                names.append(name)
+                remaining.append(name == nil ? 0 : request.limit)
             }
-            var result = [[ClaimedTask]](repeating: [], count: requests.count)
-            guard remaining.contains(where: { $0 > 0 }) else { return result }
             let jobs = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT id, recipe_name, recipe_document, recipe_hash, format, tile_size, output_dir FROM jobs
                 WHERE state = 'running' AND paused = 0 AND tasks_queued > 0
@@ -100,12 +110,9 @@ extension TesseraStore {
                 FROM tasks t JOIN frames f ON f.id = t.frame_id
                 WHERE t.job_id = ? AND t.state = 'queued' AND t.not_before <= ? ORDER BY t.id LIMIT ?
                 """)
-            let start = try db.cachedStatement(sql: """
-                UPDATE tasks SET state = 'running', attempts = ?, worker_id = ?, started_at = ? WHERE id = ?
-                """)
-            let insertAttempt = try db.cachedStatement(sql: """
-                INSERT INTO attempts (task_id, attempt, worker_id, started_at, outcome) VALUES (?, ?, ?, ?, 'running')
-                """)
+            // (task id, worker id) of every claim, for the two set-based writes below.
+            var claims = "["
+            var claimCount = 0
             var ledger = Ledger()
             for job in jobs {
                 let jobID: Int64 = job[0]
@@ -115,33 +122,53 @@ extension TesseraStore {
                 guard wanted > 0 else { continue }
                 let recipeName: String = job[1], recipeDocument: String = job[2], recipeHash: String = job[3]
                 let format: String = job[4], tileSize: Int = job[5], outputDir: String = job[6]
-                let rows = try Row.fetchAll(select, arguments: [jobID, now, wanted])
+                var tasks: [ClaimedTask] = []
+                tasks.reserveCapacity(wanted)
+                let rows = try Row.fetchCursor(select, arguments: [jobID, now, wanted])
+                while let row = try rows.next() {
+                    let task: Int64 = row[0]
+                    let members: String? = row[14]
+                    tasks.append(ClaimedTask(
+                        taskID: TaskID(task), jobID: JobID(jobID), frameID: FrameID(row[1] as Int64),
+                        kind: try decodeEnum(TaskKind.self, row[2], column: "kind", row: "task-\(task)"),
+                        attempt: (row[3] as Int) + 1, core: decodeCore(row, at: 4), framePath: row[8],
+                        frameWidth: row[9], frameHeight: row[10], spoolPath: row[11], frameMetadata: row[12],
+                        recipeName: recipeName, recipeDocument: recipeDocument, recipeHash: recipeHash,
+                        format: format, tileSize: tileSize, outputDir: outputDir, stem: row[13],
+                        members: members == nil ? [] : FrameMembers.decode(members), member: row[15]))
+                }
                 var next = 0
-                for index in eligible where next < rows.count {
-                    let worker = requests[index].worker
-                    let take = min(remaining[index], rows.count - next)
-                    for row in rows[next..<(next + take)] {
-                        let task: Int64 = row[0]
-                        let attempt = (row[3] as Int) + 1
-                        start.setUncheckedArguments([attempt, worker.rawValue, now, task])
-                        try start.execute()
-                        insertAttempt.setUncheckedArguments([task, attempt, worker.rawValue, now])
-                        try insertAttempt.execute()
-                        result[index].append(ClaimedTask(
-                            taskID: TaskID(task), jobID: JobID(jobID), frameID: FrameID(row[1] as Int64),
-                            kind: try decodeEnum(TaskKind.self, row[2], column: "kind", row: "task-\(task)"),
-                            attempt: attempt, core: decodeCore(row, at: 4), framePath: row[8],
-                            frameWidth: row[9], frameHeight: row[10], spoolPath: row[11], frameMetadata: row[12],
-                            recipeName: recipeName, recipeDocument: recipeDocument, recipeHash: recipeHash,
-                            format: format, tileSize: tileSize, outputDir: outputDir, stem: row[13],
-                            members: FrameMembers.decode(row[14]), member: row[15]))
+                for index in eligible where next < tasks.count {
+                    let worker = requests[index].worker.rawValue
+                    let take = min(remaining[index], tasks.count - next)
+                    for task in tasks[next..<(next + take)] {
+                        if claimCount > 0 { claims += "," }
+                        claims += "[\(task.taskID.rawValue),\(worker)]"
+                        claimCount += 1
                     }
+                    result[index].append(contentsOf: tasks[next..<(next + take)])
                     remaining[index] -= take
                     next += take
                 }
-                ledger.move(job: jobID, from: .queued, to: .running, count: rows.count)
+                ledger.move(job: jobID, from: .queued, to: .running, count: tasks.count)
                 if !remaining.contains(where: { $0 > 0 }) { break }
             }
+            guard claimCount > 0 else { return result }
+            claims += "]"
+            // Every claimed task runs its next attempt on its worker, and that attempt is recorded.
+            try db.cachedStatement(sql: """
+                UPDATE tasks SET state = 'running', attempts = attempts + 1, worker_id = c.worker, started_at = ?
+                FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS worker FROM json_each(?)) AS c
+                WHERE tasks.id = c.id AND tasks.state = 'queued'
+                """).execute(arguments: [now, claims])
+            guard db.changesCount == claimCount else {
+                throw StoreError(.invalidState, "claiming \(claimCount) tasks changed \(db.changesCount) rows")
+            }
+            try db.cachedStatement(sql: """
+                INSERT INTO attempts (task_id, attempt, worker_id, started_at, outcome)
+                SELECT t.id, t.attempts, t.worker_id, t.started_at, 'running'
+                FROM tasks t WHERE t.id IN (SELECT json_extract(value, '$[0]') FROM json_each(?))
+                """).execute(arguments: [claims])
             try ledger.apply(db, now: now)
             return result
     }
@@ -522,4 +549,14 @@ func failFrame(_ db: Database, frame: Int64, job: Int64, code: String?, reason: 
         WHERE id = ?
         """, arguments: [code, reason, attempts, now, frame])
     ledger.jobs[job, default: JobDelta()].framesFailed += 1
+}
+
+/// `values` as a JSON array of integers (the argument of a `json_each` batch).
+func jsonArray(_ values: [Int64]) -> String {
+    var text = "["
+    for (index, value) in values.enumerated() {
+        if index > 0 { text += "," }
+        text += String(value)
+    }
+    return text + "]"
 }
