@@ -125,6 +125,58 @@ final class TaskDispatcher: Sendable {
         var lastHeard: ContinuousClock.Instant
         /// The key this session authenticated with (docs/security.md); plaintext when insecure.
         var identity: PeerIdentity = .plaintext
+
+        /// The scalars `handle` reads, copied out so that no copy of the session (and of its
+        /// tables) stays alive while the session is changed in place.
+        struct Summary {
+            var id: UInt64
+            var workerID: WorkerID
+            var name: String
+            var credits: Int
+            var leaving: Bool
+            /// Tasks in flight.
+            var held: Int
+        }
+
+        var summary: Summary {
+            Summary(id: id, workerID: workerID, name: name, credits: credits, leaving: leaving, held: inFlight.count)
+        }
+
+        /// Takes the lease a RESULT answers, in place: returns it (and counts the result as pending
+        /// until persisted, and updates the measured speed), or nil when the session does not
+        /// hold that attempt of the task (a stale result, nothing changes).
+        mutating func takeResult(_ result: TaskResult) -> InFlight? {
+            guard let task = inFlight[result.taskID], task.attempt == Int(result.attempt) else { return nil }
+            inFlight.removeValue(forKey: result.taskID)
+            if result.computeMicros > 0 {
+                let measured = Double(task.work) / (Double(result.computeMicros) / 1e6)
+                speed[task.kind] = speed[task.kind].map { 0.7 * $0 + 0.3 * measured } ?? measured
+            }
+            resultsPending += 1
+            return task
+        }
+
+        /// Leases freshly claimed tasks to this session, in place (one dictionary change per
+        /// session, not one per task); their credit is used up.
+        mutating func lease(_ claimed: [ClaimedTask], at now: ContinuousClock.Instant) {
+            credits -= claimed.count
+            for task in claimed {
+                inFlight[task.taskID] = InFlight(
+                    kind: task.kind, frameID: task.frameID, attempt: task.attempt,
+                    work: task.kind == .decode ? 1 : max(1, task.core?.area ?? 1), sentAt: nil, claimedAt: now,
+                    benchmark: FramePipeline.isBenchmark(task))
+            }
+        }
+
+        /// Records that a task's TASK went out carrying `bytes` of payload; returns when it was
+        /// claimed, or nil when the session no longer holds it (its bytes are then not counted).
+        mutating func markSent(_ taskID: TaskID, bytes: Int, at now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+            guard var task = inFlight[taskID] else { return nil }
+            task.bytes = bytes
+            task.sentAt = now
+            inFlight[taskID] = task
+            return task.claimedAt
+        }
     }
 
     private final class LoopState {
@@ -153,6 +205,9 @@ final class TaskDispatcher: Sendable {
         /// Benchmark results received in this drain, persisted together with the next claims in
         /// one transaction by `dispatch`.
         var benchmarkResults: [(result: TaskResult, routingID: [UInt8], session: UInt64)] = []
+        /// The sessions' routing ids in a fixed (sorted) order for round-robin claims; nil after
+        /// a session was added or removed (rebuilt by `dispatch`).
+        var order: [[UInt8]]?
     }
 
     /// Messages handled from one drain of the socket before pending claims are made anyway.
@@ -303,35 +358,30 @@ final class TaskDispatcher: Sendable {
             register(hello, routingID: routingID, socket: socket, state: state)
             return
         }
-        guard var session = state.sessions[routingID] else {
+        guard state.sessions[routingID] != nil else {
             _ = reply(.refuse(Refuse(code: .notRegistered, reason: "say HELLO first")), to: routingID, socket: socket)
             return
         }
-        session.lastHeard = .now
-        state.sessions[routingID] = session
+        state.sessions[routingID]?.lastHeard = .now
+        // What the cases below read, as plain values: a copy of the session itself alive here
+        // would make every in-place change below copy its tables (one copy per message).
+        let session = state.sessions[routingID]!.summary
         switch message {
         case .heartbeat:
             break
         case .credit(let credit):
             // Tasks in flight per worker are capped whatever credit it grants.
-            let held = session.inFlight.count
+            let held = session.held
             state.sessions[routingID]?.credits = min(session.credits + Int(credit.credits), max(0, config.maxTasksInFlightPerWorker - held))
             state.dispatchWanted = true
         case .result(let result):
             // A lease is (task, attempt): a result for an older attempt of a task this session
             // holds again (it was requeued and handed back to the same worker) is stale.
-            guard let task = state.sessions[routingID]?.inFlight[result.taskID], task.attempt == Int(result.attempt) else {
+            guard let task = state.sessions[routingID]?.takeResult(result) else {
                 counters.staleResults.add(1)
                 return
             }
-            state.sessions[routingID]?.inFlight.removeValue(forKey: result.taskID)
             release(task.bytes, state: state)
-            if result.computeMicros > 0 {
-                let speed = Double(task.work) / (Double(result.computeMicros) / 1e6)
-                let previous = state.sessions[routingID]?.speed[task.kind]
-                state.sessions[routingID]?.speed[task.kind] = previous.map { 0.7 * $0 + 0.3 * speed } ?? speed
-            }
-            state.sessions[routingID]?.resultsPending += 1
             if task.benchmark {
                 state.benchmarkResults.append((result, routingID, session.id))
             } else {
@@ -351,7 +401,7 @@ final class TaskDispatcher: Sendable {
             if session.leaving {
                 // Its second GOODBYE: it has reported everything it ran; what is still on the wire
                 // to it was never run — hand it back.
-                for (taskID, task) in session.inFlight {
+                for (taskID, task) in state.sessions[routingID]?.inFlight ?? [:] {
                     release(task.bytes, state: state)
                     pipeline.recordFailure(task: taskID, attempt: task.attempt, code: "cancelled",
                                            reason: "worker left before running the task", retryable: true, worker: session.workerID)
@@ -416,6 +466,7 @@ final class TaskDispatcher: Sendable {
                               credits: 0, lastHeard: .now, identity: state.peer)
         state.nextSession += 1
         state.sessions[routingID] = session
+        state.order = nil
         counters.workersConnected.store(state.sessions.count, ordering: .relaxed)
         let welcome = Welcome(workerID: workerID, heartbeatIntervalMillis: UInt32(config.heartbeatMillis),
                               livenessBeats: UInt16(config.livenessBeats), coordinatorVersion: TesseraVersion.string)
@@ -427,6 +478,7 @@ final class TaskDispatcher: Sendable {
 
     private func drop(_ routingID: [UInt8], reason: String, graceful: Bool = false, state: LoopState) {
         guard let session = state.sessions.removeValue(forKey: routingID) else { return }
+        state.order = nil
         counters.workersConnected.store(state.sessions.count, ordering: .relaxed)
         for task in session.inFlight.values { release(task.bytes, state: state) }
         do {
@@ -452,18 +504,25 @@ final class TaskDispatcher: Sendable {
         state.benchmarkResults.removeAll(keepingCapacity: true)
         var requests: [(worker: WorkerID, limit: Int)] = []
         var owners: [(routingID: [UInt8], session: UInt64)] = []
-        var routingIDs = state.sessions.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        let routingIDs: [[UInt8]]
+        if let order = state.order {
+            routingIDs = order
+        } else {
+            routingIDs = state.sessions.keys.sorted { $0.lexicographicallyPrecedes($1) }
+            state.order = routingIDs
+        }
         // Tasks waiting for room under the bytes-in-flight bound go first; claim nothing more.
         if !routingIDs.isEmpty, state.deferred.isEmpty, counters.bytesInFlight.load(ordering: .relaxed) < config.maxInflightBytes {
             let start = state.rotation % routingIDs.count
-            routingIDs = Array(routingIDs[start...] + routingIDs[..<start])
             state.rotation += 1
             var budget = config.maxPreparing - state.preparing
-            for routingID in routingIDs where budget > 0 {
-                guard let session = state.sessions[routingID], session.credits > 0 else { continue }
-                let limit = min(session.credits, budget)
-                requests.append((session.workerID, limit))
-                owners.append((routingID, session.id))
+            for offset in 0..<routingIDs.count where budget > 0 {
+                let routingID = routingIDs[(start + offset) % routingIDs.count]
+                guard let (credits, workerID, sessionID) = state.sessions[routingID].map({ ($0.credits, $0.workerID, $0.id) }),
+                      credits > 0 else { continue }
+                let limit = min(credits, budget)
+                requests.append((workerID, limit))
+                owners.append((routingID, sessionID))
                 budget -= limit
             }
         }
@@ -484,14 +543,11 @@ final class TaskDispatcher: Sendable {
             return
         }
         benchmarkResultsHandled(results, state: state)
+        let now = ContinuousClock.now
         for ((routingID, sessionID), claimed) in zip(owners, claimedPerSession) where !claimed.isEmpty {
-            state.sessions[routingID]?.credits -= claimed.count
+            state.sessions[routingID]?.lease(claimed, at: now)
             for task in claimed {
-                let benchmark = FramePipeline.isBenchmark(task)
-                state.sessions[routingID]?.inFlight[task.taskID] = InFlight(
-                    kind: task.kind, frameID: task.frameID, attempt: task.attempt,
-                    work: task.kind == .decode ? 1 : max(1, task.core?.area ?? 1), sentAt: nil, benchmark: benchmark)
-                if benchmark, let socket = state.socket {
+                if FramePipeline.isBenchmark(task), let socket = state.socket {
                     send(pipeline.prepareBenchmark(task), to: routingID, sessionID: sessionID, socket: socket, state: state)
                 } else {
                     state.preparing += 1
@@ -546,7 +602,10 @@ final class TaskDispatcher: Sendable {
 
     private func send(_ task: FramePipeline.PreparedTask, to routingID: [UInt8], sessionID: UInt64, socket: ZMQSocket, state: LoopState) {
         let taskID = task.message.taskID
-        guard let session = state.sessions[routingID], session.id == sessionID else {
+        // Plain values, not a copy of the session (which would make the in-place changes below
+        // copy its tables).
+        guard let session = state.sessions[routingID].map({ (id: $0.id, leaving: $0.leaving, workerID: $0.workerID) }),
+              session.id == sessionID else {
             // The worker left while we prepared; its tasks were requeued with the session.
             release(task.payloadBytes, state: state)
             return
@@ -562,14 +621,12 @@ final class TaskDispatcher: Sendable {
             return
         }
         if reply(.task(task.message), to: routingID, payloads: task.payloads, socket: socket) {
-            if state.sessions[routingID]?.inFlight[taskID] != nil {
-                state.sessions[routingID]?.inFlight[taskID]?.bytes = task.payloadBytes
+            let now = ContinuousClock.now
+            if let claimed = state.sessions[routingID]?.markSent(taskID, bytes: task.payloadBytes, at: now) {
+                counters.recordDispatchLatency(now - claimed)
             } else {
                 release(task.payloadBytes, state: state)
             }
-            let now = ContinuousClock.now
-            state.sessions[routingID]?.inFlight[taskID]?.sentAt = now
-            if let claimed = state.sessions[routingID]?.inFlight[taskID]?.claimedAt { counters.recordDispatchLatency(now - claimed) }
             counters.tasksSent.add(1)
             counters.bytesSent.add(task.payloads.reduce(0) { $0 + $1.count })
         } else {
