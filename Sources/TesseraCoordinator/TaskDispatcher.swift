@@ -32,6 +32,8 @@ final class TaskDispatcher: Sendable {
         case cancelTasks([CancelledTask])
         /// An operator asked this worker to drain: send it DRAIN.
         case drainWorker(WorkerID, reason: String)
+        /// The claim lane committed (or failed) a batch: send its tasks, release its sessions.
+        case claimed(ClaimLane.Batch, Result<[[ClaimedTask]], StoreError>)
     }
 
     /// What the socket thread last published about its sessions (once per heartbeat and after
@@ -122,6 +124,8 @@ final class TaskDispatcher: Sendable {
         /// Results received but not yet persisted by the work queue (their tasks are still
         /// `running` in the store until then, so a leaving session waits for them).
         var resultsPending = 0
+        /// Credits reserved by the claim batch in the lane (not in `credits` until it returns).
+        var claiming = 0
         var lastHeard: ContinuousClock.Instant
         /// The key this session authenticated with (docs/security.md); plaintext when insecure.
         var identity: PeerIdentity = .plaintext
@@ -139,7 +143,7 @@ final class TaskDispatcher: Sendable {
         }
 
         var summary: Summary {
-            Summary(id: id, workerID: workerID, name: name, credits: credits, leaving: leaving, held: inFlight.count)
+            Summary(id: id, workerID: workerID, name: name, credits: credits, leaving: leaving, held: inFlight.count + claiming)
         }
 
         /// Takes the lease a RESULT answers, in place: returns it (and counts the result as pending
@@ -159,7 +163,7 @@ final class TaskDispatcher: Sendable {
         /// Leases freshly claimed tasks to this session, in place (one dictionary change per
         /// session, not one per task); their credit is used up.
         mutating func lease(_ claimed: [ClaimedTask], at now: ContinuousClock.Instant) {
-            credits -= claimed.count
+            credits = max(0, credits - claimed.count)
             for task in claimed {
                 inFlight[task.taskID] = InFlight(
                     kind: task.kind, frameID: task.frameID, attempt: task.attempt,
@@ -208,6 +212,10 @@ final class TaskDispatcher: Sendable {
         /// The sessions' routing ids in a fixed (sorted) order for round-robin claims; nil after
         /// a session was added or removed (rebuilt by `dispatch`).
         var order: [[UInt8]]?
+        /// Runs the claim transactions off this thread (set once bound).
+        var lane: ClaimLane?
+        /// A batch is in the lane: further claims wait for it (`dispatchWanted`).
+        var claimInFlight = false
     }
 
     /// Messages handled from one drain of the socket before pending claims are made anyway.
@@ -235,6 +243,13 @@ final class TaskDispatcher: Sendable {
         defer { socket.close() }
         let state = LoopState()
         state.socket = socket
+        let mailbox = self.mailbox
+        let lane = ClaimLane(store: store) { batch, outcome in mailbox.post(.claimed(batch, outcome)) }
+        lane.start()
+        // Runs before the socket closes: a batch still in the lane commits, and its tasks stay
+        // `running` in the store (requeued at the next start, like every lease of a stopped coordinator).
+        defer { lane.stop() }
+        state.lane = lane
         var poller = ZMQPoller()
         _ = poller.add(socket)
         _ = poller.add(fileDescriptor: mailbox.fileDescriptor)
@@ -283,6 +298,9 @@ final class TaskDispatcher: Sendable {
                         if let session = state.sessions.values.first(where: { $0.workerID == workerID }) {
                             _ = reply(.drain(Drain(reason: reason)), to: session.routingID, socket: socket)
                         }
+                    case .claimed(let batch, let outcome):
+                        claimed(batch, outcome, state: state)
+                        shouldDispatch = shouldDispatch || state.dispatchWanted || !state.benchmarkResults.isEmpty
                     case .preparationFailed(let routingID, let sessionID, let taskID):
                         state.preparing -= 1
                         if state.sessions[routingID]?.id == sessionID {
@@ -446,7 +464,8 @@ final class TaskDispatcher: Sendable {
     /// Ends a leaving session once it holds no lease (tasks still being prepared for it are
     /// handed back when they are ready).
     private func leaveIfDone(_ routingID: [UInt8], reason: String, state: LoopState) {
-        guard let session = state.sessions[routingID], session.leaving, session.inFlight.isEmpty, session.resultsPending == 0 else { return }
+        guard let session = state.sessions[routingID], session.leaving, session.inFlight.isEmpty, session.resultsPending == 0,
+              session.claiming == 0 else { return }
         drop(routingID, reason: "worker left: \(reason)", graceful: true, state: state)
     }
 
@@ -494,12 +513,17 @@ final class TaskDispatcher: Sendable {
         mailbox.post(.tasksAvailable)
     }
 
-    /// Claims tasks for sessions with credit, round-robin, in one transaction, and starts
-    /// preparing them (benchmark tasks are sent at once: there is nothing to prepare). Benchmark
-    /// results received since the last call are recorded in the same transaction, before the
-    /// claims (persist before record: their tasks stay `running` until it commits).
+    /// Claims tasks for sessions with credit, round-robin, in one transaction on the claim lane
+    /// (``ClaimLane``), with the benchmark results received since the last call recorded in the
+    /// same transaction, before the claims (persist before record: their tasks stay `running`
+    /// until it commits). The sessions' credits are reserved until the batch returns
+    /// (`claimed`); while a batch is in the lane, this only notes that claims are wanted.
     private func dispatch(state: LoopState) {
         state.dispatchWanted = false
+        guard !state.claimInFlight, let lane = state.lane else {
+            state.dispatchWanted = true
+            return
+        }
         let results = state.benchmarkResults
         state.benchmarkResults.removeAll(keepingCapacity: true)
         var requests: [(worker: WorkerID, limit: Int)] = []
@@ -523,28 +547,51 @@ final class TaskDispatcher: Sendable {
                 let limit = min(credits, budget)
                 requests.append((workerID, limit))
                 owners.append((routingID, sessionID))
+                state.sessions[routingID]?.credits -= limit
+                state.sessions[routingID]?.claiming += limit
                 budget -= limit
             }
         }
         guard !requests.isEmpty || !results.isEmpty else { return }
+        state.claimInFlight = true
+        lane.submit(ClaimLane.Batch(requests: requests, owners: owners, results: results))
+    }
+
+    /// A batch came back from the claim lane: the reserved credits return to their sessions, the
+    /// claimed tasks are leased and sent (benchmark tasks at once: there is nothing to prepare)
+    /// or prepared, and the recorded results release their sessions. Tasks claimed for a
+    /// session that has ended since are not sent: ending it requeued them (`workerLost` waits
+    /// for the lane's transaction, or the lane found the worker lost and claimed nothing).
+    private func claimed(_ batch: ClaimLane.Batch, _ outcome: Result<[[ClaimedTask]], StoreError>, state: LoopState) {
+        state.claimInFlight = false
+        for ((routingID, sessionID), request) in zip(batch.owners, batch.requests) where state.sessions[routingID]?.id == sessionID {
+            // A session that said GOODBYE meanwhile keeps no credit (what was claimed for it is
+            // handed back by `send`).
+            if state.sessions[routingID]?.leaving == false { state.sessions[routingID]?.credits += request.limit }
+            state.sessions[routingID]?.claiming -= request.limit
+        }
         let claimedPerSession: [[ClaimedTask]]
-        do {
-            claimedPerSession = try store.claimTasks(for: requests, recordingBenchmarkResults: results.map {
-                ($0.result.taskID, attempt: Int($0.result.attempt), computeMicros: Int64($0.result.computeMicros))
-            })
-        } catch {
+        switch outcome {
+        case .success(let claimed):
+            claimedPerSession = claimed
+        case .failure(let error):
             logger.error("claiming tasks failed: \(error)")
-            for item in results {
+            for item in batch.results {
                 // Not recorded: the task goes back to the queue (not the worker's fault).
                 pipeline.recordFailure(task: item.result.taskID, attempt: Int(item.result.attempt), code: RetryPolicy.coordinatorErrorCode,
                                        reason: "recording the result failed: \(error)", retryable: true, worker: nil)
             }
-            benchmarkResultsHandled(results, state: state)
+            benchmarkResultsHandled(batch.results, state: state)
+            for (routingID, _) in batch.owners { leaveIfDone(routingID, reason: "drained", state: state) }
             return
         }
-        benchmarkResultsHandled(results, state: state)
+        benchmarkResultsHandled(batch.results, state: state)
         let now = ContinuousClock.now
-        for ((routingID, sessionID), claimed) in zip(owners, claimedPerSession) where !claimed.isEmpty {
+        for ((routingID, sessionID), claimed) in zip(batch.owners, claimedPerSession) {
+            guard !claimed.isEmpty, state.sessions[routingID]?.id == sessionID else {
+                leaveIfDone(routingID, reason: "drained", state: state)
+                continue
+            }
             state.sessions[routingID]?.lease(claimed, at: now)
             for task in claimed {
                 if FramePipeline.isBenchmark(task), let socket = state.socket {
