@@ -85,12 +85,10 @@ final class SimulatedFarm {
     /// Connects every worker, waits until all are registered, grants credit and serves tasks
     /// until `tasks` results were sent. Throws on a REFUSE, a transport error or the timeout.
     func run() throws -> Report {
-        let threadsBefore = ThreadCPU.threadIDs()
+        let libzmqThreadsBefore = ThreadCPU.threadIDs(named: "ZMQbg")
         let context = try ZMQContext(ioThreads: 1)
         defer { context.shutdown() }
-        // The farm's own threads: this one and the I/O thread its context just started.
-        var farmThreads = ThreadCPU.threadIDs().subtracting(threadsBefore)
-        farmThreads.insert(ThreadCPU.currentThreadID())
+        var farmThreads: Set<Int32> = [ThreadCPU.currentThreadID()]
         var cpuAtCredit = 0.0, processCPUAtCredit = 0.0
         var workers: [Worker] = []
         var poller = ZMQPoller()
@@ -152,6 +150,9 @@ final class SimulatedFarm {
                         if welcomed == options.workers, creditStart == nil {
                             // Everyone is registered: grant credit everywhere at once.
                             creditStart = .now
+                            // The farm's own threads: this one and the libzmq threads its context
+                            // started with its first socket (the coordinator's existed before).
+                            farmThreads.formUnion(ThreadCPU.threadIDs(named: "ZMQbg").subtracting(libzmqThreadsBefore))
                             cpuAtCredit = ThreadCPU.seconds(of: farmThreads)
                             processCPUAtCredit = ThreadCPU.processSeconds()
                             for w in workers.indices {
@@ -393,10 +394,15 @@ enum BenchFigures {
 /// CPU time of this process's threads, from `/proc/self/task` (Linux), to tell the simulated
 /// workers' CPU from the coordinator's when both run in one process.
 enum ThreadCPU {
-    /// The kernel thread ids of this process's threads now.
-    static func threadIDs() -> Set<Int32> {
+    /// The kernel thread ids of this process's threads whose name starts with `prefix` now.
+    static func threadIDs(named prefix: String) -> Set<Int32> {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        return Set(names.compactMap { Int32($0) })
+        return Set(names.compactMap { name in
+            guard let id = Int32(name),
+                  let comm = try? String(contentsOfFile: "/proc/self/task/\(name)/comm", encoding: .utf8),
+                  comm.hasPrefix(prefix) else { return nil }
+            return id
+        })
     }
 
     /// The calling thread's kernel id.
