@@ -50,6 +50,14 @@ struct BenchDispatch: ParsableCommand {
         var ratioToStoreOnly: Double
         /// tasksPerSecond / rawZMQRoundTripsPerSecond.
         var ratioToRawZMQ: Double
+        /// CPU of the coordinator (the process minus the simulated workers' threads) per task,
+        /// microseconds, first CREDIT to the job recorded finished.
+        var coordinatorCPUMicrosPerTask: Double
+        /// CPU of the simulated workers (their thread and libzmq I/O thread) per task, microseconds.
+        var simulatedWorkersCPUMicrosPerTask: Double
+        /// Cores busy on average over the run: coordinator, simulated workers.
+        var coordinatorCores: Double
+        var simulatedWorkersCores: Double
         var goal: String
     }
 
@@ -83,7 +91,9 @@ struct BenchDispatch: ParsableCommand {
         guard let record = try bench.coordinator.store.job(job), record.taskCounts[.succeeded] == tasks else {
             throw ValidationError("the benchmark job finished without \(tasks) succeeded tasks")
         }
-        let rate = Double(tasks) / BenchFigures.seconds(finished - report.creditStart)
+        let wall = BenchFigures.seconds(finished - report.creditStart)
+        let rate = Double(tasks) / wall
+        let coordinatorCPU = max(0, report.processCPUSeconds - report.cpuSeconds)
         var deciles: [Double] = []
         var previous = report.creditStart
         for (index, instant) in report.deciles.enumerated() {
@@ -98,6 +108,9 @@ struct BenchDispatch: ParsableCommand {
             latencyP99Millis: BenchFigures.quantile(report.latenciesMicros, 0.99) / 1000,
             storeOnlyTasksPerSecond: store.claimAndRecordPerSecond, sqliteBatchedUpdatesPerSecond: store.batchedUpdatesPerSecond,
             rawZMQRoundTripsPerSecond: raw, ratioToStoreOnly: rate / store.claimAndRecordPerSecond, ratioToRawZMQ: rate / raw,
+            coordinatorCPUMicrosPerTask: coordinatorCPU / Double(tasks) * 1e6,
+            simulatedWorkersCPUMicrosPerTask: report.cpuSeconds / Double(tasks) * 1e6,
+            coordinatorCores: coordinatorCPU / wall, simulatedWorkersCores: report.cpuSeconds / wall,
             goal: ">= 45000 tasks/s, flat as the tasks table grows to 1M rows")
         if json { return try BenchFigures.printJSON(result) }
         print("dispatch: \(workers) simulated workers × credit \(credit), \(tasks) no-op tasks, CURVE over TCP loopback, SQLite synchronous=FULL")
@@ -110,6 +123,9 @@ struct BenchDispatch: ParsableCommand {
         print(String(format: "| SQLite batched updates, rows/s | %.0f |", store.batchedUpdatesPerSecond))
         print(String(format: "| raw libzmq round trips/s (same sockets, CURVE) | %.0f |", raw))
         print(String(format: "| ratio to store only / to raw libzmq | %.3f / %.3f |", result.ratioToStoreOnly, result.ratioToRawZMQ))
+        print(String(format: "| CPU per task: coordinator / simulated workers | %.1f / %.1f µs |",
+                     result.coordinatorCPUMicrosPerTask, result.simulatedWorkersCPUMicrosPerTask))
+        print(String(format: "| cores busy: coordinator / simulated workers | %.2f / %.2f |", result.coordinatorCores, result.simulatedWorkersCores))
         print(String(format: "| job creation (%d rows, not timed above) | %.2f s |", tasks, createSeconds))
         print("goal: \(result.goal)")
     }

@@ -55,6 +55,11 @@ final class SimulatedFarm {
         var results: Int
         /// When `finished` first held (the last RESULT's instant without it).
         var finishedAt: ContinuousClock.Instant
+        /// CPU seconds the simulated workers used from the first CREDIT to `finishedAt`: the
+        /// farm's thread plus its own libzmq I/O thread (CURVE, TCP), measured per thread.
+        var cpuSeconds: Double
+        /// CPU seconds the whole process used over the same span (coordinator + simulated workers).
+        var processCPUSeconds: Double
     }
 
     /// Why the farm stopped early.
@@ -80,8 +85,11 @@ final class SimulatedFarm {
     /// Connects every worker, waits until all are registered, grants credit and serves tasks
     /// until `tasks` results were sent. Throws on a REFUSE, a transport error or the timeout.
     func run() throws -> Report {
+        let libzmqThreadsBefore = ThreadCPU.threadIDs(named: "ZMQbg")
         let context = try ZMQContext(ioThreads: 1)
         defer { context.shutdown() }
+        var farmThreads: Set<Int32> = [ThreadCPU.currentThreadID()]
+        var cpuAtCredit = 0.0, processCPUAtCredit = 0.0
         var workers: [Worker] = []
         var poller = ZMQPoller()
         defer { for worker in workers { worker.socket.close() } }
@@ -142,6 +150,11 @@ final class SimulatedFarm {
                         if welcomed == options.workers, creditStart == nil {
                             // Everyone is registered: grant credit everywhere at once.
                             creditStart = .now
+                            // The farm's own threads: this one and the libzmq threads its context
+                            // started with its first socket (the coordinator's existed before).
+                            farmThreads.formUnion(ThreadCPU.threadIDs(named: "ZMQbg").subtracting(libzmqThreadsBefore))
+                            cpuAtCredit = ThreadCPU.seconds(of: farmThreads)
+                            processCPUAtCredit = ThreadCPU.processSeconds()
                             for w in workers.indices {
                                 try send(.credit(Credit(credits: UInt16(clamping: options.credit))), on: &workers[w])
                                 workers[w].credits.append(contentsOf: repeatElement(ContinuousClock.now, count: options.credit))
@@ -215,7 +228,8 @@ final class SimulatedFarm {
         guard let creditStart, let firstTask else { throw Failure(description: "simulated farm: no task arrived") }
         return Report(creditStart: creditStart, firstTask: firstTask, lastResult: lastResult, deciles: deciles,
                       latenciesMicros: latencies, busySeconds: busy, latenessMeanMillis: finished > 0 ? lateness / Double(finished) * 1000 : 0,
-                      results: results, finishedAt: finishedAt)
+                      results: results, finishedAt: finishedAt, cpuSeconds: ThreadCPU.seconds(of: farmThreads) - cpuAtCredit,
+                      processCPUSeconds: ThreadCPU.processSeconds() - processCPUAtCredit)
     }
 
     private func send(_ message: WireMessage, on worker: inout Worker) throws {
@@ -374,5 +388,50 @@ enum BenchFigures {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         print(String(decoding: try encoder.encode(report), as: UTF8.self))
+    }
+}
+
+/// CPU time of this process's threads, from `/proc/self/task` (Linux), to tell the simulated
+/// workers' CPU from the coordinator's when both run in one process.
+enum ThreadCPU {
+    /// The kernel thread ids of this process's threads whose name starts with `prefix` now.
+    static func threadIDs(named prefix: String) -> Set<Int32> {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return Set(names.compactMap { name in
+            guard let id = Int32(name),
+                  let comm = try? String(contentsOfFile: "/proc/self/task/\(name)/comm", encoding: .utf8),
+                  comm.hasPrefix(prefix) else { return nil }
+            return id
+        })
+    }
+
+    /// The calling thread's kernel id.
+    static func currentThreadID() -> Int32 {
+        // /proc/thread-self links to /proc/PID/task/TID.
+        let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")) ?? ""
+        return Int32(target.split(separator: "/").last ?? "") ?? 0
+    }
+
+    /// User + system CPU seconds used so far by the threads `ids` (threads that ended count 0).
+    static func seconds(of ids: Set<Int32>) -> Double {
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        var total = 0.0
+        for id in ids {
+            guard let stat = try? String(contentsOfFile: "/proc/self/task/\(id)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // Fields after the command's closing parenthesis: state is field 3; utime and stime are 14 and 15.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
+            total += (user + system) / ticks
+        }
+        return total
+    }
+
+    /// User + system CPU seconds used so far by the whole process.
+    static func processSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     }
 }

@@ -32,6 +32,8 @@ final class TaskDispatcher: Sendable {
         case cancelTasks([CancelledTask])
         /// An operator asked this worker to drain: send it DRAIN.
         case drainWorker(WorkerID, reason: String)
+        /// The claim lane committed (or failed) a batch: send its tasks, release its sessions.
+        case claimed(ClaimLane.Batch, Result<[[ClaimedTask]], StoreError>)
     }
 
     /// What the socket thread last published about its sessions (once per heartbeat and after
@@ -132,11 +134,67 @@ final class TaskDispatcher: Sendable {
         /// Results received but not yet persisted by the work queue (their tasks are still
         /// `running` in the store until then, so a leaving session waits for them).
         var resultsPending = 0
+        /// Credits reserved by the claim batch in the lane (not in `credits` until it returns).
+        var claiming = 0
         var lastHeard: ContinuousClock.Instant
         /// The key this session authenticated with (docs/security.md); plaintext when insecure.
         var identity: PeerIdentity = .plaintext
         /// The connection's socket descriptor (to cut it if the key is revoked), when known.
         var descriptor: Int32?
+
+        /// The scalars `handle` reads, copied out so that no copy of the session (and of its
+        /// tables) stays alive while the session is changed in place.
+        struct Summary {
+            var id: UInt64
+            var workerID: WorkerID
+            var name: String
+            var credits: Int
+            var leaving: Bool
+            /// Tasks in flight.
+            var held: Int
+        }
+
+        var summary: Summary {
+            Summary(id: id, workerID: workerID, name: name, credits: credits, leaving: leaving, held: inFlight.count + claiming)
+        }
+
+        /// Takes the lease a RESULT answers, in place: returns it (and counts the result as pending
+        /// until persisted, and updates the measured speed), or nil when the session does not
+        /// hold that attempt of the task (a stale result, nothing changes).
+        mutating func takeResult(_ result: TaskResult) -> InFlight? {
+            guard let task = inFlight[result.taskID], task.attempt == Int(result.attempt) else { return nil }
+            inFlight.removeValue(forKey: result.taskID)
+            if result.computeMicros > 0 {
+                let measured = Double(task.work) / (Double(result.computeMicros) / 1e6)
+                speed[task.kind] = speed[task.kind].map { 0.7 * $0 + 0.3 * measured } ?? measured
+            }
+            resultsPending += 1
+            return task
+        }
+
+        /// Leases freshly claimed tasks to this session, in place (one dictionary change per
+        /// session, not one per task); their credit is used up.
+        mutating func lease(_ claimed: [ClaimedTask], at now: ContinuousClock.Instant) {
+            credits = max(0, credits - claimed.count)
+            for task in claimed {
+                inFlight[task.taskID] = InFlight(
+                    kind: task.kind, frameID: task.frameID, attempt: task.attempt,
+                    work: task.kind == .decode ? 1 : max(1, task.core?.area ?? 1), sentAt: nil, claimedAt: now,
+                    benchmark: FramePipeline.isBenchmark(task))
+            }
+        }
+
+        /// Records that a task's TASK went out carrying `bytes` of payload (and, with `cached`,
+        /// inputs referenced in the worker's cache); returns when it was claimed, or nil when the
+        /// session no longer holds it (its bytes are then not counted).
+        mutating func markSent(_ taskID: TaskID, bytes: Int, cached: CachedSend? = nil, at now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+            guard var task = inFlight[taskID] else { return nil }
+            task.bytes = bytes
+            task.cached = cached
+            task.sentAt = now
+            inFlight[taskID] = task
+            return task.claimedAt
+        }
     }
 
     private final class LoopState {
@@ -165,6 +223,13 @@ final class TaskDispatcher: Sendable {
         /// Benchmark results received in this drain, persisted together with the next claims in
         /// one transaction by `dispatch`.
         var benchmarkResults: [(result: TaskResult, routingID: [UInt8], session: UInt64)] = []
+        /// The sessions' routing ids in a fixed (sorted) order for round-robin claims; nil after
+        /// a session was added or removed (rebuilt by `dispatch`).
+        var order: [[UInt8]]?
+        /// Runs the claim transactions off this thread (set once bound).
+        var lane: ClaimLane?
+        /// A batch is in the lane: further claims wait for it (`dispatchWanted`).
+        var claimInFlight = false
     }
 
     /// Messages handled from one drain of the socket before pending claims are made anyway.
@@ -192,6 +257,13 @@ final class TaskDispatcher: Sendable {
         defer { socket.close() }
         let state = LoopState()
         state.socket = socket
+        let mailbox = self.mailbox
+        let lane = ClaimLane(store: store) { batch, outcome in mailbox.post(.claimed(batch, outcome)) }
+        lane.start()
+        // Runs before the socket closes: a batch still in the lane commits, and its tasks stay
+        // `running` in the store (requeued at the next start, like every lease of a stopped coordinator).
+        defer { lane.stop() }
+        state.lane = lane
         var poller = ZMQPoller()
         _ = poller.add(socket)
         _ = poller.add(fileDescriptor: mailbox.fileDescriptor)
@@ -240,6 +312,9 @@ final class TaskDispatcher: Sendable {
                         if let session = state.sessions.values.first(where: { $0.workerID == workerID }) {
                             _ = reply(.drain(Drain(reason: reason)), to: session.routingID, socket: socket)
                         }
+                    case .claimed(let batch, let outcome):
+                        claimed(batch, outcome, state: state)
+                        shouldDispatch = shouldDispatch || state.dispatchWanted || !state.benchmarkResults.isEmpty
                     case .preparationFailed(let routingID, let sessionID, let taskID):
                         state.preparing -= 1
                         if state.sessions[routingID]?.id == sessionID {
@@ -317,39 +392,34 @@ final class TaskDispatcher: Sendable {
             register(hello, routingID: routingID, socket: socket, state: state)
             return
         }
-        guard var session = state.sessions[routingID] else {
+        guard state.sessions[routingID] != nil else {
             _ = reply(.refuse(Refuse(code: .notRegistered, reason: "say HELLO first")), to: routingID, socket: socket)
             return
         }
-        session.lastHeard = .now
-        state.sessions[routingID] = session
+        state.sessions[routingID]?.lastHeard = .now
+        // What the cases below read, as plain values: a copy of the session itself alive here
+        // would make every in-place change below copy its tables (one copy per message).
+        let session = state.sessions[routingID]!.summary
         switch message {
         case .heartbeat:
             break
         case .credit(let credit):
             // Tasks in flight per worker are capped whatever credit it grants.
-            let held = session.inFlight.count
+            let held = session.held
             state.sessions[routingID]?.credits = min(session.credits + Int(credit.credits), max(0, config.maxTasksInFlightPerWorker - held))
             state.dispatchWanted = true
         case .result(let result):
             // A lease is (task, attempt): a result for an older attempt of a task this session
             // holds again (it was requeued and handed back to the same worker) is stale.
-            guard let task = state.sessions[routingID]?.inFlight[result.taskID], task.attempt == Int(result.attempt) else {
+            guard let task = state.sessions[routingID]?.takeResult(result) else {
                 counters.staleResults.add(1)
                 return
             }
-            state.sessions[routingID]?.inFlight.removeValue(forKey: result.taskID)
             release(task.bytes, state: state)
             if let cached = task.cached {
                 counters.cacheWindowsReferenced.add(cached.planes.count)
                 counters.cacheBytesSaved.add(cached.savedBytes)
             }
-            if result.computeMicros > 0 {
-                let speed = Double(task.work) / (Double(result.computeMicros) / 1e6)
-                let previous = state.sessions[routingID]?.speed[task.kind]
-                state.sessions[routingID]?.speed[task.kind] = previous.map { 0.7 * $0 + 0.3 * speed } ?? speed
-            }
-            state.sessions[routingID]?.resultsPending += 1
             if task.benchmark {
                 state.benchmarkResults.append((result, routingID, session.id))
             } else {
@@ -373,7 +443,7 @@ final class TaskDispatcher: Sendable {
             if session.leaving {
                 // Its second GOODBYE: it has reported everything it ran; what is still on the wire
                 // to it was never run — hand it back.
-                for (taskID, task) in session.inFlight {
+                for (taskID, task) in state.sessions[routingID]?.inFlight ?? [:] {
                     release(task.bytes, state: state)
                     pipeline.recordFailure(task: taskID, attempt: task.attempt, code: "cancelled",
                                            reason: "worker left before running the task", retryable: true, worker: session.workerID)
@@ -395,7 +465,7 @@ final class TaskDispatcher: Sendable {
     /// the session keeps the lease — same task, same attempt, nothing recorded in the store, not
     /// the worker's fault — and the task is prepared again with every input inline and sent to
     /// the same worker at once (its FAILURE is followed by the CREDIT this resend uses).
-    private func resendInline(_ cached: CachedSend, failure: TaskFailure, task: InFlight, routingID: [UInt8], session: Session,
+    private func resendInline(_ cached: CachedSend, failure: TaskFailure, task: InFlight, routingID: [UInt8], session: Session.Summary,
                               state: LoopState) {
         counters.cacheMisses.add(1)
         pipeline.planes.workerLacks(session: session.id, planes: cached.planes)
@@ -460,7 +530,8 @@ final class TaskDispatcher: Sendable {
     /// Ends a leaving session once it holds no lease (tasks still being prepared for it are
     /// handed back when they are ready).
     private func leaveIfDone(_ routingID: [UInt8], reason: String, state: LoopState) {
-        guard let session = state.sessions[routingID], session.leaving, session.inFlight.isEmpty, session.resultsPending == 0 else { return }
+        guard let session = state.sessions[routingID], session.leaving, session.inFlight.isEmpty, session.resultsPending == 0,
+              session.claiming == 0 else { return }
         drop(routingID, reason: "worker left: \(reason)", graceful: true, state: state)
     }
 
@@ -490,6 +561,7 @@ final class TaskDispatcher: Sendable {
         state.nextSession += 1
         state.sessions[routingID] = session
         pipeline.planes.join(session: session.id, capacity: PlaneDirectory.advertisedCapacity(hello.capabilities))
+        state.order = nil
         counters.workersConnected.store(state.sessions.count, ordering: .relaxed)
         let welcome = Welcome(workerID: workerID, heartbeatIntervalMillis: UInt32(config.heartbeatMillis),
                               livenessBeats: UInt16(config.livenessBeats), coordinatorVersion: TesseraVersion.string)
@@ -502,6 +574,7 @@ final class TaskDispatcher: Sendable {
     private func drop(_ routingID: [UInt8], reason: String, graceful: Bool = false, state: LoopState) {
         guard let session = state.sessions.removeValue(forKey: routingID) else { return }
         pipeline.planes.leave(session: session.id)
+        state.order = nil
         counters.workersConnected.store(state.sessions.count, ordering: .relaxed)
         for task in session.inFlight.values { release(task.bytes, state: state) }
         do {
@@ -517,59 +590,91 @@ final class TaskDispatcher: Sendable {
         mailbox.post(.tasksAvailable)
     }
 
-    /// Claims tasks for sessions with credit, round-robin, in one transaction, and starts
-    /// preparing them (benchmark tasks are sent at once: there is nothing to prepare). Benchmark
-    /// results received since the last call are recorded in the same transaction, before the
-    /// claims (persist before record: their tasks stay `running` until it commits).
+    /// Claims tasks for sessions with credit, round-robin, in one transaction on the claim lane
+    /// (``ClaimLane``), with the benchmark results received since the last call recorded in the
+    /// same transaction, before the claims (persist before record: their tasks stay `running`
+    /// until it commits). The sessions' credits are reserved until the batch returns
+    /// (`claimed`); while a batch is in the lane, this only notes that claims are wanted.
     private func dispatch(state: LoopState) {
         state.dispatchWanted = false
+        guard !state.claimInFlight, let lane = state.lane else {
+            state.dispatchWanted = true
+            return
+        }
         let results = state.benchmarkResults
         state.benchmarkResults.removeAll(keepingCapacity: true)
         var requests: [(worker: WorkerID, limit: Int)] = []
         var owners: [(routingID: [UInt8], session: UInt64)] = []
-        var routingIDs = state.sessions.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        let routingIDs: [[UInt8]]
+        if let order = state.order {
+            routingIDs = order
+        } else {
+            routingIDs = state.sessions.keys.sorted { $0.lexicographicallyPrecedes($1) }
+            state.order = routingIDs
+        }
         // Tasks waiting for room under the bytes-in-flight bound go first; claim nothing more.
         if !routingIDs.isEmpty, state.deferred.isEmpty, counters.bytesInFlight.load(ordering: .relaxed) < config.maxInflightBytes {
             let start = state.rotation % routingIDs.count
-            routingIDs = Array(routingIDs[start...] + routingIDs[..<start])
             state.rotation += 1
             var budget = config.maxPreparing - state.preparing
-            for routingID in routingIDs where budget > 0 {
-                guard let session = state.sessions[routingID], session.credits > 0 else { continue }
-                let limit = min(session.credits, budget)
-                requests.append((session.workerID, limit))
-                owners.append((routingID, session.id))
+            for offset in 0..<routingIDs.count where budget > 0 {
+                let routingID = routingIDs[(start + offset) % routingIDs.count]
+                guard let (credits, workerID, sessionID) = state.sessions[routingID].map({ ($0.credits, $0.workerID, $0.id) }),
+                      credits > 0 else { continue }
+                let limit = min(credits, budget)
+                requests.append((workerID, limit))
+                owners.append((routingID, sessionID))
+                state.sessions[routingID]?.credits -= limit
+                state.sessions[routingID]?.claiming += limit
                 budget -= limit
             }
         }
         guard !requests.isEmpty || !results.isEmpty else { return }
+        state.claimInFlight = true
+        // Workers holding a task's input planes get it first (the input cache; PlaneDirectory).
+        let affinity = requests.isEmpty ? .none
+            : pipeline.planes.affinity(workers: state.sessions.values.map { ($0.id, $0.workerID) })
+        lane.submit(ClaimLane.Batch(requests: requests, owners: owners, results: results, affinity: affinity))
+    }
+
+    /// A batch came back from the claim lane: the reserved credits return to their sessions, the
+    /// claimed tasks are leased and sent (benchmark tasks at once: there is nothing to prepare)
+    /// or prepared, and the recorded results release their sessions. Tasks claimed for a
+    /// session that has ended since are not sent: ending it requeued them (`workerLost` waits
+    /// for the lane's transaction, or the lane found the worker lost and claimed nothing).
+    private func claimed(_ batch: ClaimLane.Batch, _ outcome: Result<[[ClaimedTask]], StoreError>, state: LoopState) {
+        state.claimInFlight = false
+        for ((routingID, sessionID), request) in zip(batch.owners, batch.requests) where state.sessions[routingID]?.id == sessionID {
+            // A session that said GOODBYE meanwhile keeps no credit (what was claimed for it is
+            // handed back by `send`).
+            if state.sessions[routingID]?.leaving == false { state.sessions[routingID]?.credits += request.limit }
+            state.sessions[routingID]?.claiming -= request.limit
+        }
         let claimedPerSession: [[ClaimedTask]]
-        do {
-            // Workers holding a task's input planes get it first (the input cache; PlaneDirectory).
-            let affinity = requests.isEmpty ? .none
-                : pipeline.planes.affinity(workers: state.sessions.values.map { ($0.id, $0.workerID) })
-            claimedPerSession = try store.claimTasks(for: requests, recordingBenchmarkResults: results.map {
-                ($0.result.taskID, attempt: Int($0.result.attempt), computeMicros: Int64($0.result.computeMicros))
-            }, affinity: affinity)
-        } catch {
+        switch outcome {
+        case .success(let claimed):
+            claimedPerSession = claimed
+        case .failure(let error):
             logger.error("claiming tasks failed: \(error)")
-            for item in results {
+            for item in batch.results {
                 // Not recorded: the task goes back to the queue (not the worker's fault).
                 pipeline.recordFailure(task: item.result.taskID, attempt: Int(item.result.attempt), code: RetryPolicy.coordinatorErrorCode,
                                        reason: "recording the result failed: \(error)", retryable: true, worker: nil)
             }
-            benchmarkResultsHandled(results, state: state)
+            benchmarkResultsHandled(batch.results, state: state)
+            for (routingID, _) in batch.owners { leaveIfDone(routingID, reason: "drained", state: state) }
             return
         }
-        benchmarkResultsHandled(results, state: state)
-        for ((routingID, sessionID), claimed) in zip(owners, claimedPerSession) where !claimed.isEmpty {
-            state.sessions[routingID]?.credits -= claimed.count
+        benchmarkResultsHandled(batch.results, state: state)
+        let now = ContinuousClock.now
+        for ((routingID, sessionID), claimed) in zip(batch.owners, claimedPerSession) {
+            guard !claimed.isEmpty, state.sessions[routingID]?.id == sessionID else {
+                leaveIfDone(routingID, reason: "drained", state: state)
+                continue
+            }
+            state.sessions[routingID]?.lease(claimed, at: now)
             for task in claimed {
-                let benchmark = FramePipeline.isBenchmark(task)
-                state.sessions[routingID]?.inFlight[task.taskID] = InFlight(
-                    kind: task.kind, frameID: task.frameID, attempt: task.attempt,
-                    work: task.kind == .decode ? 1 : max(1, task.core?.area ?? 1), sentAt: nil, benchmark: benchmark)
-                if benchmark, let socket = state.socket {
+                if FramePipeline.isBenchmark(task), let socket = state.socket {
                     send(pipeline.prepareBenchmark(task), to: routingID, sessionID: sessionID, socket: socket, state: state)
                 } else {
                     state.preparing += 1
@@ -626,7 +731,10 @@ final class TaskDispatcher: Sendable {
 
     private func send(_ task: FramePipeline.PreparedTask, to routingID: [UInt8], sessionID: UInt64, socket: ZMQSocket, state: LoopState) {
         let taskID = task.message.taskID
-        guard let session = state.sessions[routingID], session.id == sessionID else {
+        // Plain values, not a copy of the session (which would make the in-place changes below
+        // copy its tables).
+        guard let session = state.sessions[routingID].map({ (id: $0.id, leaving: $0.leaving, workerID: $0.workerID) }),
+              session.id == sessionID else {
             // The worker left while we prepared; its tasks were requeued with the session.
             release(task.payloadBytes, state: state)
             return
@@ -642,18 +750,15 @@ final class TaskDispatcher: Sendable {
             return
         }
         if reply(.task(task.message), to: routingID, payloads: task.payloads, socket: socket) {
-            if state.sessions[routingID]?.inFlight[taskID] != nil {
-                state.sessions[routingID]?.inFlight[taskID]?.bytes = task.payloadBytes
+            let now = ContinuousClock.now
+            let cached = task.referenced.isEmpty ? nil : task.claimed.map {
+                CachedSend(claimed: $0, planes: task.referenced, savedBytes: task.savedBytes)
+            }
+            if let claimed = state.sessions[routingID]?.markSent(taskID, bytes: task.payloadBytes, cached: cached, at: now) {
+                counters.recordDispatchLatency(now - claimed)
             } else {
                 release(task.payloadBytes, state: state)
             }
-            if !task.referenced.isEmpty, let claimed = task.claimed {
-                state.sessions[routingID]?.inFlight[taskID]?.cached = CachedSend(claimed: claimed, planes: task.referenced,
-                                                                                 savedBytes: task.savedBytes)
-            }
-            let now = ContinuousClock.now
-            state.sessions[routingID]?.inFlight[taskID]?.sentAt = now
-            if let claimed = state.sessions[routingID]?.inFlight[taskID]?.claimedAt { counters.recordDispatchLatency(now - claimed) }
             counters.tasksSent.add(1)
             counters.bytesSent.add(task.payloads.reduce(0) { $0 + $1.count })
         } else {

@@ -60,30 +60,60 @@ extension TesseraStore {
 }
 
 /// The body of ``TesseraStore/recordBenchmarkResults(_:)`` inside a write transaction.
+///
+/// Set-based, like ``TesseraStore/claimBatch(_:_:now:)``: three statements for the whole batch
+/// (tasks, attempts, frames), each walking a JSON array of the results with `json_each`, so the
+/// per-result work stays inside SQLite. A task is accepted only if it is running with that
+/// attempt, is a decode task of no burst member, and belongs to a benchmark job; a result given
+/// twice in one batch is accepted once.
 private func recordBenchmark(_ db: Database, _ results: [(TaskID, attempt: Int, computeMicros: Int64)], now: Int64) throws -> Int {
+            var batch = "["
+            for (index, (task, attempt, _)) in results.enumerated() {
+                if index > 0 { batch += "," }
+                batch += "[\(task.rawValue),\(attempt)]"
+            }
+            batch += "]"
             let finish = try db.cachedStatement(sql: """
-                UPDATE tasks SET state = 'succeeded', worker_id = NULL, finished_at = ? WHERE id = ?
+                UPDATE tasks SET state = 'succeeded', worker_id = NULL, finished_at = ?
+                FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS attempt FROM json_each(?)) AS r
+                WHERE tasks.id = r.id AND tasks.attempts = r.attempt AND tasks.state = 'running'
+                    AND tasks.kind = \(TaskKind.decode.rawValue) AND tasks.member IS NULL
+                    AND (SELECT format FROM jobs WHERE jobs.id = tasks.job_id) = '\(TesseraStore.benchmarkFormat)'
+                RETURNING tasks.id, tasks.job_id, tasks.frame_id, tasks.attempts
                 """)
-            let frameDone = try db.cachedStatement(sql: """
-                UPDATE frames SET state = 'done', tiles_total = 0, tiles_done = 0, finished_at = ? WHERE id = ? AND state = 'pending'
-                """)
-            let formatOf = try db.cachedStatement(sql: "SELECT format FROM jobs WHERE id = ?")
-            var isBenchmark: [Int64: Bool] = [:]
+            var micros: [Int64: Int64] = [:]
+            micros.reserveCapacity(results.count)
+            for (task, _, computeMicros) in results where micros[task.rawValue] == nil { micros[task.rawValue] = computeMicros }
             var ledger = Ledger()
             var accepted = 0
-            for (task, attempt, micros) in results {
-                guard let t = try TaskRow.fetch(db, task.rawValue), t.accepts(attempt, kind: .decode), t.member == nil else { continue }
-                if isBenchmark[t.job] == nil {
-                    isBenchmark[t.job] = try String.fetchOne(formatOf, arguments: [t.job]) == TesseraStore.benchmarkFormat
+            var attempts = "[", frames = "["
+            let rows = try Row.fetchCursor(finish, arguments: [now, batch])
+            while let row = try rows.next() {
+                let task: Int64 = row[0], job: Int64 = row[1], frame: Int64 = row[2], attempt: Int64 = row[3]
+                if accepted > 0 {
+                    attempts += ","
+                    frames += ","
                 }
-                guard isBenchmark[t.job] == true else { continue }
-                try closeAttempt(db, task: t.id, attempt: attempt, outcome: .succeeded, now: now, computeMicros: micros)
-                try finish.execute(arguments: [now, t.id])
-                try frameDone.execute(arguments: [now, t.frame])
-                ledger.move(job: t.job, from: .running, to: .succeeded)
-                if db.changesCount > 0 { ledger.jobs[t.job, default: JobDelta()].framesDone += 1 }
+                attempts += "[\(task),\(attempt),\(micros[task] ?? 0)]"
+                frames += String(frame)
+                ledger.move(job: job, from: .running, to: .succeeded)
                 accepted += 1
             }
+            guard accepted > 0 else { return 0 }
+            attempts += "]"
+            frames += "]"
+            try db.cachedStatement(sql: """
+                UPDATE attempts SET outcome = 'succeeded', finished_at = ?, error_code = NULL, error = NULL, compute_micros = r.micros
+                FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS attempt,
+                             json_extract(value, '$[2]') AS micros FROM json_each(?)) AS r
+                WHERE attempts.task_id = r.id AND attempts.attempt = r.attempt
+                """).execute(arguments: [now, attempts])
+            let done = try Row.fetchCursor(db.cachedStatement(sql: """
+                UPDATE frames SET state = 'done', tiles_total = 0, tiles_done = 0, finished_at = ?
+                WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending'
+                RETURNING job_id
+                """), arguments: [now, frames])
+            while let row = try done.next() { ledger.jobs[row[0], default: JobDelta()].framesDone += 1 }
             try ledger.apply(db, now: now)
             return accepted
 }

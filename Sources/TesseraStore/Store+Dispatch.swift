@@ -62,30 +62,40 @@ extension TesseraStore {
             return try claimBatch(db, [(worker, limit)], now: now)[0]
     }
 
-    /// Claims for several workers in one transaction: one query for the claimable jobs and the
-    /// bans, one task query per job for everyone's total, then the tasks are handed out in request
-    /// order (each worker's in id order, as if it had claimed alone in its turn). A worker that is
-    /// unknown or lost gets `[]`. Refreshes the claiming workers' last-seen time.
+    /// Claims for several workers in one transaction: one query for the workers, one for the
+    /// claimable jobs and the bans, one task query per job for everyone's total, then the tasks
+    /// are handed out in request order (each worker's in id order, as if it had claimed alone in
+    /// its turn). A worker that is unknown or lost gets `[]`. Refreshes the claiming workers'
+    /// last-seen time.
+    ///
+    /// Set-based: however many tasks are claimed, the batch costs a fixed number of statements
+    /// (the task ids travel as one JSON array, read with `json_each`): the per-row work happens
+    /// inside SQLite, not in one statement call per task (docs/store.md, "Batched claims").
     /// With `affinity`, which queued tasks go to whom follows the workers' input caches
     /// (``ClaimAffinity/assign(frames:workers:counts:)``); how many each gets does not change.
     func claimBatch(_ db: Database, _ requests: [(worker: WorkerID, limit: Int)], now: Int64,
                     affinity: ClaimAffinity = .none) throws -> [[ClaimedTask]] {
-            let me = try db.cachedStatement(sql: "SELECT active, name FROM workers WHERE id = ?")
-            let seen = try db.cachedStatement(sql: "UPDATE workers SET last_seen = ? WHERE id = ?")
+            var result = [[ClaimedTask]](repeating: [], count: requests.count)
+            let asking = requests.filter { $0.limit > 0 }.map(\.worker.rawValue)
+            guard !asking.isEmpty else { return result }
+            // The active workers among those asking, with their names (for the bans).
+            var active: [Int64: String] = [:]
+            let askingJSON = jsonArray(asking)
+            let workers = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT id, name FROM workers WHERE id IN (SELECT value FROM json_each(?)) AND active = 1
+                """), arguments: [askingJSON])
+            while let row = try workers.next() { active[row[0]] = row[1] }
+            guard !active.isEmpty else { return result }
+            try db.cachedStatement(sql: """
+                UPDATE workers SET last_seen = ? WHERE id IN (SELECT value FROM json_each(?)) AND active = 1
+                """).execute(arguments: [now, askingJSON])
             var names: [String?] = []
             var remaining: [Int] = []
             for request in requests {
-                guard request.limit > 0, let row = try Row.fetchOne(me, arguments: [request.worker.rawValue]), row[0] as Bool else {
-                    names.append(nil)
-                    remaining.append(0)
-                    continue
-                }
-                names.append(row[1] as String)
-                remaining.append(request.limit)
-                try seen.execute(arguments: [now, request.worker.rawValue])
+                let name = request.limit > 0 ? active[request.worker.rawValue] : nil
+                names.append(name)
+                remaining.append(name == nil ? 0 : request.limit)
             }
-            var result = [[ClaimedTask]](repeating: [], count: requests.count)
-            guard remaining.contains(where: { $0 > 0 }) else { return result }
             let jobs = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT id, recipe_name, recipe_document, recipe_hash, format, tile_size, output_dir FROM jobs
                 WHERE state = 'running' AND paused = 0 AND tasks_queued > 0
@@ -103,12 +113,9 @@ extension TesseraStore {
                 FROM tasks t JOIN frames f ON f.id = t.frame_id
                 WHERE t.job_id = ? AND t.state = 'queued' AND t.not_before <= ? ORDER BY t.id LIMIT ?
                 """)
-            let start = try db.cachedStatement(sql: """
-                UPDATE tasks SET state = 'running', attempts = ?, worker_id = ?, started_at = ? WHERE id = ?
-                """)
-            let insertAttempt = try db.cachedStatement(sql: """
-                INSERT INTO attempts (task_id, attempt, worker_id, started_at, outcome) VALUES (?, ?, ?, ?, 'running')
-                """)
+            // (task id, worker id) of every claim, for the two set-based writes below.
+            var claims = "["
+            var claimCount = 0
             var ledger = Ledger()
             for job in jobs {
                 let jobID: Int64 = job[0]
@@ -118,35 +125,54 @@ extension TesseraStore {
                 guard wanted > 0 else { continue }
                 let recipeName: String = job[1], recipeDocument: String = job[2], recipeHash: String = job[3]
                 let format: String = job[4], tileSize: Int = job[5], outputDir: String = job[6]
-                let rows = try Row.fetchAll(select, arguments: [jobID, now, wanted + affinity.lookahead])
-                let picks = affinity.assign(frames: rows.map { FrameID($0[1] as Int64) }, workers: eligible.map { requests[$0].worker },
+                var tasks: [ClaimedTask] = []
+                tasks.reserveCapacity(wanted)
+                let rows = try Row.fetchCursor(select, arguments: [jobID, now, wanted + affinity.lookahead])
+                while let row = try rows.next() {
+                    let task: Int64 = row[0]
+                    let members: String? = row[14]
+                    tasks.append(ClaimedTask(
+                        taskID: TaskID(task), jobID: JobID(jobID), frameID: FrameID(row[1] as Int64),
+                        kind: try decodeEnum(TaskKind.self, row[2], column: "kind", row: "task-\(task)"),
+                        attempt: (row[3] as Int) + 1, core: decodeCore(row, at: 4), framePath: row[8],
+                        frameWidth: row[9], frameHeight: row[10], spoolPath: row[11], frameMetadata: row[12],
+                        recipeName: recipeName, recipeDocument: recipeDocument, recipeHash: recipeHash,
+                        format: format, tileSize: tileSize, outputDir: outputDir, stem: row[13],
+                        members: members == nil ? [] : FrameMembers.decode(members), member: row[15]))
+                }
+                let picks = affinity.assign(frames: tasks.map(\.frameID), workers: eligible.map { requests[$0].worker },
                                             counts: eligible.map { remaining[$0] })
                 var claimed = 0
                 for (index, picked) in zip(eligible, picks) where !picked.isEmpty {
-                    let worker = requests[index].worker
-                    let take = picked.count
-                    for row in picked.map({ rows[$0] }) {
-                        let task: Int64 = row[0]
-                        let attempt = (row[3] as Int) + 1
-                        start.setUncheckedArguments([attempt, worker.rawValue, now, task])
-                        try start.execute()
-                        insertAttempt.setUncheckedArguments([task, attempt, worker.rawValue, now])
-                        try insertAttempt.execute()
-                        result[index].append(ClaimedTask(
-                            taskID: TaskID(task), jobID: JobID(jobID), frameID: FrameID(row[1] as Int64),
-                            kind: try decodeEnum(TaskKind.self, row[2], column: "kind", row: "task-\(task)"),
-                            attempt: attempt, core: decodeCore(row, at: 4), framePath: row[8],
-                            frameWidth: row[9], frameHeight: row[10], spoolPath: row[11], frameMetadata: row[12],
-                            recipeName: recipeName, recipeDocument: recipeDocument, recipeHash: recipeHash,
-                            format: format, tileSize: tileSize, outputDir: outputDir, stem: row[13],
-                            members: FrameMembers.decode(row[14]), member: row[15]))
+                    let worker = requests[index].worker.rawValue
+                    for task in picked.map({ tasks[$0] }) {
+                        if claimCount > 0 { claims += "," }
+                        claims += "[\(task.taskID.rawValue),\(worker)]"
+                        claimCount += 1
+                        result[index].append(task)
                     }
-                    remaining[index] -= take
-                    claimed += take
+                    remaining[index] -= picked.count
+                    claimed += picked.count
                 }
                 ledger.move(job: jobID, from: .queued, to: .running, count: claimed)
                 if !remaining.contains(where: { $0 > 0 }) { break }
             }
+            guard claimCount > 0 else { return result }
+            claims += "]"
+            // Every claimed task runs its next attempt on its worker, and that attempt is recorded.
+            try db.cachedStatement(sql: """
+                UPDATE tasks SET state = 'running', attempts = attempts + 1, worker_id = c.worker, started_at = ?
+                FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS worker FROM json_each(?)) AS c
+                WHERE tasks.id = c.id AND tasks.state = 'queued'
+                """).execute(arguments: [now, claims])
+            guard db.changesCount == claimCount else {
+                throw StoreError(.invalidState, "claiming \(claimCount) tasks changed \(db.changesCount) rows")
+            }
+            try db.cachedStatement(sql: """
+                INSERT INTO attempts (task_id, attempt, worker_id, started_at, outcome)
+                SELECT t.id, t.attempts, t.worker_id, t.started_at, 'running'
+                FROM tasks t WHERE t.id IN (SELECT json_extract(value, '$[0]') FROM json_each(?))
+                """).execute(arguments: [claims])
             try ledger.apply(db, now: now)
             return result
     }
@@ -527,4 +553,14 @@ func failFrame(_ db: Database, frame: Int64, job: Int64, code: String?, reason: 
         WHERE id = ?
         """, arguments: [code, reason, attempts, now, frame])
     ledger.jobs[job, default: JobDelta()].framesFailed += 1
+}
+
+/// `values` as a JSON array of integers (the argument of a `json_each` batch).
+func jsonArray(_ values: [Int64]) -> String {
+    var text = "["
+    for (index, value) in values.enumerated() {
+        if index > 0 { text += "," }
+        text += String(value)
+    }
+    return text + "]"
 }

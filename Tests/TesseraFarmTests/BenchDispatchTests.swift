@@ -23,6 +23,10 @@ import Testing
         #expect(p99 >= p50)
         let deciles = try #require(r["decileTasksPerSecond"] as? [Double])
         #expect(deciles.count == 10 && deciles.allSatisfy { $0 > 0 })
+        // CPU is counted in clock ticks (10 ms): a tiny run may show 0 for a side, never less.
+        for key in ["coordinatorCPUMicrosPerTask", "simulatedWorkersCPUMicrosPerTask", "coordinatorCores", "simulatedWorkersCores"] {
+            #expect(((r[key] as? Double) ?? -1) >= 0, "\(key)")
+        }
         let bad = try TesseraProcess.run(["bench", "dispatch", "--credit", "0"])
         #expect(bad.status != 0 && bad.stderr.contains("--credit"))
     }
