@@ -12,8 +12,8 @@ import TesseraZMQ
 /// bound ROUTER (coordinator) sends to a DEALER (worker) on its own thread. Same high-water marks,
 /// copying sends (the payload is copied into a libzmq message), the same message sizes. The
 /// baseline sends each payload as one bare frame. Tessera sends what `WorkerRuntime` sends — a
-/// RESULT (or TASK) header whose payload descriptor carries the payload's XXH64, computed while
-/// the payload is copied into its message (`XXH64.hashCopying`), then the payload frame — and the
+/// RESULT (or TASK) header whose payload descriptor carries the payload's XXH3-64, computed while
+/// the payload is copied into its message (`XXH3.hashCopying`), then the payload frame — and the
 /// receiver decodes the header with the default limits and verifies every payload against its
 /// descriptor in libzmq's buffer. The ratio is Tessera's bytes/s over the baseline's: the
 /// protocol's whole cost. CPU seconds per GB (every thread of the process) are reported too:
@@ -298,7 +298,7 @@ extension TransportRun {
 
     /// The TASK direction: the calling thread binds a ROUTER (the coordinator) and sends; a
     /// DEALER (the worker) on its own thread receives. With the protocol each message is a TASK
-    /// header whose descriptor carries the payload's XXH64 (computed as the payload is copied
+    /// header whose descriptor carries the payload's XXH3-64 (computed as the payload is copied
     /// into its message) and the payload; the receiver decodes the header and verifies the
     /// payload in libzmq's buffer. Without it, bare payload frames.
     fileprivate func measureTasks() throws -> (gigabytesPerSecond: Double, cpuSecondsPerGB: Double) {

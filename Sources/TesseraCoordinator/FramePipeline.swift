@@ -202,9 +202,9 @@ public final class FramePipeline: Sendable {
     /// first of them can already reference it.
     func notePlane(result: TaskResult, width: Int, height: Int, key: PlaneDirectory.PlaneKey, session: UInt64?) {
         guard let descriptor = result.payloads.first else { return }
-        let plane = TaskContract.PlaneReference(length: Int(descriptor.length), xxh64: descriptor.checksum, width: width, height: height)
+        let plane = TaskContract.PlaneReference(length: Int(descriptor.length), checksum: descriptor.checksum, width: width, height: height)
         planes.recordContent(plane, of: key)
-        if let session { planes.workerHolds(session: session, length: plane.length, xxh64: plane.xxh64) }
+        if let session { planes.workerHolds(session: session, length: plane.length, checksum: plane.checksum) }
     }
 
     /// Writes a frame the worker developed whole (atomically), then records it done.

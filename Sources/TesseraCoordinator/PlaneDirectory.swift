@@ -27,7 +27,7 @@ final class PlaneDirectory: Sendable {
 
     private struct Content: Hashable {
         var length: Int
-        var xxh64: UInt64
+        var checksum: UInt64
     }
 
     private struct Holder {
@@ -78,14 +78,14 @@ final class PlaneDirectory: Sendable {
         state.withLock { s in s.contents = s.contents.filter { $0.key.frame != frame } }
     }
 
-    /// Session `session`'s worker now holds the plane of `length` bytes and XXH64 `xxh64` (it
+    /// Session `session`'s worker now holds the plane of `length` bytes and payload checksum `checksum` (it
     /// returned it as a decode result): counted in, evicting the least recently used planes of
     /// the mirror until it fits — as the worker does.
-    func workerHolds(session: UInt64, length: Int, xxh64: UInt64) {
+    func workerHolds(session: UInt64, length: Int, checksum: UInt64) {
         state.withLock { s in
             guard var holder = s.sessions[session], length <= holder.capacity else { return }
             holder.clock += 1
-            let content = Content(length: length, xxh64: xxh64)
+            let content = Content(length: length, checksum: checksum)
             if holder.planes[content] == nil {
                 while holder.bytes + length > holder.capacity,
                       let oldest = holder.planes.min(by: { $0.value < $1.value })?.key {
@@ -106,7 +106,7 @@ final class PlaneDirectory: Sendable {
             guard var holder = s.sessions[session] else { return keys.map { _ in nil } }
             let found: [TaskContract.PlaneReference?] = keys.map { key in
                 guard let plane = s.contents[key] else { return nil }
-                let content = Content(length: plane.length, xxh64: plane.xxh64)
+                let content = Content(length: plane.length, checksum: plane.checksum)
                 guard holder.planes[content] != nil else { return nil }
                 holder.clock += 1
                 holder.planes[content] = holder.clock
@@ -122,7 +122,7 @@ final class PlaneDirectory: Sendable {
         state.withLock { s in
             guard let holder = s.sessions[session], !holder.planes.isEmpty else { return [:] }
             var frames: [FrameID: Int] = [:]
-            for (key, plane) in s.contents where holder.planes[Content(length: plane.length, xxh64: plane.xxh64)] != nil {
+            for (key, plane) in s.contents where holder.planes[Content(length: plane.length, checksum: plane.checksum)] != nil {
                 frames[key.frame, default: 0] += 1
             }
             return frames
@@ -145,7 +145,7 @@ final class PlaneDirectory: Sendable {
         state.withLock { s in
             guard var holder = s.sessions[session] else { return }
             for plane in planes {
-                let content = Content(length: plane.length, xxh64: plane.xxh64)
+                let content = Content(length: plane.length, checksum: plane.checksum)
                 if holder.planes.removeValue(forKey: content) != nil { holder.bytes -= plane.length }
             }
             s.sessions[session] = holder

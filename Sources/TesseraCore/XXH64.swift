@@ -1,7 +1,8 @@
-/// XXH64 (Yann Collet's xxHash, 64-bit variant): the checksum carried with every bulk payload on
-/// the wire and with every spooled file. Chosen over CRC-32C because a portable implementation
+/// XXH64 (Yann Collet's xxHash, 64-bit variant): the checksum of every spooled file (plane
+/// trailers, tile records) and of recipes. Chosen over CRC-32C because a portable implementation
 /// runs at memory speed (several GB/s) without CPU-specific instructions, and 64 bits make an
-/// undetected corruption negligible. Specified in protos/PROTOCOL.md; the test vectors in
+/// undetected corruption negligible. Wire payloads carried XXH64 up to protocol version 2; since
+/// version 3 they carry ``XXH3`` (vectorisable, about twice as fast). The test vectors in
 /// TesseraCoreTests come from the reference implementation.
 public enum XXH64 {
     @usableFromInline static let p1: UInt64 = 0x9E37_79B1_85EB_CA87

@@ -467,7 +467,7 @@ public enum WireCodec {
     // MARK: Payload verification
 
     /// Checks received payload frames against the descriptors of their TASK/RESULT: the count
-    /// first, then for each frame its length, then its XXH64 (hashing at memory speed).
+    /// first, then for each frame its length, then its XXH3-64 (hashing at memory speed).
     /// The buffers are only read. Throws the first mismatch found.
     public static func verifyPayloads(_ frames: [UnsafeRawBufferPointer], against descriptors: [PayloadDescriptor]) throws(WireError) {
         guard frames.count == descriptors.count else {
@@ -496,12 +496,12 @@ public enum WireCodec {
     }
 
     /// Checks one payload frame (number `index` of its message) against its descriptor, e.g.
-    /// while the transport still holds the received frame. Length first, then XXH64.
+    /// while the transport still holds the received frame. Length first, then XXH3-64.
     public static func verifyPayload(_ frame: UnsafeRawBufferPointer, index: Int, against descriptor: PayloadDescriptor) throws(WireError) {
         guard UInt64(frame.count) == descriptor.length else {
             throw .payloadLengthMismatch(index: index, expected: descriptor.length, actual: UInt64(frame.count))
         }
-        let checksum = XXH64.hash(frame)
+        let checksum = XXH3.hash(frame)
         guard checksum == descriptor.checksum else {
             throw .payloadChecksumMismatch(index: index, expected: descriptor.checksum, actual: checksum)
         }
@@ -509,8 +509,8 @@ public enum WireCodec {
 
     /// Copies one received payload frame out of the transport's buffer into an array while
     /// verifying it against its descriptor, reading the bytes once
-    /// (``XXH64/hashCopying(_:to:seed:)``): the length first (nothing is allocated for a frame
-    /// of the wrong length), then the XXH64 of the bytes copied. Throws as ``verifyPayload(_:index:against:)``.
+    /// (``XXH3/hashCopying(_:to:)``): the length first (nothing is allocated for a frame
+    /// of the wrong length), then the XXH3-64 of the bytes copied. Throws as ``verifyPayload(_:index:against:)``.
     public static func copyVerifying(_ frame: UnsafeRawBufferPointer, index: Int, against descriptor: PayloadDescriptor) throws(WireError) -> [UInt8] {
         guard UInt64(frame.count) == descriptor.length else {
             throw .payloadLengthMismatch(index: index, expected: descriptor.length, actual: UInt64(frame.count))
@@ -518,9 +518,9 @@ public enum WireCodec {
         var checksum: UInt64 = 0
         let copy = [UInt8](unsafeUninitializedCapacity: frame.count) { buffer, initialized in
             if let destination = buffer.baseAddress, frame.count > 0 {
-                checksum = XXH64.hashCopying(frame, to: UnsafeMutableRawPointer(destination))
+                checksum = XXH3.hashCopying(frame, to: UnsafeMutableRawPointer(destination))
             } else {
-                checksum = XXH64.hash(frame)
+                checksum = XXH3.hash(frame)
             }
             initialized = frame.count
         }

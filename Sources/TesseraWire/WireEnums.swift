@@ -196,7 +196,7 @@ public enum FailureCode: UInt16, Sendable, CaseIterable, CustomStringConvertible
     case invalidParameters = 3
     /// A bug or an unexpected environment failure on the worker. Transient as far as we know.
     case internalError = 4
-    /// A payload frame failed its length or XXH64 check on the worker. Transient (transport).
+    /// A payload frame failed its length or XXH3-64 checksum check on the worker. Transient (transport).
     case payloadCorrupt = 5
     /// The worker ran out of memory for this task; another worker may have more.
     case outOfMemory = 6

@@ -36,7 +36,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case payloadCountMismatch(expected: Int, actual: Int)
     /// Payload frame `index` has a different length than its descriptor declares.
     case payloadLengthMismatch(index: Int, expected: UInt64, actual: UInt64)
-    /// Payload frame `index` has a different XXH64 than its descriptor declares.
+    /// Payload frame `index` has a different XXH3-64 checksum than its descriptor declares.
     case payloadChecksumMismatch(index: Int, expected: UInt64, actual: UInt64)
 
     /// A one-line human message naming the field, the value and the limit involved.
@@ -75,7 +75,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .payloadLengthMismatch(index, expected, actual):
             "payload frame \(index) is \(actual) bytes, descriptor says \(expected)"
         case let .payloadChecksumMismatch(index, expected, actual):
-            "payload frame \(index) has XXH64 0x\(hex(actual, width: 16)), descriptor says 0x\(hex(expected, width: 16))"
+            "payload frame \(index) has XXH3-64 0x\(hex(actual, width: 16)), descriptor says 0x\(hex(expected, width: 16))"
         }
     }
 

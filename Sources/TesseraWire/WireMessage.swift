@@ -1,42 +1,42 @@
 import TesseraCore
 
-/// Length and XXH64 (seed 0) of one payload frame, carried in the header of TASK and RESULT.
+/// Length and XXH3-64 checksum (`XXH3_64bits`, seed 0) of one payload frame, carried in the header of TASK and RESULT.
 ///
 /// The receiver checks each received payload frame against its descriptor with
 /// `WireCodec.verifyPayloads` before trusting the bytes.
 public struct PayloadDescriptor: Equatable, Hashable, Sendable, CustomStringConvertible {
     /// The payload frame's length in bytes.
     public var length: UInt64
-    /// `XXH64.hash(frame, seed: 0)`.
+    /// `XXH3.hash(frame)` (XXH3-64, seed 0; protocol version 3 — versions 1 and 2 carried XXH64).
     public var checksum: UInt64
 
-    /// A descriptor with the given length (bytes) and XXH64 checksum.
+    /// A descriptor with the given length (bytes) and XXH3-64 checksum.
     public init(length: UInt64, checksum: UInt64) {
         self.length = length
         self.checksum = checksum
     }
 
-    /// The descriptor of `bytes`: its length and XXH64 (hashes the whole buffer, at memory speed).
+    /// The descriptor of `bytes`: its length and XXH3-64 (hashes the whole buffer, at memory speed).
     public init(describing bytes: UnsafeRawBufferPointer) {
         self.length = UInt64(bytes.count)
-        self.checksum = XXH64.hash(bytes)
+        self.checksum = XXH3.hash(bytes)
     }
 
     /// Copies `bytes` to `destination` (at least `bytes.count` bytes) and returns their
-    /// descriptor, reading them once (``XXH64/hashCopying(_:to:seed:)``): for a payload copied
+    /// descriptor, reading them once (``XXH3/hashCopying(_:to:)``): for a payload copied
     /// into a message buffer as it is described.
     public init(copying bytes: UnsafeRawBufferPointer, to destination: UnsafeMutableRawPointer) {
         self.length = UInt64(bytes.count)
-        self.checksum = XXH64.hashCopying(bytes, to: destination)
+        self.checksum = XXH3.hashCopying(bytes, to: destination)
     }
 
-    /// The descriptor of `bytes`: its length and XXH64.
+    /// The descriptor of `bytes`: its length and XXH3-64.
     public init(describing bytes: [UInt8]) {
         self = bytes.withUnsafeBytes { PayloadDescriptor(describing: $0) }
     }
 
-    /// `"<length> B xxh64=<hex>"`, for logs.
-    public var description: String { "\(length) B xxh64=\(hex(checksum, width: 16))" }
+    /// `"<length> B xxh3=<hex>"`, for logs.
+    public var description: String { "\(length) B xxh3=\(hex(checksum, width: 16))" }
 }
 
 // MARK: - Task socket

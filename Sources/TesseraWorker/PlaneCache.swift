@@ -4,7 +4,7 @@ import TesseraCore
 import TesseraImaging
 
 /// The worker's content-addressed input cache: decoded CFA planes this worker produced, kept in
-/// memory under their content (``TaskContract/PlaneReference``: byte length + XXH64), least
+/// memory under their content (``TaskContract/PlaneReference``: byte length + XXH3-64 payload checksum), least
 /// recently used first out, bounded in bytes. A tile or merge task whose parameters name
 /// ``TaskContract/CachedWindow``s is completed here by cutting those windows from the held
 /// planes with ``Developer/window(_:of:width:height:)`` — the function the coordinator cuts
@@ -48,7 +48,7 @@ public final class PlaneCache: Sendable {
 
     private struct Key: Hashable {
         var length: Int
-        var xxh64: UInt64
+        var checksum: UInt64
     }
 
     /// The bound on the planes held, in bytes (0: the cache is disabled and holds nothing).
@@ -74,19 +74,19 @@ public final class PlaneCache: Sendable {
         state.withLock { ($0.entries.count, $0.bytes, $0.hits, $0.misses) }
     }
 
-    /// Whether the plane named `length`/`xxh64` is held now (does not count as a use).
-    public func contains(length: Int, xxh64: UInt64) -> Bool {
-        state.withLock { $0.entries[Key(length: length, xxh64: xxh64)] != nil }
+    /// Whether the plane named `length`/`checksum` is held now (does not count as a use).
+    public func contains(length: Int, checksum: UInt64) -> Bool {
+        state.withLock { $0.entries[Key(length: length, checksum: checksum)] != nil }
     }
 
     /// Keeps a decoded plane of `width × height` samples whose payload bytes have `length` bytes
-    /// and XXH64 `xxh64`, evicting the least recently used planes until it fits. A plane larger
+    /// and payload checksum `checksum` (XXH3-64), evicting the least recently used planes until it fits. A plane larger
     /// than the whole capacity is not kept. Inserting a plane already held only marks it used.
-    public func insert(_ samples: [UInt16], width: Int, height: Int, length: Int, xxh64: UInt64) {
+    public func insert(_ samples: [UInt16], width: Int, height: Int, length: Int, checksum: UInt64) {
         guard capacityBytes > 0, length == samples.count * 2, samples.count == width * height, length <= capacityBytes else { return }
         state.withLock { s in
             s.clock += 1
-            let key = Key(length: length, xxh64: xxh64)
+            let key = Key(length: length, checksum: checksum)
             if s.entries[key] != nil {
                 s.entries[key]?.lastUse = s.clock
                 return
@@ -130,7 +130,7 @@ public final class PlaneCache: Sendable {
             }
             let plane = reference.plane
             let held: Entry? = state.withLock { s in
-                let key = Key(length: plane.length, xxh64: plane.xxh64)
+                let key = Key(length: plane.length, checksum: plane.checksum)
                 guard let entry = s.entries[key], entry.width == plane.width, entry.height == plane.height else {
                     s.misses += 1
                     return nil

@@ -447,7 +447,7 @@ public final class WorkerRuntime: Sendable {
                 if let plane = output.cacheable, descriptors.indices.contains(plane.payload) {
                     // Kept under the descriptor the coordinator receives with the result (its name for the plane).
                     cache.insert(plane.samples, width: plane.width, height: plane.height,
-                                 length: Int(descriptors[plane.payload].length), xxh64: descriptors[plane.payload].checksum)
+                                 length: Int(descriptors[plane.payload].length), checksum: descriptors[plane.payload].checksum)
                 }
                 try send(.result(result), frames: frames, on: socket, session: &session)
             case .failure(let failure):

@@ -15,8 +15,8 @@ import TesseraWorker
 
     private static func insert(_ cache: PlaneCache, _ samples: [UInt16], width: Int, height: Int) -> TaskContract.PlaneReference {
         let bytes = SampleBytes.bytes(of: samples)
-        let reference = TaskContract.PlaneReference(length: bytes.count, xxh64: XXH64.hash(bytes), width: width, height: height)
-        cache.insert(samples, width: width, height: height, length: reference.length, xxh64: reference.xxh64)
+        let reference = TaskContract.PlaneReference(length: bytes.count, checksum: XXH3.hash(bytes), width: width, height: height)
+        cache.insert(samples, width: width, height: height, length: reference.length, checksum: reference.checksum)
         return reference
     }
 
@@ -51,9 +51,9 @@ import TesseraWorker
             .init(slot: 0, plane: a, rect: PixelRect(x: 0, y: 0, width: 4, height: 4))]))
         _ = try cache.resolve(parameters: use, payloads: [])  // a is now the most recently used
         let c = Self.insert(cache, Self.plane(width: 16, height: 16, seed: 4), width: 16, height: 16)
-        #expect(cache.contains(length: a.length, xxh64: a.xxh64))
-        #expect(!cache.contains(length: b.length, xxh64: b.xxh64), "b was the least recently used")
-        #expect(cache.contains(length: c.length, xxh64: c.xxh64))
+        #expect(cache.contains(length: a.length, checksum: a.checksum))
+        #expect(!cache.contains(length: b.length, checksum: b.checksum), "b was the least recently used")
+        #expect(cache.contains(length: c.length, checksum: c.checksum))
         #expect(cache.statistics.bytes == 2 * bytes)
         let missing = TaskContract.encode(TaskContract.CachedInputs(cachedInputs: [
             .init(slot: 0, plane: b, rect: PixelRect(x: 0, y: 0, width: 4, height: 4))]))
@@ -68,7 +68,7 @@ import TesseraWorker
 
     @Test("a plane reference survives the parameters document round trip (64-bit hashes included)")
     func referenceRoundTrip() throws {
-        let reference = TaskContract.PlaneReference(length: 24_000_000, xxh64: 0xFEDC_BA98_7654_3210, width: 4000, height: 3000)
+        let reference = TaskContract.PlaneReference(length: 24_000_000, checksum: 0xFEDC_BA98_7654_3210, width: 4000, height: 3000)
         let document = TaskContract.encode(TaskContract.CachedInputs(cachedInputs: [
             .init(slot: 3, plane: reference, rect: PixelRect(x: -8, y: 2, width: 100, height: 50))]))
         let back = try TaskContract.decode(TaskContract.CachedInputs.self, from: document)

@@ -52,6 +52,37 @@ struct WireBenchmark {
         }
         print("verifyPayloads 64 MiB: \(fmt(Double(64 << 20) / verify)) GB/s")
     }
+
+    /// The payload checksum alone: XXH3-64 (the protocol's since version 3) against XXH64 (the
+    /// spool's, and the payloads' before), hashing in place and fused with a copy, next to a
+    /// plain copy, from cache-resident (64 KiB) to memory-bound (64 MiB) sizes. GB/s = 10⁹ B/s.
+    @Test func checksumRates() {
+        var rng = SplitMix64(seed: 3)
+        let largest = 64 << 20
+        let source = [UInt8](unsafeUninitializedCapacity: largest) { buffer, initialized in
+            let raw = UnsafeMutableRawPointer(buffer.baseAddress!)
+            for word in 0..<(largest / 8) { raw.storeBytes(of: rng.next(), toByteOffset: word * 8, as: UInt64.self) }
+            initialized = largest
+        }
+        var destination = [UInt8](repeating: 0, count: largest)
+        for size in [64 << 10, 1 << 20, 6 << 20, largest] {
+            let iterations = max(5, (1 << 30) / size)
+            source.withUnsafeBytes { all in
+                destination.withUnsafeMutableBytes { out in
+                    let bytes = UnsafeRawBufferPointer(rebasing: all[..<size]), to = out.baseAddress!
+                    let (copy, _) = Self.nanosPerOp(iterations) { to.copyMemory(from: bytes.baseAddress!, byteCount: size); return Int(out[size / 2]) }
+                    let (h64, _) = Self.nanosPerOp(iterations) { Int(truncatingIfNeeded: XXH64.hash(bytes)) }
+                    let (h3, _) = Self.nanosPerOp(iterations) { Int(truncatingIfNeeded: XXH3.hash(bytes)) }
+                    let (c64, _) = Self.nanosPerOp(iterations) { Int(truncatingIfNeeded: XXH64.hashCopying(bytes, to: to)) }
+                    let (c3, _) = Self.nanosPerOp(iterations) { Int(truncatingIfNeeded: XXH3.hashCopying(bytes, to: to)) }
+                    #expect(XXH3.hashCopying(bytes, to: to) == XXH3.hash(bytes))
+                    let gbps = { (nanos: Double) in fmt(Double(size) / nanos) }
+                    print("checksum \(size >> 10) KiB: copy \(gbps(copy)) GB/s; XXH64 \(gbps(h64)) GB/s, XXH3-64 \(gbps(h3)) GB/s (\(fmt(h64 / h3))×); "
+                        + "copy+XXH64 \(gbps(c64)) GB/s, copy+XXH3-64 \(gbps(c3)) GB/s (\(fmt(c64 / c3))×)")
+                }
+            }
+        }
+    }
 }
 
 private func fmt(_ value: Double) -> String {

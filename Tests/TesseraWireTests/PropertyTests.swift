@@ -173,7 +173,7 @@ import TesseraWire
         corrupted[0][4_321] ^= 0x04
         #expect(
             throws: WireError.payloadChecksumMismatch(
-                index: 0, expected: descriptors[0].checksum, actual: XXH64.hash(corrupted[0]))
+                index: 0, expected: descriptors[0].checksum, actual: XXH3.hash(corrupted[0]))
         ) { try WireCodec.verifyPayloads(corrupted, against: descriptors) }
     }
 

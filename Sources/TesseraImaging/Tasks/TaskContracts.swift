@@ -143,31 +143,31 @@ public enum TaskContract {
         }
     }
 
-    /// A decoded plane named by its content: the byte length and XXH64 (seed 0) of its payload
+    /// A decoded plane named by its content: the byte length and XXH3-64 checksum of its payload
     /// frame — exactly the `PayloadDescriptor` of the decode result that carried it — and its
     /// size in samples. Workers keep recently decoded planes under this name
     /// (docs/architecture.md, "Input cache").
     public struct PlaneReference: Codable, Sendable, Hashable, CustomStringConvertible {
         /// The plane's size in bytes (`width * height * 2`).
         public var length: Int
-        /// XXH64 (seed 0) of the plane's little-endian bytes.
-        public var xxh64: UInt64
+        /// XXH3-64 (seed 0) of the plane's little-endian bytes: the payload descriptor's checksum.
+        public var checksum: UInt64
         /// Width of the plane in samples.
         public var width: Int
         /// Height of the plane in samples.
         public var height: Int
 
-        public init(length: Int, xxh64: UInt64, width: Int, height: Int) {
+        public init(length: Int, checksum: UInt64, width: Int, height: Int) {
             self.length = length
-            self.xxh64 = xxh64
+            self.checksum = checksum
             self.width = width
             self.height = height
         }
 
-        /// `"<width>x<height> plane (<length> B xxh64=<hex>)"`, for messages.
+        /// `"<width>x<height> plane (<length> B xxh3=<hex>)"`, for messages.
         public var description: String {
-            let hex = String(xxh64, radix: 16)
-            return "\(width)x\(height) plane (\(length) B xxh64=\(String(repeating: "0", count: max(0, 16 - hex.count)) + hex))"
+            let hex = String(checksum, radix: 16)
+            return "\(width)x\(height) plane (\(length) B xxh3=\(String(repeating: "0", count: max(0, 16 - hex.count)) + hex))"
         }
     }
 

@@ -1,0 +1,64 @@
+import Testing
+import TesseraCore
+
+@Suite struct XXH3Tests {
+    /// xxHash's sanity buffer (the input of XXH3Vectors.swift): byte i is the top byte of a
+    /// generator that starts at PRIME32_1 and is multiplied by PRIME64_1 after each byte.
+    static let sanityBuffer: [UInt8] = {
+        let count = xxh3KnownAnswers.map(\.length).max() ?? 0
+        var generator: UInt64 = 2_654_435_761
+        return (0..<count).map { _ in
+            defer { generator &*= 0x9E37_79B1_85EB_CA87 }
+            return UInt8(truncatingIfNeeded: generator >> 56)
+        }
+    }()
+
+    @Test("digests equal the reference implementation's at every length class and block boundary")
+    func knownAnswers() {
+        #expect(xxh3KnownAnswers.count > 300)
+        Self.sanityBuffer.withUnsafeBytes { all in
+            for (length, expected) in xxh3KnownAnswers {
+                let digest = XXH3.hash(UnsafeRawBufferPointer(rebasing: all[..<length]))
+                #expect(digest == expected, "length \(length): 0x\(String(digest, radix: 16)), reference 0x\(String(expected, radix: 16))")
+            }
+        }
+    }
+
+    @Test func textVectors() {
+        // python-xxhash: xxh3_64_intdigest(b"abc"), (b"The quick brown fox jumps over the lazy dog").
+        #expect(XXH3.hash(Array("abc".utf8)) == 0x78AF_5F94_892F_3950)
+        #expect(XXH3.hash(Array("The quick brown fox jumps over the lazy dog".utf8)) == 0xCE7D_19A5_418F_B365)
+        #expect(XXH3.hash("abc".utf8) == XXH3.hash(Array("abc".utf8)), "non-array collections hash the same bytes")
+    }
+
+    @Test("hashCopying copies the bytes exactly and digests them as hash does, at every length and alignment")
+    func hashCopyingMatchesHash() {
+        var rng = SplitMix64(seed: 11)
+        let source = (0..<(70_000 + 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let lengths = [0, 1, 3, 4, 8, 9, 16, 17, 128, 129, 240, 241, 255, 256, 1023, 1024, 1025, 1088, 4099, 16_385, 70_000]
+        for (index, length) in lengths.enumerated() {
+            let shift = index % 8
+            let slice = Array(source[shift..<(shift + length)])
+            var destination = [UInt8](repeating: 0xEE, count: length + 9)
+            let digest = slice.withUnsafeBytes { src in
+                destination.withUnsafeMutableBytes { XXH3.hashCopying(src, to: $0.baseAddress! + 1 + shift) }
+            }
+            #expect(digest == XXH3.hash(slice), "length \(length)")
+            #expect(Array(destination[(1 + shift)..<(1 + shift + length)]) == slice, "copy of length \(length)")
+            #expect(destination[..<(1 + shift)].allSatisfy { $0 == 0xEE } && destination[(1 + shift + length)...].allSatisfy { $0 == 0xEE },
+                    "wrote outside, length \(length)")
+        }
+    }
+
+    @Test("a single flipped bit changes the digest, wherever it is in a long input")
+    func singleBitFlipChangesDigest() {
+        var bytes = [UInt8](repeating: 0x5A, count: 4096 + 37)
+        let before = XXH3.hash(bytes)
+        for position in [0, 63, 64, 1023, 1024, 2049, 4096 - 1, 4096 + 36] {
+            bytes[position] ^= 0x10
+            #expect(XXH3.hash(bytes) != before, "bit flipped at \(position)")
+            bytes[position] ^= 0x10
+        }
+        #expect(XXH3.hash(bytes) == before)
+    }
+}
