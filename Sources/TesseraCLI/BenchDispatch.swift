@@ -149,8 +149,8 @@ struct BenchFarm: ParsableCommand {
     @Option(help: "Tasks each worker holds queued beyond its slots (its CREDIT is slots + prefetch).")
     var prefetch: Int = 1
 
-    @Option(help: "Tasks in the job.")
-    var tasks: Int = 20_000
+    @Option(help: "Tasks in the job (60000: ~30 s; with fewer, the tail where most slots idle dominates the ideal).")
+    var tasks: Int = 60_000
 
     @Option(help: "Median task duration, milliseconds (log-normal).")
     var medianMillis: Double = 80
