@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import TesseraKernels
+import TesseraKernelsAVX2
+
 /// XXH3-64 (Yann Collet's xxHash, `XXH3_64bits`: seed 0, the default 192-byte secret): the
 /// checksum carried with every bulk payload on the wire (protocol version 3, protos/PROTOCOL.md
 /// §3.3). Chosen over ``XXH64`` for payloads because its long-input loop is eight independent
@@ -19,12 +27,6 @@ public enum XXH3 {
     @usableFromInline static let primeMX1: UInt64 = 0x1656_6791_9E37_79F9
     @usableFromInline static let primeMX2: UInt64 = 0x9FB2_1C65_1E98_DF25
 
-    /// Bytes of one stripe of the long path (eight 64-bit lanes).
-    static let stripeLength = 64
-    /// Stripes per block: (secret length − stripe length) / 8.
-    static let stripesPerBlock = 16
-    /// Bytes per block: 16 stripes of 64 bytes.
-    static let blockLength = 1024
     /// Inputs longer than this take the long (striped) path.
     static let midSizeMax = 240
 
@@ -44,9 +46,49 @@ public enum XXH3 {
         0x45, 0xcb, 0x3a, 0x8f, 0x95, 0x16, 0x04, 0x28, 0xaf, 0xd7, 0xfb, 0xca, 0xbb, 0x4b, 0x40, 0x7e,
     ]
 
+    /// Which build of the long-input loop (inputs over 240 bytes) runs. Both are the same source
+    /// (`XXH3Stripes` in TesseraKernels) and give the same bits; they differ only in speed. See
+    /// docs/develop.md, "Kernel dispatch" (the develop kernels' scheme, shared).
+    public enum Kernel: String, Sendable, CaseIterable {
+        /// The package's baseline build (x86-64 with SSE2: a `SIMD8<UInt64>` is four 2-lane halves).
+        case baseline
+        /// The x86-64-v3 build (AVX2, `vpmuludq` on four 64-bit lanes), where built and supported.
+        case avx2
+
+        /// Whether this build can run here (baseline always can; AVX2 in a release build on
+        /// x86-64 with a CPU and OS that support it).
+        public var isSupported: Bool {
+            switch self {
+            case .baseline: true
+            case .avx2: AVX2Kernels.isAvailable
+            }
+        }
+
+        /// The build that runs when `self` is asked for: `self` if supported, else baseline.
+        public var effective: Kernel { isSupported ? self : .baseline }
+
+        /// The choice for an override value `value` of `TESSERA_SIMD` (nil: none): `baseline`
+        /// → baseline; anything else → the fastest supported build.
+        public static func select(environment value: String?) -> Kernel {
+            if value?.lowercased() == "baseline" { return .baseline }
+            return Kernel.avx2.isSupported ? .avx2 : .baseline
+        }
+    }
+
+    /// The build ``hash(_:)`` and ``hashCopying(_:to:)`` use: the fastest this CPU supports,
+    /// unless the environment variable `TESSERA_SIMD` is `baseline` (as for the develop
+    /// kernels). Read once, at first use.
+    public static let activeKernel: Kernel = Kernel.select(environment: getenv("TESSERA_SIMD").map { String(cString: $0) })
+
     /// The XXH3-64 digest of `bytes` (seed 0, default secret).
     public static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        secret.withUnsafeBytes { digest(bytes, secret: $0.baseAddress!, copyingTo: nil) }
+        hash(bytes, kernel: activeKernel)
+    }
+
+    /// The XXH3-64 digest of `bytes`, its long-input loop run by `kernel` (or the baseline if
+    /// `kernel` is not supported here): tests and benchmarks compare the builds with it.
+    public static func hash(_ bytes: UnsafeRawBufferPointer, kernel: Kernel) -> UInt64 {
+        secret.withUnsafeBytes { digest(bytes, secret: $0.baseAddress!, copyingTo: nil, kernel: kernel) }
     }
 
     /// Copies `source` to `destination` (at least `source.count` bytes, not overlapping) and
@@ -55,7 +97,13 @@ public enum XXH3 {
     /// than a `memcpy` followed by ``hash(_:)`` when the bytes must be both moved and checksummed
     /// (a payload copied into a message buffer, or out of one).
     public static func hashCopying(_ source: UnsafeRawBufferPointer, to destination: UnsafeMutableRawPointer) -> UInt64 {
-        secret.withUnsafeBytes { digest(source, secret: $0.baseAddress!, copyingTo: destination) }
+        hashCopying(source, to: destination, kernel: activeKernel)
+    }
+
+    /// ``hashCopying(_:to:)`` with the long-input loop run by `kernel` (or the baseline if
+    /// `kernel` is not supported here).
+    public static func hashCopying(_ source: UnsafeRawBufferPointer, to destination: UnsafeMutableRawPointer, kernel: Kernel) -> UInt64 {
+        secret.withUnsafeBytes { digest(source, secret: $0.baseAddress!, copyingTo: destination, kernel: kernel) }
     }
 
     /// The XXH3-64 digest of a byte collection (copied only if it is not contiguous).
@@ -67,13 +115,14 @@ public enum XXH3 {
     }
 
     @inline(__always)
-    private static func digest(_ bytes: UnsafeRawBufferPointer, secret: UnsafeRawPointer, copyingTo destination: UnsafeMutableRawPointer?) -> UInt64 {
+    private static func digest(_ bytes: UnsafeRawBufferPointer, secret: UnsafeRawPointer, copyingTo destination: UnsafeMutableRawPointer?,
+                               kernel: Kernel) -> UInt64 {
         let count = bytes.count
         guard let base = bytes.baseAddress, count > 0 else {
             return XXH64.avalanche(load64(secret, 56) ^ load64(secret, 64))
         }
         if count > midSizeMax {
-            return long(base, count: count, secret: secret, copyingTo: destination)
+            return long(base, count: count, secret: secret, copyingTo: destination, kernel: kernel)
         }
         destination?.copyMemory(from: base, byteCount: count)
         if count <= 16 { return short(base, count: count, secret: secret) }
@@ -139,109 +188,23 @@ public enum XXH3 {
         return avalanche(acc)
     }
 
-    /// More than 240 bytes: the striped accumulator loop, vectorised as `SIMD8<UInt64>`.
-    ///
-    /// Per stripe the spec adds each lane's keyed product to lane i and its raw input to lane
-    /// i ^ 1. Addition commutes, so the raw inputs are summed unswapped in `sums` and swapped into
-    /// the accumulators once per block (before each scramble, and before the last stripe): one
-    /// shuffle per 1 KiB instead of one per 64 bytes, bit-identical to the reference.
+    /// More than 240 bytes: the striped accumulator loop (`XXH3Stripes` in TesseraKernels, in
+    /// the build `kernel` names), then the merge of its eight accumulators.
     @inline(__always)
-    private static func long(_ p: UnsafeRawPointer, count: Int, secret: UnsafeRawPointer, copyingTo destination: UnsafeMutableRawPointer?) -> UInt64 {
-        var acc = SIMD8<UInt64>(prime32_3, XXH64.p1, XXH64.p2, XXH64.p3, XXH64.p4, prime32_2, XXH64.p5, prime32_1)
-        let blocks = (count - 1) / blockLength
-        let scrambleKey = loadLanes(secret, 128)
-        var offset = 0
-        if let destination {
-            for _ in 0..<blocks {
-                var sums = SIMD8<UInt64>()
-                for stripe in 0..<stripesPerBlock {
-                    let data = loadLanes(p, offset)
-                    destination.storeBytes(of: data, toByteOffset: offset, as: SIMD8<UInt64>.self)
-                    accumulate(&acc, &sums, data, loadLanes(secret, 8 &* stripe))
-                    offset &+= stripeLength
-                }
-                acc &+= swapPairs(sums)
-                scramble(&acc, scrambleKey)
-            }
-        } else {
-            for _ in 0..<blocks {
-                var sums = SIMD8<UInt64>()
-                for stripe in 0..<stripesPerBlock {
-                    accumulate(&acc, &sums, loadLanes(p, offset), loadLanes(secret, 8 &* stripe))
-                    offset &+= stripeLength
-                }
-                acc &+= swapPairs(sums)
-                scramble(&acc, scrambleKey)
-            }
+    private static func long(_ p: UnsafeRawPointer, count: Int, secret: UnsafeRawPointer, copyingTo destination: UnsafeMutableRawPointer?,
+                             kernel: Kernel) -> UInt64 {
+        let acc: SIMD8<UInt64>
+        switch kernel {
+        case .avx2 where AVX2Kernels.isAvailable:
+            acc = AVX2Kernels.xxh3Accumulate(p, count: count, secret: secret, copyingTo: destination)
+        default:
+            acc = XXH3Stripes<BaselineTarget>.accumulate(p, count: count, secret: secret, copyingTo: destination)
         }
-        var sums = SIMD8<UInt64>()
-        let stripes = ((count - 1) - blockLength * blocks) / stripeLength
-        for stripe in 0..<stripes {
-            let data = loadLanes(p, offset)
-            destination?.storeBytes(of: data, toByteOffset: offset, as: SIMD8<UInt64>.self)
-            accumulate(&acc, &sums, data, loadLanes(secret, 8 &* stripe))
-            offset &+= stripeLength
-        }
-        if let destination, offset < count {
-            (destination + offset).copyMemory(from: p + offset, byteCount: count - offset)
-        }
-        accumulate(&acc, &sums, loadLanes(p, count - stripeLength), loadLanes(secret, 192 - stripeLength - 7))
-        acc &+= swapPairs(sums)
         var h = UInt64(count) &* XXH64.p1
         for i in 0..<4 {
             h &+= mulFold(acc[2 * i] ^ load64(secret, 11 + 16 * i), acc[2 * i + 1] ^ load64(secret, 11 + 16 * i + 8))
         }
         return avalanche(h)
-    }
-
-    /// One stripe: each lane adds the 32×32→64-bit product of its keyed input's halves to
-    /// `acc`, and its raw input to `sums` (which belong to the neighbouring lane, i ^ 1: see
-    /// ``swapPairs(_:)``).
-    @inline(__always)
-    private static func accumulate(_ acc: inout SIMD8<UInt64>, _ sums: inout SIMD8<UInt64>, _ data: SIMD8<UInt64>, _ key: SIMD8<UInt64>) {
-        let keyed = data ^ key
-        acc &+= (keyed & 0xFFFF_FFFF) &* (highHalves(keyed) & 0xFFFF_FFFF)
-        sums &+= data
-    }
-
-    /// Each lane's high 32 bits, in its low 32 bits (the high bits are not specified: callers
-    /// mask them). `keyed &>> 32` computes the same after masking; this form compiles to one
-    /// non-destructive shuffle (SSE2 `pshufd`) instead of a register copy and a shift, ~9 %
-    /// faster for the whole loop.
-    @inline(__always)
-    private static func highHalves(_ v: SIMD8<UInt64>) -> SIMD8<UInt64> {
-        #if _endian(little)
-        let h = unsafeBitCast(v, to: SIMD16<UInt32>.self)
-        return unsafeBitCast(SIMD16<UInt32>(h[1], h[1], h[3], h[3], h[5], h[5], h[7], h[7],
-                                            h[9], h[9], h[11], h[11], h[13], h[13], h[15], h[15]), to: SIMD8<UInt64>.self)
-        #else
-        return v &>> 32
-        #endif
-    }
-
-    /// Lanes 0↔1, 2↔3, 4↔5, 6↔7 exchanged.
-    @inline(__always)
-    private static func swapPairs(_ v: SIMD8<UInt64>) -> SIMD8<UInt64> {
-        SIMD8<UInt64>(v[1], v[0], v[3], v[2], v[5], v[4], v[7], v[6])
-    }
-
-    /// After each block: xorshift 47, xor the key, multiply by PRIME32_1.
-    @inline(__always)
-    private static func scramble(_ acc: inout SIMD8<UInt64>, _ key: SIMD8<UInt64>) {
-        acc ^= acc &>> 47
-        acc ^= key
-        acc &*= prime32_1
-    }
-
-    /// Eight little-endian 64-bit lanes at `offset`.
-    @inline(__always)
-    private static func loadLanes(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<UInt64> {
-        let lanes = p.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt64>.self)
-        #if _endian(big)
-        return SIMD8<UInt64>((0..<8).map { lanes[$0].byteSwapped })
-        #else
-        return lanes
-        #endif
     }
 
     @inline(__always)

@@ -32,3 +32,12 @@ public enum AVX2Kernels {
         RCDInterleaved.run(AVX2Target.self, origin: origin, stride: stride, width: width, height: height, colors: colors, outputWidth: outputWidth, into: out)
     }
 }
+
+extension AVX2Kernels {
+    /// ``XXH3Stripes/accumulate(_:count:secret:copyingTo:)`` (XXH3-64's long-input loop), AVX2
+    /// build: four 64-bit lanes per instruction (`vpmuludq`), the same bits as the baseline's.
+    public static func xxh3Accumulate(_ p: UnsafeRawPointer, count: Int, secret: UnsafeRawPointer,
+                                      copyingTo destination: UnsafeMutableRawPointer?) -> SIMD8<UInt64> {
+        XXH3Stripes<AVX2Target>.accumulate(p, count: count, secret: secret, copyingTo: destination)
+    }
+}

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Testing
 import TesseraCore
 
@@ -20,6 +25,11 @@ import TesseraCore
             for (length, expected) in xxh3KnownAnswers {
                 let digest = XXH3.hash(UnsafeRawBufferPointer(rebasing: all[..<length]))
                 #expect(digest == expected, "length \(length): 0x\(String(digest, radix: 16)), reference 0x\(String(expected, radix: 16))")
+                // Both builds of the long-input loop, whichever is active (an unsupported one runs the baseline).
+                for kernel in XXH3.Kernel.allCases {
+                    let other = XXH3.hash(UnsafeRawBufferPointer(rebasing: all[..<length]), kernel: kernel)
+                    #expect(other == expected, "length \(length), \(kernel) build: 0x\(String(other, radix: 16)), reference 0x\(String(expected, radix: 16))")
+                }
             }
         }
     }
@@ -60,5 +70,28 @@ import TesseraCore
             bytes[position] ^= 0x10
         }
         #expect(XXH3.hash(bytes) == before)
+    }
+
+    @Test("the AVX2 build of the long loop hashes and copies exactly as the baseline build, at every length and alignment",
+          .enabled(if: XXH3.Kernel.avx2.isSupported, "no AVX2 build here (debug build, or the CPU lacks x86-64-v3)"))
+    func avx2MatchesBaseline() {
+        #expect(XXH3.activeKernel == XXH3.Kernel.select(environment: getenv("TESSERA_SIMD").map { String(cString: $0) }))
+        #expect(XXH3.Kernel.select(environment: "baseline") == .baseline && XXH3.Kernel.select(environment: nil) == .avx2)
+        var rng = SplitMix64(seed: 29)
+        let source = (0..<(9_000 + 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        var lengths = Array(241...1100)
+        lengths += [2047, 2048, 2049, 4095, 4096, 4097, 9_000]
+        for (index, length) in lengths.enumerated() {
+            let shift = index % 8
+            source.withUnsafeBytes { all in
+                let bytes = UnsafeRawBufferPointer(rebasing: all[shift..<(shift + length)])
+                let baseline = XXH3.hash(bytes, kernel: .baseline)
+                #expect(XXH3.hash(bytes, kernel: .avx2) == baseline, "length \(length)")
+                var copied = [UInt8](repeating: 0xEE, count: length + 2)
+                let digest = copied.withUnsafeMutableBytes { XXH3.hashCopying(bytes, to: $0.baseAddress! + 1, kernel: .avx2) }
+                #expect(digest == baseline, "copying, length \(length)")
+                #expect(copied[1...length].elementsEqual(bytes) && copied[0] == 0xEE && copied[length + 1] == 0xEE, "copy of length \(length)")
+            }
+        }
     }
 }

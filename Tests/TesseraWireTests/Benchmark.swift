@@ -75,10 +75,13 @@ struct WireBenchmark {
                     let (h3, _) = Self.nanosPerOp(iterations) { Int(truncatingIfNeeded: XXH3.hash(bytes)) }
                     let (c64, _) = Self.nanosPerOp(iterations) { Int(truncatingIfNeeded: XXH64.hashCopying(bytes, to: to)) }
                     let (c3, _) = Self.nanosPerOp(iterations) { Int(truncatingIfNeeded: XXH3.hashCopying(bytes, to: to)) }
+                    let (h3b, _) = Self.nanosPerOp(iterations) { Int(truncatingIfNeeded: XXH3.hash(bytes, kernel: .baseline)) }
+                    let (c3b, _) = Self.nanosPerOp(iterations) { Int(truncatingIfNeeded: XXH3.hashCopying(bytes, to: to, kernel: .baseline)) }
                     #expect(XXH3.hashCopying(bytes, to: to) == XXH3.hash(bytes))
                     let gbps = { (nanos: Double) in fmt(Double(size) / nanos) }
                     print("checksum \(size >> 10) KiB: copy \(gbps(copy)) GB/s; XXH64 \(gbps(h64)) GB/s, XXH3-64 \(gbps(h3)) GB/s (\(fmt(h64 / h3))×); "
-                        + "copy+XXH64 \(gbps(c64)) GB/s, copy+XXH3-64 \(gbps(c3)) GB/s (\(fmt(c64 / c3))×)")
+                        + "copy+XXH64 \(gbps(c64)) GB/s, copy+XXH3-64 \(gbps(c3)) GB/s (\(fmt(c64 / c3))×); "
+                        + "XXH3-64 active build \(XXH3.activeKernel): baseline build \(gbps(h3b)) GB/s, copy+ \(gbps(c3b)) GB/s")
                 }
             }
         }
