@@ -46,39 +46,14 @@ public enum XXH3 {
         0x45, 0xcb, 0x3a, 0x8f, 0x95, 0x16, 0x04, 0x28, 0xaf, 0xd7, 0xfb, 0xca, 0xbb, 0x4b, 0x40, 0x7e,
     ]
 
-    /// Which build of the long-input loop (inputs over 240 bytes) runs. Both are the same source
-    /// (`XXH3Stripes` in TesseraKernels) and give the same bits; they differ only in speed. See
-    /// docs/develop.md, "Kernel dispatch" (the develop kernels' scheme, shared).
-    public enum Kernel: String, Sendable, CaseIterable {
-        /// The package's baseline build (x86-64 with SSE2: a `SIMD8<UInt64>` is four 2-lane halves).
-        case baseline
-        /// The x86-64-v3 build (AVX2, `vpmuludq` on four 64-bit lanes), where built and supported.
-        case avx2
-
-        /// Whether this build can run here (baseline always can; AVX2 in a release build on
-        /// x86-64 with a CPU and OS that support it).
-        public var isSupported: Bool {
-            switch self {
-            case .baseline: true
-            case .avx2: AVX2Kernels.isAvailable
-            }
-        }
-
-        /// The build that runs when `self` is asked for: `self` if supported, else baseline.
-        public var effective: Kernel { isSupported ? self : .baseline }
-
-        /// The choice for an override value `value` of `TESSERA_SIMD` (nil: none): `baseline`
-        /// → baseline; anything else → the fastest supported build.
-        public static func select(environment value: String?) -> Kernel {
-            if value?.lowercased() == "baseline" { return .baseline }
-            return Kernel.avx2.isSupported ? .avx2 : .baseline
-        }
-    }
+    /// Which build of the long-input loop (inputs over 240 bytes) runs: the shared
+    /// ``KernelBuild`` choice (both builds are `XXH3Stripes` in TesseraKernels, same bits).
+    public typealias Kernel = KernelBuild
 
     /// The build ``hash(_:)`` and ``hashCopying(_:to:)`` use: the fastest this CPU supports,
     /// unless the environment variable `TESSERA_SIMD` is `baseline` (as for the develop
     /// kernels). Read once, at first use.
-    public static let activeKernel: Kernel = Kernel.select(environment: getenv("TESSERA_SIMD").map { String(cString: $0) })
+    public static let activeKernel: Kernel = KernelBuild.active
 
     /// The XXH3-64 digest of `bytes` (seed 0, default secret).
     public static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
