@@ -519,14 +519,19 @@ enum ProcessCPU {
 
 /// The rogues as a separate process (`tessera bench rogue-peers`), as another machine would be:
 /// their CPU time is not the farm's, and they are pinned to their own CPUs. Started ready to
-/// attack; ``stop()`` closes its stdin and reads what it sent.
-final class RogueProcess {
+/// attack; ``stop()`` closes its stdin and reads what it sent. SecurityTests drives the same
+/// rogues against a job.
+public final class RogueProcess {
     private let process = Process()
     private let input = Pipe(), output = Pipe()
 
-    /// Starts the rogue process and waits until its rogues are running.
-    init(endpoint: String, serverKey: String, keyFile: String, sets: Int, cpus: [Int]?, idle: Bool) throws {
-        process.executableURL = URL(fileURLWithPath: try WorkerPool.executablePath())
+    /// Starts the rogue process (`executable`, default this process's own binary: `tessera`)
+    /// and waits until its rogues are running: per set, wrong-key CURVE clients handshaking in a
+    /// loop, a client with `keyFile`'s (allow-listed, compromised) key blasting malformed
+    /// messages, and a raw TCP client writing random bytes, all at `endpoint`. `cpus`: pin the
+    /// process there; `idle`: spin the same threads without sending (a clean run's decoy).
+    public init(executable: String? = nil, endpoint: String, serverKey: String, keyFile: String, sets: Int, cpus: [Int]?, idle: Bool) throws {
+        process.executableURL = URL(fileURLWithPath: try executable ?? WorkerPool.executablePath())
         process.arguments = ["bench", "rogue-peers", "--endpoint", endpoint, "--server-key=\(serverKey)", "--key", keyFile,
                              "--sets", "\(sets)"] + (idle ? ["--idle"] : []) + (cpus.map { ["--cpus", $0.map(String.init).joined(separator: ",")] } ?? [])
         process.standardInput = input
@@ -548,7 +553,7 @@ final class RogueProcess {
 
     /// Stops the rogues; returns what they sent: garbage messages, wrong-key sockets, raw TCP
     /// connections.
-    func stop() throws -> [Int] {
+    public func stop() throws -> [Int] {
         try input.fileHandleForWriting.close()
         let line = readLine()
         process.waitUntilExit()
