@@ -117,25 +117,26 @@ final class PlaneDirectory: Sendable {
         }
     }
 
-    /// Frames session `session`'s worker holds planes of, and how many planes of each.
-    func framesHeld(session: UInt64) -> [FrameID: Int] {
-        state.withLock { s in
-            guard let holder = s.sessions[session], !holder.planes.isEmpty else { return [:] }
-            var frames: [FrameID: Int] = [:]
-            for (key, plane) in s.contents where holder.planes[Content(length: plane.length, checksum: plane.checksum)] != nil {
-                frames[key.frame, default: 0] += 1
-            }
-            return frames
-        }
-    }
-
-    /// The claim affinity of every tracked session (``ClaimAffinity``), by worker.
+    /// The claim affinity of every tracked session (``ClaimAffinity``), by worker: the frames
+    /// each session's worker holds planes of, and how many planes of each. One pass over the
+    /// recorded contents and one over each session's planes (not contents × sessions): it runs
+    /// every claim round.
     func affinity(workers: [(session: UInt64, worker: WorkerID)]) -> ClaimAffinity {
         guard sessionCount > 0 else { return .none }  // no worker has a cache
-        var planes: [WorkerID: [FrameID: Int]] = [:]
-        for (session, worker) in workers {
-            let held = framesHeld(session: session)
-            if !held.isEmpty { planes[worker] = held }
+        let planes: [WorkerID: [FrameID: Int]] = state.withLock { s in
+            var framesOf: [Content: [FrameID]] = [:]
+            for (key, plane) in s.contents { framesOf[Content(length: plane.length, checksum: plane.checksum), default: []].append(key.frame) }
+            guard !framesOf.isEmpty else { return [:] }
+            var planes: [WorkerID: [FrameID: Int]] = [:]
+            for (session, worker) in workers {
+                guard let holder = s.sessions[session], !holder.planes.isEmpty else { continue }
+                var frames: [FrameID: Int] = [:]
+                for content in holder.planes.keys {
+                    for frame in framesOf[content] ?? [] { frames[frame, default: 0] += 1 }
+                }
+                if !frames.isEmpty { planes[worker] = frames }
+            }
+            return planes
         }
         return planes.isEmpty ? .none : ClaimAffinity(planes: planes)
     }

@@ -29,7 +29,11 @@ public struct ClaimAffinity: Sendable {
     /// frames no other worker in ``planes`` holds, then any — always the lowest ids among equals.
     /// Returns the candidate indices each worker takes, each list in id order. Without
     /// affinity this is consecutive slices in request order.
-    func assign(frames: [FrameID], workers: [WorkerID], counts: [Int]) -> [[Int]] {
+    ///
+    /// Cost: O(C + Σ held + Σ_w (C_w log C_w + counts[w])) for C candidates, where C_w counts
+    /// the candidates of worker w's own frames — no term grows with workers × candidates or
+    /// workers × held frames, so a claim round stays cheap on a farm of hundreds of workers.
+    public func assign(frames: [FrameID], workers: [WorkerID], counts: [Int]) -> [[Int]] {
         var taken = [Bool](repeating: false, count: frames.count)
         var result = [[Int]](repeating: [], count: workers.count)
         if isEmpty {
@@ -41,17 +45,40 @@ public struct ClaimAffinity: Sendable {
             }
             return result
         }
-        for (w, worker) in workers.enumerated() {
-            let mine = planes[worker] ?? [:]
-            // Frames another worker holds (requesting now or not: it will soon) are left to it when possible.
-            let others = Set(planes.filter { $0.key != worker }.values.flatMap(\.keys))
-            func rank(_ i: Int) -> (Int, Int) {
-                if let held = mine[frames[i]] { return (-held, i) }
-                return (others.contains(frames[i]) ? 1 : 0, i)
+        // Candidates by frame, and the frames some worker holds.
+        var candidatesOf: [FrameID: [Int]] = [:]
+        for (i, frame) in frames.enumerated() { candidatesOf[frame, default: []].append(i) }
+        var held = Set<FrameID>()
+        for frames in planes.values { held.formUnion(frames.keys) }
+        // After its own frames, every worker fills from one order: tasks of frames nobody
+        // holds, then the rest, each in id order. (A worker's own frames are exhausted before
+        // it fills, so "held by another" is "held by anyone" for what is left.)
+        let fillOrder = frames.indices.filter { !held.contains(frames[$0]) } + frames.indices.filter { held.contains(frames[$0]) }
+        var fillCursor = 0
+        for (w, worker) in workers.enumerated() where counts[w] > 0 {
+            var picks: [Int] = []
+            if let mine = planes[worker], !mine.isEmpty {
+                var own: [(held: Int, index: Int)] = []
+                for (frame, count) in mine {
+                    for i in candidatesOf[frame] ?? [] where !taken[i] { own.append((count, i)) }
+                }
+                own.sort { $0.held != $1.held ? $0.held > $1.held : $0.index < $1.index }
+                for pick in own.prefix(counts[w]) {
+                    taken[pick.index] = true
+                    picks.append(pick.index)
+                }
             }
-            let free = frames.indices.filter { !taken[$0] }
-            let picks = free.sorted { rank($0) < rank($1) }.prefix(counts[w])
-            for i in picks { taken[i] = true }
+            // The shared fill order; its cursor only moves past taken candidates, never back.
+            var scan = fillCursor
+            while picks.count < counts[w], scan < fillOrder.count {
+                let i = fillOrder[scan]
+                if !taken[i] {
+                    taken[i] = true
+                    picks.append(i)
+                }
+                scan += 1
+            }
+            while fillCursor < fillOrder.count, taken[fillOrder[fillCursor]] { fillCursor += 1 }
             result[w] = picks.sorted()
         }
         return result

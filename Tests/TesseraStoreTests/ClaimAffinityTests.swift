@@ -55,4 +55,55 @@ import TesseraStore
         #expect(ids == Array(ids[0]..<(ids[0] + 5)))
         #expect(ClaimAffinity(planes: [a: [:]]).isEmpty)
     }
+
+    /// The rule of ``ClaimAffinity/assign(frames:workers:counts:)`` written the obvious way
+    /// (each worker ranks every free candidate: its own frames by planes held, then frames
+    /// nobody else holds, then the rest, ids breaking ties) — quadratic, as the first version was.
+    private func referenceAssign(_ affinity: ClaimAffinity, frames: [FrameID], workers: [WorkerID], counts: [Int]) -> [[Int]] {
+        var taken = [Bool](repeating: false, count: frames.count)
+        var result = [[Int]](repeating: [], count: workers.count)
+        for (w, worker) in workers.enumerated() {
+            let mine = affinity.planes[worker] ?? [:]
+            let others = Set(affinity.planes.filter { $0.key != worker }.values.flatMap(\.keys))
+            func rank(_ i: Int) -> (Int, Int) {
+                if let held = mine[frames[i]] { return (-held, i) }
+                return (others.contains(frames[i]) ? 1 : 0, i)
+            }
+            let picks = frames.indices.filter { !taken[$0] }.sorted { rank($0) < rank($1) }.prefix(counts[w])
+            for i in picks { taken[i] = true }
+            result[w] = picks.sorted()
+        }
+        return result
+    }
+
+    @Test("the assignment equals the obvious quadratic rule on random farms (seeded)")
+    func assignmentMatchesReference() {
+        var rng = SplitMix64(seed: 2026_11_25)
+        for round in 0..<500 {
+            let frameCount = 1 + Int(rng.next() % 12)
+            var frames: [FrameID] = []
+            for f in 0..<frameCount { frames += Array(repeating: FrameID(Int64(f + 1)), count: 1 + Int(rng.next() % 5)) }
+            let workers = (0..<(1 + Int(rng.next() % 8))).map { WorkerID(Int64($0 + 1)) }
+            var planes: [WorkerID: [FrameID: Int]] = [:]
+            for worker in workers where rng.next() % 3 != 0 {
+                var held: [FrameID: Int] = [:]
+                for _ in 0..<Int(rng.next() % 4) { held[FrameID(Int64(1 + Int(rng.next() % UInt64(frameCount + 2))))] = 1 + Int(rng.next() % 3) }
+                planes[worker] = held
+            }
+            let counts = workers.map { _ in Int(rng.next() % 6) }
+            let affinity = ClaimAffinity(planes: planes)
+            let got = affinity.assign(frames: frames, workers: workers, counts: counts)
+            let want = affinity.isEmpty
+                ? ClaimAffinity.none.assign(frames: frames, workers: workers, counts: counts)
+                : referenceAssign(affinity, frames: frames, workers: workers, counts: counts)
+            #expect(got == want, "round \(round): frames \(frames.map(\.rawValue)) planes \(planes) counts \(counts)")
+            if got != want { return }
+            // Counts never change: each worker gets min(its count, what is left).
+            var left = frames.count
+            for (w, count) in counts.enumerated() {
+                #expect(got[w].count == min(count, left))
+                left -= got[w].count
+            }
+        }
+    }
 }
