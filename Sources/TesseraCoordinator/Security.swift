@@ -41,31 +41,53 @@ public struct CoordinatorSecurity: Sendable {
     }
 }
 
-/// Who sent a message, as the ZAP handler tagged its connection (`User-Id` = `role:name`).
+/// Who sent a message, as the ZAP handler tagged its connection (`User-Id` =
+/// `role:KEY:name`, KEY the client's 40-character Z85 public key). The key, not only the name,
+/// identifies a session: revoking a key and allowing a new one under the same name ends the old
+/// key's open sessions.
 struct PeerIdentity: Sendable, Hashable {
     /// nil on a plaintext coordinator (everyone is trusted as an operator).
     var role: KeyRole?
     /// The key's name; "" on a plaintext coordinator.
     var name: String
+    /// The client's public key (Z85); "" on a plaintext coordinator.
+    var key: String
 
-    static let plaintext = PeerIdentity(role: nil, name: "")
+    static let plaintext = PeerIdentity(role: nil, name: "", key: "")
 
-    init(role: KeyRole?, name: String) {
+    /// Length of a Z85 CURVE public key.
+    private static let keyLength = 40
+
+    init(role: KeyRole?, name: String, key: String) {
         self.role = role
         self.name = name
+        self.key = key
     }
 
-    /// Parses a `User-Id`; nil or empty means a plaintext connection.
+    /// The identity of an allow-listed (or ephemeral) key.
+    init(_ record: KeyRecord) {
+        self.init(role: record.role, name: record.name, key: record.publicKey)
+    }
+
+    /// Parses a `User-Id`; nil, empty or malformed means a plaintext connection (only a
+    /// plaintext coordinator has no User-Id; ours are always well formed).
     init(userID: String?) {
         guard let userID, let colon = userID.firstIndex(of: ":"),
               let role = KeyRole(rawValue: String(userID[..<colon])) else {
             self = .plaintext
             return
         }
-        self.init(role: role, name: String(userID[userID.index(after: colon)...]))
+        // The key is exactly 40 characters (Z85 includes ':', so it is not split on colons).
+        let rest = userID[userID.index(after: colon)...]
+        guard rest.count > Self.keyLength, rest[rest.index(rest.startIndex, offsetBy: Self.keyLength)] == ":" else {
+            self = .plaintext
+            return
+        }
+        let keyEnd = rest.index(rest.startIndex, offsetBy: Self.keyLength)
+        self.init(role: role, name: String(rest[rest.index(after: keyEnd)...]), key: String(rest[..<keyEnd]))
     }
 
-    var userID: String { role.map { "\($0.rawValue):\(name)" } ?? "" }
+    var userID: String { role.map { "\($0.rawValue):\(key):\(name)" } ?? "" }
 
     /// Whether this peer may make `request` on the control socket: operators (and plaintext
     /// peers) may do anything; workers may only read status.
@@ -103,13 +125,11 @@ final class Authenticator: Sendable {
         self.logger = logger
     }
 
-    /// Refuses new handshakes of the key named `name` for `duration` (a peer disconnected for
-    /// sending garbage must not simply reconnect).
-    func suspend(keyNamed name: String, role: KeyRole, for duration: Duration) {
-        let key = ephemeral.values.first { $0.name == name && $0.role == role }?.publicKey
-            ?? (try? store.keys())?.first { $0.name == name && $0.role == role && $0.revokedAt == nil }?.publicKey
-        guard let key else { return }
-        suspended.withLock { $0[key] = .now + duration }
+    /// Refuses new handshakes of `peer`'s key for `duration` (a peer disconnected for sending
+    /// garbage must not simply reconnect). Plaintext peers have no key to suspend.
+    func suspend(_ peer: PeerIdentity, for duration: Duration) {
+        guard peer.role != nil, !peer.key.isEmpty else { return }
+        suspended.withLock { $0[peer.key] = .now + duration }
     }
 
     /// For each of `identities`, whether its key still admits it: live in the store (not revoked
@@ -119,9 +139,9 @@ final class Authenticator: Sendable {
     /// allow-list for the whole batch.
     func admits(_ identities: [PeerIdentity]) throws(StoreError) -> [Bool] {
         guard identities.contains(where: { $0.role != nil }) else { return identities.map { _ in true } }
-        var live = Set(ephemeral.values.map { PeerIdentity(role: $0.role, name: $0.name) })
+        var live = Set(ephemeral.values.map(PeerIdentity.init))
         for record in try store.keys() where record.revokedAt == nil {
-            live.insert(PeerIdentity(role: record.role, name: record.name))
+            live.insert(PeerIdentity(record))
         }
         return identities.map { $0.role == nil || live.contains($0) }
     }
@@ -157,7 +177,7 @@ final class Authenticator: Sendable {
         }
         switch (request.domain, record.role) {
         case (Self.taskDomain, .worker), (Self.controlDomain, _):
-            return .allow(userID: PeerIdentity(role: record.role, name: record.name).userID)
+            return .allow(userID: PeerIdentity(role: record.role, name: record.name, key: key).userID)
         case (Self.taskDomain, .operator):
             return .deny(reason: "operator key '\(record.name)' cannot take tasks")
         default:

@@ -495,7 +495,7 @@ final class TaskDispatcher: Sendable {
         state.cutOff[routingID] = .now + suspension
         if let descriptor = state.peerDescriptor { ZMQConnection.shutDown(descriptor: descriptor) }
         let peer = state.peer
-        if let role = peer.role { security.authenticator?.suspend(keyNamed: peer.name, role: role, for: suspension) }
+        security.authenticator?.suspend(peer, for: suspension)
         counters.peersDisconnected.add(1)
         let who = state.sessions[routingID].map { "worker \($0.name) (\(peer.description))" } ?? peer.description
         let message = "disconnected \(who) after \(strikes) \(why)" + (peer.role != nil ? "; key suspended for \(config.suspensionSeconds) s" : "")

@@ -128,9 +128,12 @@ import TesseraZMQ
         #expect(try store.events(job: nil, after: 0, limit: 100).contains { $0.kind == "worker.joined" && $0.message.contains("key 'good-worker'") })
 
         // Revoked while connected: the open session ends (ZAP only runs at a handshake), the
-        // worker stops and says why, its reconnect is refused, and it gets no more tasks.
+        // worker stops and says why, its reconnect is refused, and it gets no more tasks — even
+        // though a new key is allowed under the same name at once (sessions are matched to the
+        // key itself, not to its name).
         let sentBefore = coordinator.counters.tasksSent.load(ordering: .relaxed)
         _ = try store.revokeKey("good-worker")
+        try store.allowKey(name: "good-worker", publicKey: try CurveKeyPair.generate().publicKey, role: .worker)
         #expect(eventually(60) { !good.process.isRunning }, "the worker with a revoked key kept running")
         #expect(good.stop() != 0)
         #expect(good.stderr.wait().contains("revoked"), "\(good.stderr.wait())")
