@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import TesseraCoordinator
 import TesseraCore
+import TesseraStore
 import TesseraWire
 
 // The operators' commands: views (`jobs`, `job`, `workers`, `events`) and steering (`cancel`,
@@ -42,11 +44,27 @@ func withOperatorExit<T>(_ body: () throws -> T) throws -> T {
     }
 }
 
-extension RemoteOptions {
-    /// Sends an operator request and checks the reply's type.
+/// Where the views (`jobs`, `job`, `workers`, `events`) read from: a running coordinator
+/// (`--coordinator`, the default) or, with `--db`, a coordinator's database file directly —
+/// on the coordinator's machine, e.g. after it stopped or crashed.
+struct ViewSource: ParsableArguments {
+    @Option(help: "Read a coordinator's database file directly instead of asking the coordinator (no live sessions: nothing stuck, workers as last recorded).")
+    var db: String?
+
+    @OptionGroup var remote: RemoteOptions
+
+    /// What is read: the coordinator's endpoint or the database file.
+    var description: String { db.map { "database \($0)" } ?? remote.coordinator }
+
+    /// Sends a view request (or answers it from `--db`) and checks the reply's type.
     func request<T>(_ build: (UInt32) -> WireMessage, _ extract: (WireMessage) -> T?) throws -> T {
-        try withOperatorExit {
-            let reply = try client.ask(build)
+        guard let db else { return try remote.request(build, extract) }
+        let path = absolutePath(db)
+        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no database at \(path)") }
+        let views = DatabaseViews(store: try TesseraStore(path: path))
+        return try withOperatorExit {
+            let reply = views.answer(build(ControlClient.newRequestID()))
+            if case .controlError(let error) = reply { throw ControlClient.Failure.refused(code: error.code, message: error.message) }
             guard let value = extract(reply) else { throw ControlClient.Failure.unexpectedReply(reply.name) }
             return value
         }
@@ -61,6 +79,17 @@ extension RemoteOptions {
     func workers(includeGone: Bool, limit: Int) throws -> WorkersReply {
         try request({ .workers(WorkersRequest(requestID: $0, includeGone: includeGone, limit: UInt32(clamping: limit))) }) {
             if case .workersReply(let r) = $0 { r } else { nil }
+        }
+    }
+}
+
+extension RemoteOptions {
+    /// Sends an operator request and checks the reply's type.
+    func request<T>(_ build: (UInt32) -> WireMessage, _ extract: (WireMessage) -> T?) throws -> T {
+        try withOperatorExit {
+            let reply = try client.ask(build)
+            guard let value = extract(reply) else { throw ControlClient.Failure.unexpectedReply(reply.name) }
+            return value
         }
     }
 
@@ -83,10 +112,10 @@ struct JobsCommand: ParsableCommand {
     @Flag(help: "Print the stable JSON document instead of text.")
     var json = false
 
-    @OptionGroup var remote: RemoteOptions
+    @OptionGroup var source: ViewSource
 
     func run() throws {
-        let report = JobsReport(try remote.jobs(limit: limit))
+        let report = JobsReport(try source.jobs(limit: limit))
         print(json ? stableJSON(report) : TextFormat.jobs(report))
     }
 }
@@ -106,14 +135,14 @@ struct JobCommand: ParsableCommand {
     @Flag(help: "Print the stable JSON document instead of text.")
     var json = false
 
-    @OptionGroup var remote: RemoteOptions
+    @OptionGroup var source: ViewSource
 
     func validate() throws {
         guard job > 0 else { throw ValidationError("job ids are positive") }
     }
 
     func run() throws {
-        let (reply, now) = try remote.request({ .job(JobDetailRequest(requestID: $0, jobID: JobID(job), limit: UInt32(clamping: limit))) }) {
+        let (reply, now) = try source.request({ .job(JobDetailRequest(requestID: $0, jobID: JobID(job), limit: UInt32(clamping: limit))) }) {
             if case .jobReply(let r) = $0 { (r, UInt64(Date().timeIntervalSince1970 * 1000)) } else { nil }
         }
         let report = JobDetailReport(reply, now: now)
@@ -136,10 +165,10 @@ struct WorkersCommand: ParsableCommand {
     @Flag(help: "Print the stable JSON document instead of text.")
     var json = false
 
-    @OptionGroup var remote: RemoteOptions
+    @OptionGroup var source: ViewSource
 
     func run() throws {
-        let report = WorkersReport(try remote.workers(includeGone: all, limit: limit))
+        let report = WorkersReport(try source.workers(includeGone: all, limit: limit))
         print(json ? stableJSON(report) : TextFormat.workers(report))
     }
 }
@@ -168,7 +197,7 @@ struct EventsCommand: ParsableCommand {
     @Flag(help: "Print one JSON object per line instead of text.")
     var json = false
 
-    @OptionGroup var remote: RemoteOptions
+    @OptionGroup var source: ViewSource
 
     func validate() throws {
         guard limit > 0 else { throw ValidationError("--limit must be positive") }
@@ -176,7 +205,7 @@ struct EventsCommand: ParsableCommand {
     }
 
     func fetch(after: Int64, limit: Int) throws -> [EventRow] {
-        try remote.request({ .events(EventsRequest(requestID: $0, jobID: job.map { JobID($0) }, afterEventID: after, limit: UInt32(clamping: limit))) }) {
+        try source.request({ .events(EventsRequest(requestID: $0, jobID: job.map { JobID($0) }, afterEventID: after, limit: UInt32(clamping: limit))) }) {
             if case .eventsReply(let r) = $0 { r.events } else { nil }
         }
     }

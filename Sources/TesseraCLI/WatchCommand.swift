@@ -27,7 +27,7 @@ struct WatchCommand: ParsableCommand {
     @Flag(help: "Print a line per change even on a terminal.")
     var plain = false
 
-    @OptionGroup var remote: RemoteOptions
+    @OptionGroup var source: ViewSource
 
     func validate() throws {
         guard interval >= 0.05 else { throw ValidationError("--interval must be at least 0.05 s") }
@@ -45,11 +45,11 @@ struct WatchCommand: ParsableCommand {
 
     func fetch() throws -> Frame {
         let start = ContinuousClock.now
-        let jobs = JobsReport(try remote.jobs(limit: job == nil ? rows : 1))
-        let workers = WorkersReport(try remote.workers(includeGone: false, limit: 0))
+        let jobs = JobsReport(try source.jobs(limit: job == nil ? rows : 1))
+        let workers = WorkersReport(try source.workers(includeGone: false, limit: 0))
         var focus: JobReport?
         if let job {
-            let reply = try remote.request({ .job(JobDetailRequest(requestID: $0, jobID: JobID(job), limit: 1)) }) {
+            let reply = try source.request({ .job(JobDetailRequest(requestID: $0, jobID: JobID(job), limit: 1)) }) {
                 if case .jobReply(let r) = $0 { r } else { nil }
             }
             focus = JobReport(row: reply.job, now: UInt64(jobs.now))
@@ -113,7 +113,7 @@ struct WatchCommand: ParsableCommand {
         let jobs = frame.focus.map { [$0] } ?? frame.jobs.jobs
         let throughput = jobs.filter { !$0.complete }.compactMap(\.megapixelsPerSecond).reduce(0, +)
         var lines = [
-            "tessera watch — \(remote.coordinator) — \(time)",
+            "tessera watch — \(source.description) — \(time)",
             Self.health(frame.workers) + " — throughput \(TextFormat.rate(throughput)) MP/s",
             "",
         ]

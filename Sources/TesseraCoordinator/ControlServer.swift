@@ -165,27 +165,14 @@ final class ControlServer: Sendable {
             } catch {
                 return .controlError(ControlError(requestID: request.requestID, code: .internalError, message: "\(error)"))
             }
-        case .jobs(let request):
-            return answer(request.requestID) { () throws(StoreError) in .jobsReply(try operators.jobs(request)) }
-        case .job(let request):
-            return answer(request.requestID) { () throws(StoreError) in try operators.job(request) }
-        case .workers(let request):
-            return answer(request.requestID) { () throws(StoreError) in .workersReply(try operators.workers(request)) }
-        case .events(let request):
-            return answer(request.requestID) { () throws(StoreError) in .eventsReply(try operators.events(request)) }
+        case .jobs, .job, .workers, .events:
+            return operators.view(message) { logger.error("control request failed: \($0)") } ?? .controlError(ControlError(
+                requestID: 0, code: .internalError, message: "\(message.name) is not a view"))
         case .steer(let request):
             return operators.steer(request)
         default:
             counters.malformed.add(1)
             return .controlError(ControlError(requestID: 0, code: .malformed, message: "\(message.name) is not a control request"))
-        }
-    }
-
-    /// `body`'s reply, or a CONTROL_ERROR `internalError` naming the database failure.
-    private func answer(_ requestID: UInt32, _ body: () throws(StoreError) -> WireMessage) -> WireMessage {
-        do { return try body() } catch {
-            logger.error("control request failed: \(error)")
-            return .controlError(ControlError(requestID: requestID, code: .internalError, message: WireText.clamped("\(error)")))
         }
     }
 }

@@ -43,6 +43,25 @@ struct OperatorRequests: Sendable {
         expectedMillis > 0 ? runningMillis > max(3 * expectedMillis, 10_000) : runningMillis > 60_000
     }
 
+    /// Answers a view request (JOBS, JOB, WORKERS, EVENTS); nil for any other message. A
+    /// database failure becomes a CONTROL_ERROR `internalError` naming it (and is passed to
+    /// `failed`, e.g. to be logged).
+    func view(_ message: WireMessage, failed: (StoreError) -> Void = { _ in }) -> WireMessage? {
+        func answer(_ requestID: UInt32, _ body: () throws(StoreError) -> WireMessage) -> WireMessage {
+            do { return try body() } catch {
+                failed(error)
+                return .controlError(ControlError(requestID: requestID, code: .internalError, message: WireText.clamped("\(error)")))
+            }
+        }
+        switch message {
+        case .jobs(let request): return answer(request.requestID) { () throws(StoreError) in .jobsReply(try jobs(request)) }
+        case .job(let request): return answer(request.requestID) { () throws(StoreError) in try job(request) }
+        case .workers(let request): return answer(request.requestID) { () throws(StoreError) in .workersReply(try workers(request)) }
+        case .events(let request): return answer(request.requestID) { () throws(StoreError) in .eventsReply(try events(request)) }
+        default: return nil
+        }
+    }
+
     func jobs(_ request: JobsRequest) throws(StoreError) -> JobsReply {
         let limit = clampLimit(request.limit, default: Self.defaultJobs, max: WireLimits.default.maxStatusJobs)
         let page = try store.jobOverviews(limit: limit)
@@ -201,5 +220,26 @@ extension WireEventLevel {
         case .warning: self = .warning
         case .error: self = .error
         }
+    }
+}
+
+/// The operators' views (JOBS, JOB, WORKERS, EVENTS) answered straight from a coordinator's
+/// database file, with no coordinator running — the same replies a live coordinator gives,
+/// except what only a running coordinator knows: no worker is connected, nothing is stuck, and
+/// workers' states are as last recorded (a coordinator that crashed leaves its workers
+/// recorded as connected). `tessera jobs|job|workers|events --db PATH` use it.
+public struct DatabaseViews: Sendable {
+    private let requests: OperatorRequests
+
+    /// Views of `store`.
+    public init(store: TesseraStore) {
+        requests = OperatorRequests(store: store, hooks: OperatorHooks(), workersConnected: { 0 }, clock: .system)
+    }
+
+    /// The reply to a view request, as the control socket would give it; a CONTROL_ERROR
+    /// `invalidRequest` for any other message (steering and submitting need a coordinator).
+    public func answer(_ request: WireMessage) -> WireMessage {
+        requests.view(request) ?? .controlError(ControlError(
+            requestID: 0, code: .invalidRequest, message: "\(request.name) needs a running coordinator, not a database file"))
     }
 }

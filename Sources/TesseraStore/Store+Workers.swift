@@ -68,14 +68,17 @@ extension TesseraStore {
         }
     }
 
-    /// Appends an operator event and returns its sequence number.
+    /// Appends an operator event and returns its sequence number. An event about a frame or a
+    /// task that names no job is filed under the frame's (or task's) job, so `events JOB` shows it.
     @discardableResult
     public func appendEvent(_ e: NewEvent) throws(StoreError) -> Int64 {
         try write("appending event \(e.kind)") { db, now in
             try db.execute(sql: """
                 INSERT INTO events (at, level, kind, message, job_id, frame_id, task_id, worker_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [e.at ?? now, e.level.rawValue, e.kind, e.message, e.job?.rawValue,
+                VALUES (?, ?, ?, ?,
+                    COALESCE(?, (SELECT job_id FROM frames WHERE id = ?), (SELECT job_id FROM tasks WHERE id = ?)),
+                    ?, ?, ?)
+                """, arguments: [e.at ?? now, e.level.rawValue, e.kind, e.message, e.job?.rawValue, e.frame?.rawValue, e.task?.rawValue,
                                  e.frame?.rawValue, e.task?.rawValue, e.worker?.rawValue])
             return db.lastInsertedRowID
         }

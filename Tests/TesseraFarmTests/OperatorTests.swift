@@ -183,6 +183,47 @@ import TesseraStore
         #expect(try farm.cli(["pause", "999"]).status == 4)
     }
 
+    @Test("jobs, job, workers and events read a database file with --db when no coordinator runs; steering is not offered there")
+    func viewsFromTheDatabaseFile() throws {
+        let tmp = try TemporaryDirectory("ops-db")
+        let shoot = tmp.sub("shoot"), db = tmp.sub("farm.db")
+        #expect(try TesseraProcess.run(["synth", shoot, "--frames", "3", "--size", "256x192", "--seed", "43"]).status == 0)
+        let files = try FileManager.default.contentsOfDirectory(atPath: shoot).filter { $0.hasSuffix(".dng") }.sorted()
+        try Data("not a raw file".utf8).write(to: URL(fileURLWithPath: shoot + "/" + files[2]))
+        let run = try TesseraProcess.run(["run", shoot, "--out", tmp.sub("out"), "--workers", "2", "--tile-size", "128", "--db", db])
+        #expect(run.status == 1, "one frame fails: \(run.stderr)")
+
+        // The coordinator of that run is gone: every view answers from the file.
+        let jobs = try Self.json(try TesseraProcess.run(["jobs", "--db", db, "--json"]).stdout)
+        let job = try #require((jobs["jobs"] as? [[String: Any]])?.first)
+        #expect(job["state"] as? String == "completedWithFailures")
+        #expect(job["frames"] as? [String: Int] == ["total": 3, "done": 2, "failed": 1])
+        #expect(jobs["workersConnected"] as? Int == 0)
+        let id = try #require(job["id"] as? Int)
+
+        let detail = try TesseraProcess.run(["job", "\(id)", "--db", db, "--json"])
+        #expect(detail.status == 0, "\(detail.stderr)")
+        let failures = try #require(try Self.json(detail.stdout)["failures"] as? [[String: Any]])
+        #expect(failures.count == 1 && (failures.first?["path"] as? String)?.hasSuffix(files[2]) == true, "\(failures)")
+        #expect((failures.first?["reason"] as? String)?.contains("not a RAW file") == true, "\(failures)")
+
+        let workers = try #require(try Self.json(try TesseraProcess.run(["workers", "--all", "--db", db, "--json"]).stdout)["workers"] as? [[String: Any]])
+        #expect(workers.count == 2, "\(workers)")
+        #expect(workers.reduce(0) { $0 + ($1["tasksSucceeded"] as? Int ?? 0) } > 0)
+
+        let events = try TesseraProcess.run(["events", "\(id)", "--db", db, "--json"])
+        #expect(events.status == 0, "\(events.stderr)")
+        let kinds = events.stdout.split(separator: "\n").compactMap { try? Self.json(String($0))["kind"] as? String }
+        #expect(kinds.contains("job.submitted") && kinds.contains("frame.failed") && kinds.contains("job.finished"), "\(kinds)")
+
+        // A job that is not there: refused (exit 4) naming it; a missing file: a usage error naming it.
+        let unknown = try TesseraProcess.run(["job", "999", "--db", db])
+        #expect(unknown.status == 4 && unknown.stderr.contains("999"), "\(unknown.stderr)")
+        let missing = try TesseraProcess.run(["jobs", "--db", tmp.sub("nope.db")])
+        #expect(missing.status != 0 && missing.stderr.contains("nope.db"), "\(missing.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: tmp.sub("nope.db")), "a view must not create a database")
+    }
+
     @Test("an unreachable coordinator: exit code 3 and a message naming the endpoint and how to start one")
     func unreachableCoordinator() throws {
         let result = try TesseraProcess.run(["jobs", "--coordinator", "tcp://127.0.0.1:9", "--timeout", "0.3", "--insecure"])

@@ -129,6 +129,22 @@ import TesseraStore
         #expect(try store.events(job: nil, after: 0, limit: 1).map(\.id) == [first])
         #expect(try store.events(job: JobID(77), after: 0, limit: 10).isEmpty)
     }
+
+    @Test("an event naming only a frame or a task is filed under its job")
+    func eventsFindTheirJob() throws {
+        let store = try makeStore()
+        _ = try store.createJob(sampleJob(), frames: sampleFrames(1))
+        let job = try store.createJob(sampleJob(), frames: sampleFrames(2))
+        let frame = try #require(try store.frames(of: job).last?.id)
+        let task = try #require(try store.tasks(of: job).last?.id)
+        try store.appendEvent(NewEvent(level: .error, kind: "frame.failed", message: "bad file", frame: frame))
+        try store.appendEvent(NewEvent(level: .warning, kind: "task.retry", message: "again", task: task))
+        try store.appendEvent(NewEvent(level: .info, kind: "worker.joined", message: "hello"))
+        let filed = try store.events(job: job, after: 0, limit: 10)
+        #expect(filed.map(\.kind) == ["frame.failed", "task.retry"])
+        #expect(filed.allSatisfy { $0.job == job })
+        #expect(try store.events(job: nil, after: 0, limit: 10).last?.job == nil, "no frame, no task: no job")
+    }
 }
 
 /// Kept so `swift test` prints a non-empty XCTest summary (see PLATFORM.md).
