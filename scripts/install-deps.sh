@@ -2,7 +2,7 @@
 # Installs the system libraries and tools Tessera builds and tests with (Debian 12). Idempotent:
 # does nothing when everything is present. Needs root (or sudo) only when something is missing.
 set -euo pipefail
-packages=(libzmq3-dev libsqlite3-dev libraw-dev libraw-bin libtiff-dev libturbojpeg0-dev libpng-dev
+packages=(libzmq3-dev libsqlite3-dev libraw-dev libraw-bin libtiff-dev libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev
           liblcms2-dev pkg-config tmux)
 missing=()
 for p in "${packages[@]}"; do

@@ -61,14 +61,20 @@ static void tessera_png_read_fn(png_structp png, png_bytep data, size_t length) 
 
 static inline void tessera_png_free(void *p) { free(p); }
 
-/* Encodes `height` rows of interleaved RGB (bitDepth 8: bytes; 16: host-endian uint16) into a
-   PNG with an iCCP chunk (when iccSize > 0; zlib-compressed by libpng) or else an sRGB chunk,
-   and an eXIf chunk (when exifSize > 0). Returns 1 and a malloc'd *out on success; 0 and a
-   message in `error` on failure. Deterministic: default zlib level and adaptive filters. */
-static inline int tessera_png_encode_rgb(const void *pixels, uint32_t width, uint32_t height, int bitDepth,
-                                         const unsigned char *icc, uint32_t iccSize,
-                                         const unsigned char *exif, uint32_t exifSize,
-                                         unsigned char **out, size_t *outSize, char *error, size_t errorSize) {
+/* Returns the next band of rows (interleaved RGB, `width * 3` samples per row, valid until the
+   next call) and sets *rows to its row count; NULL when the source failed. */
+typedef const void *(*tessera_png_rows_fn)(void *context, uint32_t *rows);
+
+/* Encodes `height` rows of interleaved RGB (bitDepth 8: bytes; 16: host-endian uint16), pulled
+   band by band from `next`, into a PNG with an iCCP chunk (when iccSize > 0; zlib-compressed by
+   libpng) or else an sRGB chunk, and an eXIf chunk (when exifSize > 0). Returns 1 and a
+   malloc'd *out on success; 0 and a message in `error` on failure; -1 when `next` returned
+   NULL or too many rows. Deterministic: default zlib level and adaptive filters. */
+static int tessera_png_encode_rows(uint32_t width, uint32_t height, int bitDepth,
+                                   const unsigned char *icc, uint32_t iccSize,
+                                   const unsigned char *exif, uint32_t exifSize,
+                                   tessera_png_rows_fn next, void *context,
+                                   unsigned char **out, size_t *outSize, char *error, size_t errorSize) {
     tessera_png_io *io = (tessera_png_io *)calloc(1, sizeof(tessera_png_io));
     if (!io) { strncpy(error, "out of memory", errorSize - 1); return 0; }
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, io, tessera_png_error_fn, tessera_png_warning_fn);
@@ -104,8 +110,18 @@ static inline int tessera_png_encode_rgb(const void *pixels, uint32_t width, uin
         if (*(const unsigned char *)&one == 1) png_set_swap(png);
     }
     size_t rowBytes = (size_t)width * 3 * (bitDepth == 16 ? 2 : 1);
-    for (uint32_t y = 0; y < height; y++) {
-        png_write_row(png, (png_const_bytep)pixels + rowBytes * y);
+    for (uint32_t y = 0; y < height;) {
+        uint32_t rows = 0;
+        const void *band = next(context, &rows);
+        if (!band || rows == 0 || rows > height - y) {
+            png_destroy_write_struct(&png, &info);
+            strncpy(error, "the row source failed", errorSize - 1);
+            free(io->data);
+            free(io);
+            return -1;
+        }
+        for (uint32_t i = 0; i < rows; i++) png_write_row(png, (png_const_bytep)band + rowBytes * i);
+        y += rows;
     }
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
@@ -113,6 +129,27 @@ static inline int tessera_png_encode_rgb(const void *pixels, uint32_t width, uin
     *outSize = io->size;
     free(io);
     return 1;
+}
+
+/* The row source of a whole image in memory: every row in one band. */
+typedef struct { const void *pixels; uint32_t height; int given; } tessera_png_whole;
+
+static const void *tessera_png_whole_rows(void *context, uint32_t *rows) {
+    tessera_png_whole *whole = (tessera_png_whole *)context;
+    if (whole->given) return NULL;
+    whole->given = 1;
+    *rows = whole->height;
+    return whole->pixels;
+}
+
+/* tessera_png_encode_rows for `height` rows at `pixels` (the whole image in memory). */
+static inline int tessera_png_encode_rgb(const void *pixels, uint32_t width, uint32_t height, int bitDepth,
+                                         const unsigned char *icc, uint32_t iccSize,
+                                         const unsigned char *exif, uint32_t exifSize,
+                                         unsigned char **out, size_t *outSize, char *error, size_t errorSize) {
+    tessera_png_whole whole = { pixels, height, 0 };
+    return tessera_png_encode_rows(width, height, bitDepth, icc, iccSize, exif, exifSize, tessera_png_whole_rows, &whole,
+                                   out, outSize, error, errorSize);
 }
 
 /* Reads the ICC profile (decompressed) and eXIf payload of a PNG without decoding pixels.

@@ -35,6 +35,10 @@ struct BenchDevelop: ParsableCommand {
         var megapixelsPerSecond: Double
         /// Best CPU seconds (user + system: of this process for in-process stages, of the child for commands).
         var cpuSeconds: Double?
+        /// Commands only: user and system CPU seconds and peak resident set (MB) of the run with the best CPU time.
+        var userSeconds: Double?
+        var systemSeconds: Double?
+        var peakRSSMegabytes: Double?
         /// Megapixels per CPU second (per core).
         var megapixelsPerCPUSecond: Double? { cpuSeconds.map { $0 > 0 ? Double(megapixels) / $0 : 0 } }
         /// The frame's megapixels.
@@ -151,6 +155,13 @@ struct BenchDevelop: ParsableCommand {
         try time("jpeg encode (quality 92, 4:4:4)") {
             try OutputFile.encode(image, format: .jpeg, recipe: recipe, info: decoded.info).count
         }
+        try time("neutral develop + jpeg encode, streamed (OutputFile.develop: 8-bit row bands into libjpeg)") {
+            try OutputFile.develop(decoded.plane, pipeline: full, format: .jpeg, recipe: recipe, info: decoded.info, threads: 1).count
+        }
+        if try OutputFile.develop(decoded.plane, pipeline: full, format: .jpeg, recipe: recipe, info: decoded.info, threads: 1)
+            != OutputFile.encode(image, format: .jpeg, recipe: recipe, info: decoded.info) {
+            notes.append("the streamed JPEG differs from the whole-frame JPEG: a bug (they must be byte-identical)")
+        }
         try time("tiff encode (16-bit, deflate: the neutral default)") {
             try OutputFile.encode(image, format: .tiff, recipe: recipe, info: decoded.info).count
         }
@@ -163,17 +174,18 @@ struct BenchDevelop: ParsableCommand {
         let taskset = BenchDemosaic.find("taskset")
         if taskset == nil { notes.append("taskset not found: commands not pinned (tessera develop runs with --threads 1)") }
         func command(_ label: String, _ tool: String, _ arguments: [String]) throws -> Stage {
-            var bestWall = Double.infinity, bestCPU = Double.infinity
+            var bestWall = Double.infinity
+            var best: Usage?
             for _ in 0..<runs {
-                var cpu = 0.0
-                let wall = try BenchDemosaic.wallSeconds {
-                    cpu = try taskset.map { try BenchDemosaic.runTool($0, ["-c", "0", tool] + arguments) }
-                        ?? BenchDemosaic.runTool(tool, arguments)
-                }
+                var usage = Usage(user: 0, system: 0, peakRSSKB: nil)
+                let pinned = taskset.map { ($0, ["-c", "0", tool] + arguments) } ?? (tool, arguments)
+                let wall = try BenchDemosaic.wallSeconds { usage = try Self.measure(pinned.0, pinned.1, logDirectory: dir) }
                 bestWall = min(bestWall, wall)
-                bestCPU = min(bestCPU, cpu)
+                if best.map({ usage.cpu < $0.cpu }) ?? true { best = usage }
             }
-            return Stage(stage: label, seconds: bestWall, megapixelsPerSecond: megapixels / bestWall, cpuSeconds: bestCPU, megapixels: megapixels)
+            return Stage(stage: label, seconds: bestWall, megapixelsPerSecond: megapixels / bestWall, cpuSeconds: best?.cpu,
+                         userSeconds: best?.user, systemSeconds: best?.system, peakRSSMegabytes: best?.peakRSSKB.map { Double($0) / 1024 },
+                         megapixels: megapixels)
         }
         let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let ours = try command("tessera develop --recipe neutral --format tiff --threads 1 (end to end)", me,
@@ -227,12 +239,13 @@ struct BenchDevelop: ParsableCommand {
         }
         print("Develop speed, \(width)x\(height) synthetic DNG (seed \(seed)), one thread\(taskset != nil ? "; commands pinned with taskset -c 0" : ""), best of \(runs)")
         print("kernel: \(active) (\(DevelopKernel.environmentVariable)=\(ProcessInfo.processInfo.environment[DevelopKernel.environmentVariable] ?? "unset"); AVX2 \(DevelopKernel.avx2.isSupported ? "supported" : "not supported") here)")
-        print("| stage | wall s | MP/s (wall) | CPU s | MP/s per core (CPU) |")
-        print("|---|---|---|---|---|")
+        print("| stage | wall s | MP/s (wall) | CPU s | MP/s per core (CPU) | user s | sys s | peak RSS MB |")
+        print("|---|---|---|---|---|---|---|---|")
+        func figure(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "–" }
         for s in stages {
-            print(String(format: "| %@ | %.3f | %.1f | %@ | %@ |", s.stage, s.seconds, s.megapixelsPerSecond,
-                         s.cpuSeconds.map { String(format: "%.3f", $0) } ?? "–",
-                         s.megapixelsPerCPUSecond.map { String(format: "%.1f", $0) } ?? "–"))
+            print(String(format: "| %@ | %.3f | %.1f | %@ | %@ | %@ | %@ | %@ |", s.stage, s.seconds, s.megapixelsPerSecond,
+                         figure(s.cpuSeconds, "%.3f"), figure(s.megapixelsPerCPUSecond, "%.1f"), figure(s.userSeconds, "%.3f"),
+                         figure(s.systemSeconds, "%.3f"), figure(s.peakRSSMegabytes, "%.0f")))
         }
         if let d = dcraw {
             func verdict(_ theirs: Double, _ mine: Double) -> String {
@@ -251,5 +264,50 @@ struct BenchDevelop: ParsableCommand {
             print(String(format: "kernel: %@ %.2f× faster than baseline (%@, CPU seconds, same run; identical bytes)", active.rawValue, ratio, name))
         }
         for note in notes { print("note: \(note)") }
+    }
+
+    /// CPU seconds and peak resident set of one child process.
+    struct Usage {
+        var user: Double
+        var system: Double
+        /// Nil without `/usr/bin/time`.
+        var peakRSSKB: Int?
+        var cpu: Double { user + system }
+    }
+
+    /// Runs `path arguments` (output to a log file in `logDirectory`, shown on failure) and
+    /// returns the child's CPU seconds from its `wait4` rusage (microseconds, its own run only)
+    /// and its peak RSS. The RSS comes from `/usr/bin/time -f %M` around the command: a process
+    /// spawned from this one (vfork + exec) starts its `ru_maxrss` at this process's size, one
+    /// that `time` forks does not. `wait4` on `time` counts the command's CPU (RUSAGE_BOTH) and
+    /// `time`'s own few milliseconds.
+    static func measure(_ path: String, _ arguments: [String], logDirectory: String) throws -> Usage {
+        let log = logDirectory + "/command.log", rssFile = logDirectory + "/command.rss"
+        let timer = "/usr/bin/time"
+        let timed = FileManager.default.isExecutableFile(atPath: timer)
+        let command = timed ? [timer, "-f", "%M", "-o", rssFile, path] + arguments : [path] + arguments
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = command.map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, command[0], &actions, nil, argv, environ)
+        guard rc == 0 else { throw ValidationError("cannot run \(command[0]): \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 {
+            guard errno == EINTR else { throw ValidationError("wait4 for \(path) failed: \(String(cString: strerror(errno)))") }
+        }
+        // WIFEXITED && WEXITSTATUS == 0 (the macros do not import).
+        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
+            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            throw ValidationError("\(command.joined(separator: " ")) failed (status \(status)): \(output)")
+        }
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        let rss = timed ? (try? String(contentsOfFile: rssFile, encoding: .utf8)).flatMap { Int($0.split(separator: "\n").last ?? "") } : nil
+        return Usage(user: seconds(usage.ru_utime), system: seconds(usage.ru_stime), peakRSSKB: rss)
     }
 }

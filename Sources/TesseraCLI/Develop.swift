@@ -38,8 +38,8 @@ struct Develop: ParsableCommand {
         let decoded = try RawDecoder.decode(path: absolutePath(input))
         let statistics = DevelopSettings.needsStatistics(recipe) ? FrameStatistics.measure(plane: decoded.plane, info: decoded.info) : nil
         let settings = try DevelopSettings.resolve(recipe: recipe, info: decoded.info, statistics: statistics)
-        let image = try Developer.developFrame(decoded, settings: settings, threads: threads)
-        let bytes = try OutputFile.encode(image, format: chosen, recipe: recipe, info: decoded.info)
+        // Develop and encode in one call: 8-bit outputs stream row bands into the encoder.
+        let bytes = try OutputFile.develop(decoded, settings: settings, format: chosen, recipe: recipe, threads: threads)
         try ImageWriter.writeAtomically(bytes, to: outputPath, overwrite: overwrite)
         print(outputPath)
     }

@@ -37,9 +37,11 @@ public struct EncodeKernel<Target: KernelTarget>: Sendable {
     /// An encoder with exposure gain `gain`.
     @_alwaysEmitIntoClient public init(gain: Float) { self.gain = gain }
 
-    /// Encodes eight values (results in 0...65535). `lut`: the transfer table, or nil for the
-    /// linear transfer. The same Float operations lane by lane as the one-value path, with the
-    /// two float→integer truncations done exactly without per-lane conversions (``truncate(_:)``).
+    /// Encodes eight values (results in 0...65535). `lut`: the transfer table as pairs
+    /// (`table[k]`, `table[k + 1] − table[k]`) for `k` in `0..<lutSegments` (see
+    /// ``pairTable(_:)``), or nil for the linear transfer. The same Float operations lane by lane
+    /// as the one-value path, with the two float→integer truncations done exactly without
+    /// per-lane conversions (``truncate(_:)``); one 8-byte load per value fetches both table terms.
     @_alwaysEmitIntoClient @inline(__always) public func encode8(_ x: SIMD8<Float>, _ lut: UnsafePointer<Float>?) -> SIMD8<Int32> {
         typealias V = SIMD8<Float>
         let zero = V(repeating: 0), one = V(repeating: 1)
@@ -53,13 +55,51 @@ public struct EncodeKernel<Target: KernelTarget>: Sendable {
         var kf = Self.truncate(t)
         kf = kf.replacing(with: last, where: kf .> last)     // min(Int(t), lutSegments − 1)
         let f = t - kf
-        let k = Self.integer(kf)
-        let i0 = Int(truncatingIfNeeded: k[0]), i1 = Int(truncatingIfNeeded: k[1]), i2 = Int(truncatingIfNeeded: k[2])
-        let i3 = Int(truncatingIfNeeded: k[3]), i4 = Int(truncatingIfNeeded: k[4]), i5 = Int(truncatingIfNeeded: k[5])
-        let i6 = Int(truncatingIfNeeded: k[6]), i7 = Int(truncatingIfNeeded: k[7])
-        let lo = V(lut[i0], lut[i1], lut[i2], lut[i3], lut[i4], lut[i5], lut[i6], lut[i7])
-        let hi = V(lut[i0 &+ 1], lut[i1 &+ 1], lut[i2 &+ 1], lut[i3 &+ 1], lut[i4 &+ 1], lut[i5 &+ 1], lut[i6 &+ 1], lut[i7 &+ 1])
-        return Self.integer(Self.truncate(lo + f * (hi - lo) + 0.5))
+        let k = Self.integer(kf) &* 2
+        let table = UnsafeRawPointer(lut)
+        @inline(__always) func pair(_ i: Int32) -> SIMD2<Float> {
+            table.loadUnaligned(fromByteOffset: Int(truncatingIfNeeded: i) &* 4, as: SIMD2<Float>.self)
+        }
+        let p0 = pair(k[0]), p1 = pair(k[1]), p2 = pair(k[2]), p3 = pair(k[3])
+        let p4 = pair(k[4]), p5 = pair(k[5]), p6 = pair(k[6]), p7 = pair(k[7])
+        let lo = V(p0.x, p1.x, p2.x, p3.x, p4.x, p5.x, p6.x, p7.x)
+        let span = V(p0.y, p1.y, p2.y, p3.y, p4.y, p5.y, p6.y, p7.y)
+        return Self.integer(Self.truncate(lo + f * span + 0.5))
+    }
+
+    /// The pair table ``encode8(_:_:)`` reads, from a transfer table of `lutSegments + 1`
+    /// entries: `table[k]` and `table[k + 1] − table[k]` (one Float subtraction, the same bits
+    /// the interpolation would compute) for each segment `k`.
+    @_alwaysEmitIntoClient public static func pairTable(_ table: [Float]) -> [Float] {
+        precondition(table.count == KernelConstants.lutSegments + 1, "pairTable: the transfer table needs lutSegments + 1 entries")
+        var pairs = [Float](repeating: 0, count: 2 * KernelConstants.lutSegments)
+        for k in 0..<KernelConstants.lutSegments {
+            pairs[2 * k] = table[k]
+            pairs[2 * k + 1] = table[k + 1] - table[k]
+        }
+        return pairs
+    }
+
+    /// 16 → 8 bits per lane, `(v · 255 + 32767) / 65535` for `v` in 0...65535, exactly: with
+    /// `x = v · 255 + 32767 < 2²⁴`, `⌊x / 65535⌋ = (x + 1 + ⌊x / 65536⌋) >> 16`.
+    @_alwaysEmitIntoClient @inline(__always) public static func to8Bit(_ v: SIMD8<Int32>) -> SIMD8<Int32> {
+        let x = v &* 255 &+ 32767
+        return (x &+ 1 &+ (x &>> 16)) &>> 16
+    }
+
+    /// Stores lane `l` of `r`, `g`, `b` as the RGB pixel at `q + 6l` for the first `min(count, 8)` lanes.
+    @_alwaysEmitIntoClient @inline(__always)
+    public static func store<T: FixedWidthInteger>(_ r: SIMD8<T>, _ g: SIMD8<T>, _ b: SIMD8<T>, to q: UnsafeMutablePointer<T>, count: Int) {
+        if count >= 8 {
+            q[0] = r[0]; q[1] = g[0]; q[2] = b[0]; q[6] = r[1]; q[7] = g[1]; q[8] = b[1]
+            q[12] = r[2]; q[13] = g[2]; q[14] = b[2]; q[18] = r[3]; q[19] = g[3]; q[20] = b[3]
+            q[24] = r[4]; q[25] = g[4]; q[26] = b[4]; q[30] = r[5]; q[31] = g[5]; q[32] = b[5]
+            q[36] = r[6]; q[37] = g[6]; q[38] = b[6]; q[42] = r[7]; q[43] = g[7]; q[44] = b[7]
+        } else {
+            for l in 0..<count {
+                q[6 &* l] = r[l]; q[6 &* l &+ 1] = g[l]; q[6 &* l &+ 2] = b[l]
+            }
+        }
     }
 
     /// `Float(Int(t))` for `0 ≤ t < 2²³`, exactly: `t + 2²³ − 2²³` is `t` rounded to the nearest
@@ -104,24 +144,40 @@ public struct FusedRCDStrip {
         self.gain = gain
     }
 
-    /// Develops the strip: `row(y, x, count, scratch)` returns `count` raw samples of frame row
-    /// `y` from frame column `x` (it may fill and return `scratch`, room for `count` samples);
-    /// writes `height − 2·halo` rows of `width − 2·halo` RGB 16-bit pixels at `out`, `rowStride`
-    /// values apart. `lut`: the transfer table (nil: linear).
+    /// The output rows of the strip (`height − 2·halo`).
+    @_alwaysEmitIntoClient public var outputHeight: Int { height - 2 * KernelConstants.rcdHalo }
+
+    /// Floats of workspace (the RCD ring buffers) ``run(_:lut:rows:workspace:into:rowStride:eightBit:row:)`` needs.
+    @_alwaysEmitIntoClient public var workspaceCount: Int { RCDStream<BaselineTarget>.storageCount(width: width) }
+
+    /// Develops output rows `rows` of the strip (of `0..<outputHeight`): `row(y, x, count,
+    /// scratch)` returns `count` raw samples of frame row `y` from frame column `x` (it may
+    /// fill and return `scratch`, room for `count` samples); writes `rows.count` rows of
+    /// `width − 2·halo` RGB pixels at `out` (output row `rows.lowerBound` first), `rowStride`
+    /// samples apart: 16-bit samples, or with `eightBit` bytes rounded from them
+    /// (``EncodeKernel/to8Bit(_:)``). `lut`: the pair table (nil: linear). `workspace`:
+    /// ``workspaceCount`` Floats, zero-filled before the call for rows starting at 0; a strip
+    /// developed in several calls must get consecutive row ranges in order on the same
+    /// workspace (the RCD stream's state lives there), and then gives the same bits as one call.
     @_alwaysEmitIntoClient @inline(__always)
-    public func run<Target: KernelTarget>(_ target: Target.Type, lut: UnsafePointer<Float>?, into out: UnsafeMutablePointer<UInt16>, rowStride: Int,
+    public func run<Target: KernelTarget>(_ target: Target.Type, lut: UnsafePointer<Float>?, rows: Range<Int>, workspace: UnsafeMutablePointer<Float>,
+                                          into out: UnsafeMutableRawPointer, rowStride: Int, eightBit: Bool,
                                           row: (Int, Int, Int, UnsafeMutablePointer<UInt16>) -> UnsafePointer<UInt16>) {
         let w = width, wx = x, wy = y
-        let coreWidth = w - 2 * KernelConstants.rcdHalo
+        let halo = KernelConstants.rcdHalo
+        let coreWidth = w - 2 * halo
         let scratch = UnsafeMutablePointer<UInt16>.allocate(capacity: w)
         defer { scratch.deallocate() }
-        let stream = RCDStream<Target>(width: w, height: height, colors: colors)
-        defer { stream.deallocate() }
+        let stream = RCDStream<Target>(width: w, height: height, colors: colors, storage: workspace)
         let evenCount = (w + 1) / 2, oddCount = w / 2
         let black = self.black, scale = self.scale
         let (m0, m1, m2, m3, m4, m5, m6, m7, m8) = matrix
         let encoding = EncodeKernel<Target>(gain: gain)
+        let firstRow = rows.lowerBound
+        let out16 = out.assumingMemoryBound(to: UInt16.self), out8 = out.assumingMemoryBound(to: UInt8.self)
+        // Output row `oy` leaves the stream when window row `oy + 2·halo` is loaded.
         stream.run(
+            leads: (firstRow == 0 ? 0 : firstRow + 2 * halo)..<(rows.upperBound + 2 * halo),
             load: { j, even, odd in
                 // The raw stage's arithmetic, by the frame cell of each window column parity.
                 let fy = wy + j
@@ -138,7 +194,7 @@ public struct FusedRCDStrip {
             emit: { oy, rgb in
                 // Eight output pixels of one column parity at a time (split rows are padded,
                 // so the last group may read past the row; only real pixels are stored).
-                let o = out + oy * rowStride
+                let rowOffset = (oy - firstRow) * rowStride
                 for p in 0..<2 {
                     let first = (rgb.firstColumn + p) >> 1 + ((rgb.firstColumn + p) & 1) * rgb.parityStride
                     let rq = rgb.r + first, gq = rgb.g + first, bq = rgb.b + first
@@ -152,24 +208,22 @@ public struct FusedRCDStrip {
                         let eg = encoding.encode8(m3 * r + m4 * g + m5 * b, lut)
                         let eb = encoding.encode8(m6 * r + m7 * g + m8 * b, lut)
                         // Interleave: pixel 2(k + l) + p gets lane l.
-                        let r16 = SIMD8<UInt16>(truncatingIfNeeded: er), g16 = SIMD8<UInt16>(truncatingIfNeeded: eg)
-                        let b16 = SIMD8<UInt16>(truncatingIfNeeded: eb)
-                        let q = o + 3 &* (2 &* k &+ p)
-                        if count - k >= 8 {
-                            q[0] = r16[0]; q[1] = g16[0]; q[2] = b16[0]; q[6] = r16[1]; q[7] = g16[1]; q[8] = b16[1]
-                            q[12] = r16[2]; q[13] = g16[2]; q[14] = b16[2]; q[18] = r16[3]; q[19] = g16[3]; q[20] = b16[3]
-                            q[24] = r16[4]; q[25] = g16[4]; q[26] = b16[4]; q[30] = r16[5]; q[31] = g16[5]; q[32] = b16[5]
-                            q[36] = r16[6]; q[37] = g16[6]; q[38] = b16[6]; q[42] = r16[7]; q[43] = g16[7]; q[44] = b16[7]
+                        let at = rowOffset + 3 &* (2 &* k &+ p)
+                        if eightBit {
+                            let r8 = SIMD8<UInt8>(truncatingIfNeeded: EncodeKernel<Target>.to8Bit(er))
+                            let g8 = SIMD8<UInt8>(truncatingIfNeeded: EncodeKernel<Target>.to8Bit(eg))
+                            let b8 = SIMD8<UInt8>(truncatingIfNeeded: EncodeKernel<Target>.to8Bit(eb))
+                            EncodeKernel<Target>.store(r8, g8, b8, to: out8 + at, count: count - k)
                         } else {
-                            for l in 0..<(count - k) {
-                                q[6 &* l] = r16[l]; q[6 &* l &+ 1] = g16[l]; q[6 &* l &+ 2] = b16[l]
-                            }
+                            EncodeKernel<Target>.store(SIMD8<UInt16>(truncatingIfNeeded: er), SIMD8<UInt16>(truncatingIfNeeded: eg),
+                                       SIMD8<UInt16>(truncatingIfNeeded: eb), to: out16 + at, count: count - k)
                         }
                         k += 8
                     }
                 }
             })
     }
+
 }
 
 /// The staged RCD: a normalised Float mosaic in, interleaved linear RGB out.
@@ -200,10 +254,11 @@ public enum RCDInterleaved {
 /// The kernels compiled for the package's baseline CPU (x86-64 with SSE2 on Intel/AMD; the
 /// default target elsewhere). `AVX2Kernels` in `TesseraKernelsAVX2` has the same entry points.
 public enum BaselineKernels {
-    /// ``FusedRCDStrip/run(_:lut:into:rowStride:row:)``, baseline build.
-    public static func fusedRCD(_ strip: FusedRCDStrip, lut: UnsafePointer<Float>?, into out: UnsafeMutablePointer<UInt16>, rowStride: Int,
+    /// ``FusedRCDStrip/run(_:lut:rows:workspace:into:rowStride:eightBit:row:)``, baseline build.
+    public static func fusedRCD(_ strip: FusedRCDStrip, lut: UnsafePointer<Float>?, rows: Range<Int>, workspace: UnsafeMutablePointer<Float>,
+                                into out: UnsafeMutableRawPointer, rowStride: Int, eightBit: Bool,
                                 row: (Int, Int, Int, UnsafeMutablePointer<UInt16>) -> UnsafePointer<UInt16>) {
-        strip.run(BaselineTarget.self, lut: lut, into: out, rowStride: rowStride, row: row)
+        strip.run(BaselineTarget.self, lut: lut, rows: rows, workspace: workspace, into: out, rowStride: rowStride, eightBit: eightBit, row: row)
     }
 
     /// ``RCDInterleaved/run(_:origin:stride:width:height:colors:outputWidth:into:)``, baseline build.

@@ -84,22 +84,27 @@ public struct RCDStream<Target: KernelTarget> {
     /// `eps²`, the guard of the squared-gradient sums.
     @_alwaysEmitIntoClient static var epsSquared: Float { 1e-10 }
 
-    /// Allocates the ring buffers for a mosaic window of `width × height` whose top-left 2×2
-    /// cell has CFA colours `colors` (0 red, 1 green, 2 blue; row 0 left, right, then row 1).
-    /// Call ``deallocate()`` when done.
+    /// Allocates the ring buffers (zero-filled) for a mosaic window of `width × height` whose
+    /// top-left 2×2 cell has CFA colours `colors` (0 red, 1 green, 2 blue; row 0 left, right,
+    /// then row 1). Call ``deallocate()`` when done.
     @_alwaysEmitIntoClient public init(width: Int, height: Int, colors: (Int, Int, Int, Int)) {
+        let total = Self.storageCount(width: width)
+        let storage = P.allocate(capacity: total)
+        storage.initialize(repeating: 0, count: total)
+        self.init(width: width, height: height, colors: colors, storage: storage)
+    }
+
+    /// A stream over caller-owned ring buffers: `storage` holds ``storageCount(width:)``
+    /// initialised Floats (zero-filled before the first row; afterwards they carry the stream's
+    /// state from one ``run(leads:load:emit:)`` call to the next). Do not call ``deallocate()``.
+    @_alwaysEmitIntoClient public init(width: Int, height: Int, colors: (Int, Int, Int, Int), storage: P) {
         w = width
         rows = height
         (c00, c01, c10, c11) = colors
         half = (w + 1) / 2
-        hs = (half + 16 + 7) & ~7
+        hs = Self.halfStride(width: width)
         rs = 2 * hs
-        // Ring depths (rows): c 16, gv/gh 4, lpf/vh/g 8, r4/b4 8, r6/b6 4, 12 triple rings of 4,
-        // two single output rows.
-        let ringRows = 16 + 4 + 4 + 8 + 8 + 8 + 8 + 8 + 4 + 4 + 12 * 4 + 2
-        let total = ringRows * rs + 64
-        storage = P.allocate(capacity: total)
-        storage.initialize(repeating: 0, count: total)
+        self.storage = storage
         let base = storage, stride = rs
         var used = 0
         func take(_ n: Int) -> P {
@@ -112,6 +117,16 @@ public struct RCDStream<Target: KernelTarget> {
         t2 = take(6 * 4)
         r7 = take(1)
         b7 = take(1)
+    }
+
+    /// Offset of a split row's odd half for a window `width` columns wide (padded for SIMD8).
+    @_alwaysEmitIntoClient static func halfStride(width: Int) -> Int { ((width + 1) / 2 + 16 + 7) & ~7 }
+
+    /// Floats of ring buffers a window `width` columns wide needs. Ring depths (rows): c 16,
+    /// gv/gh 4, lpf/vh/g 8, r4/b4 8, r6/b6 4, 12 triple rings of 4, two single output rows.
+    @_alwaysEmitIntoClient public static func storageCount(width: Int) -> Int {
+        let ringRows = 16 + 4 + 4 + 8 + 8 + 8 + 8 + 8 + 4 + 4 + 12 * 4 + 2
+        return ringRows * 2 * halfStride(width: width) + 64
     }
 
     /// Frees the buffers.
@@ -177,8 +192,17 @@ public struct RCDStream<Target: KernelTarget> {
     /// its even columns to `even[0..<(w+1)/2]` and its odd columns to `odd[0..<w/2]`.
     /// `emit(oy, row)` receives output rows `0..<(rows − 2·halo)` in order.
     @_alwaysEmitIntoClient @inline(__always) public func run(load: (Int, P, P) -> Void, emit: (Int, RCDRow<Target>) -> Void) {
+        run(leads: 0..<rows, load: load, emit: emit)
+    }
+
+    /// Runs the demosaic for the window rows `leads` only (each loaded row advances every step
+    /// by one row; output row `oy` is emitted when window row `oy + 2·halo` is loaded). Calls
+    /// over consecutive ranges that together cover `0..<rows`, in order, on the same ring
+    /// buffers, give exactly ``run(load:emit:)``'s results: the stream's whole state is in
+    /// the rings.
+    @_alwaysEmitIntoClient @inline(__always) public func run(leads: Range<Int>, load: (Int, P, P) -> Void, emit: (Int, RCDRow<Target>) -> Void) {
         let h = KernelConstants.rcdHalo
-        for lead in 0..<rows {
+        for lead in leads {
             let cr = row(c, lead, 16)
             load(lead, cr, cr + hs)
             var j = lead - 1

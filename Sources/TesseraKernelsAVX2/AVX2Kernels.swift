@@ -20,10 +20,11 @@ public enum AVX2Kernels {
         #endif
     }
 
-    /// ``FusedRCDStrip/run(_:lut:into:rowStride:row:)``, AVX2 build.
-    public static func fusedRCD(_ strip: FusedRCDStrip, lut: UnsafePointer<Float>?, into out: UnsafeMutablePointer<UInt16>, rowStride: Int,
+    /// ``FusedRCDStrip/run(_:lut:rows:workspace:into:rowStride:eightBit:row:)``, AVX2 build.
+    public static func fusedRCD(_ strip: FusedRCDStrip, lut: UnsafePointer<Float>?, rows: Range<Int>, workspace: UnsafeMutablePointer<Float>,
+                                into out: UnsafeMutableRawPointer, rowStride: Int, eightBit: Bool,
                                 row: (Int, Int, Int, UnsafeMutablePointer<UInt16>) -> UnsafePointer<UInt16>) {
-        strip.run(AVX2Target.self, lut: lut, into: out, rowStride: rowStride, row: row)
+        strip.run(AVX2Target.self, lut: lut, rows: rows, workspace: workspace, into: out, rowStride: rowStride, eightBit: eightBit, row: row)
     }
 
     /// ``RCDInterleaved/run(_:origin:stride:width:height:colors:outputWidth:into:)``, AVX2 build.

@@ -90,8 +90,7 @@ public enum TaskExecutor {
                 let settings = try DevelopSettings.resolve(recipe: whole.recipe, info: decoded.info, statistics: statistics,
                                                            stages: whole.stages)
                 // One slot, one thread: the worker's slots are its unit of parallelism.
-                let image = try Developer.developFrame(decoded, settings: settings, threads: 1)
-                let encoded = try OutputFile.encode(image, format: whole.format, recipe: whole.recipe, info: decoded.info)
+                let encoded = try OutputFile.develop(decoded, settings: settings, format: whole.format, recipe: whole.recipe, threads: 1)
                 let metadata = TaskContract.encode(TaskContract.DecodeResult(info: decoded.info, statistics: statistics, developed: true))
                 return Output(metadata: metadata, payloads: [encoded])
             } catch {

@@ -37,14 +37,17 @@ public enum ImageWriter {
 
     /// 16 → 8 bits with rounding: `(v · 255 + 32767) / 65535`.
     static func to8Bit(_ image: RGBImage16) -> [UInt8] {
-        // A plain loop over raw buffers: it vectorises (`Array.map` did not; 10 % of a JPEG develop).
         let count = image.pixels.count
         return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
-            image.pixels.withUnsafeBufferPointer { src in
-                for i in 0..<count { out[i] = UInt8(truncatingIfNeeded: (UInt32(src[i]) &* 255 &+ 32767) / 65535) }
-            }
+            image.pixels.withUnsafeBufferPointer { src in to8Bit(src.baseAddress!, count: count, into: out.baseAddress!) }
             initialized = count
         }
+    }
+
+    /// ``to8Bit(_:)`` over `count` samples at `src` into `out`.
+    static func to8Bit(_ src: UnsafePointer<UInt16>, count: Int, into out: UnsafeMutablePointer<UInt8>) {
+        // A plain loop over raw buffers: it vectorises (`Array.map` did not; 10 % of a JPEG develop).
+        for i in 0..<count { out[i] = UInt8(truncatingIfNeeded: (UInt32(src[i]) &* 255 &+ 32767) / 65535) }
     }
 
     // MARK: JPEG
@@ -55,11 +58,7 @@ public enum ImageWriter {
     /// from 1) follow the JFIF APP0 segment.
     public static func encodeJPEG(_ image: RGBImage16, quality: Int, subsampling: Recipe.ChromaSubsampling,
                                   metadata: OutputMetadata = .none) throws(ImagingError) -> [UInt8] {
-        try metadata.validate(format: "jpeg")
-        guard (1...100).contains(quality) else { throw .encodeFailed(format: "jpeg", reason: "quality \(quality) is out of range 1...100") }
-        guard image.width > 0, image.height > 0, image.width <= 65535, image.height <= 65535 else {
-            throw .encodeFailed(format: "jpeg", reason: "image size \(image.width)x\(image.height) outside 1...65535")
-        }
+        try checkJPEG(width: image.width, height: image.height, quality: quality, metadata: metadata)
         guard let handle = tjInitCompress() else { throw .encodeFailed(format: "jpeg", reason: "tjInitCompress failed") }
         defer { tjDestroy(handle) }
         let samp: Int32 =
@@ -81,6 +80,46 @@ public enum ImageWriter {
         }
         let jpeg = Array(UnsafeBufferPointer(start: jpegBuf, count: Int(jpegSize)))
         return try JPEGSegments.insertMetadata(jpeg, metadata: metadata, width: image.width, height: image.height)
+    }
+
+    /// The arguments every JPEG encode checks first.
+    private static func checkJPEG(width: Int, height: Int, quality: Int, metadata: OutputMetadata) throws(ImagingError) {
+        try metadata.validate(format: "jpeg")
+        guard (1...100).contains(quality) else { throw .encodeFailed(format: "jpeg", reason: "quality \(quality) is out of range 1...100") }
+        guard width > 0, height > 0, width <= 65535, height <= 65535 else {
+            throw .encodeFailed(format: "jpeg", reason: "image size \(width)x\(height) outside 1...65535")
+        }
+    }
+
+    /// ``encodeJPEG(_:quality:subsampling:metadata:)`` for rows that arrive band by band
+    /// (`tessera_jpeg_encode_rows` in the CTurboJPEG shim: libjpeg's `jpeg_write_scanlines`
+    /// with tjCompress2's settings): the same pixels give the same bytes, and no whole 8-bit
+    /// frame is ever held. An error thrown by the row source is rethrown as is.
+    static func encodeJPEG(_ rows: RGB8Rows, quality: Int, subsampling: Recipe.ChromaSubsampling,
+                           metadata: OutputMetadata = .none) throws(ImagingError) -> [UInt8] {
+        try checkJPEG(width: rows.width, height: rows.height, quality: quality, metadata: metadata)
+        let (h, v): (Int32, Int32) =
+            switch subsampling {
+            case .s444: (1, 1)
+            case .s422: (2, 1)
+            case .s420: (2, 2)
+            }
+        let feed = RowFeed(rows)
+        var out: UnsafeMutablePointer<UInt8>? = nil
+        var size: UInt = 0
+        var message = [CChar](repeating: 0, count: 256)
+        let rc = message.withUnsafeMutableBufferPointer { err in
+            withExtendedLifetime(feed) {
+                tessera_jpeg_encode_rows(UInt32(rows.width), UInt32(rows.height), Int32(quality), h, v, { context, count in
+                    Unmanaged<RowFeed>.fromOpaque(context!).takeUnretainedValue().next(count)
+                }, Unmanaged.passUnretained(feed).toOpaque(), &out, &size, err.baseAddress, err.count)
+            }
+        }
+        defer { tessera_jpeg_free(out) }
+        if let error = feed.error { throw error }
+        guard rc == 1, let out else { throw .encodeFailed(format: "jpeg", reason: RowFeed.string(message)) }
+        let jpeg = Array(UnsafeBufferPointer(start: out, count: Int(size)))
+        return try JPEGSegments.insertMetadata(jpeg, metadata: metadata, width: rows.width, height: rows.height)
     }
 
     // MARK: TIFF
@@ -208,11 +247,7 @@ public enum ImageWriter {
     /// chunk when it has EXIF fields. Default zlib level, adaptive filters: deterministic.
     public static func encodePNG(_ image: RGBImage16, bitDepth: Int, metadata: OutputMetadata = .none) throws(ImagingError) -> [UInt8] {
         guard bitDepth == 8 || bitDepth == 16 else { throw .encodeFailed(format: "png", reason: "bit depth \(bitDepth) is not 8 or 16") }
-        guard image.width > 0, image.height > 0, image.width <= 1 << 24, image.height <= 1 << 24 else {
-            throw .encodeFailed(format: "png", reason: "image size \(image.width)x\(image.height) outside 1...2^24")
-        }
-        try metadata.validate(format: "png")
-        let exif = metadata.hasExif ? try ExifBlock.build(metadata, width: image.width, height: image.height) : []
+        let exif = try checkPNG(width: image.width, height: image.height, metadata: metadata)
         let icc = metadata.iccProfile ?? []
         let rgb8 = bitDepth == 8 ? to8Bit(image) : []
         var out: UnsafeMutablePointer<UInt8>? = nil
@@ -232,9 +267,72 @@ public enum ImageWriter {
         }
         defer { tessera_png_free(out) }
         guard ok == 1, let out else {
-            throw .encodeFailed(format: "png", reason: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw .encodeFailed(format: "png", reason: RowFeed.string(message))
         }
         return Array(UnsafeBufferPointer(start: out, count: size))
+    }
+
+    /// The size and metadata checks of every PNG encode; returns the EXIF payload.
+    private static func checkPNG(width: Int, height: Int, metadata: OutputMetadata) throws(ImagingError) -> [UInt8] {
+        guard width > 0, height > 0, width <= 1 << 24, height <= 1 << 24 else {
+            throw .encodeFailed(format: "png", reason: "image size \(width)x\(height) outside 1...2^24")
+        }
+        try metadata.validate(format: "png")
+        return metadata.hasExif ? try ExifBlock.build(metadata, width: width, height: height) : []
+    }
+
+    /// ``encodePNG(_:bitDepth:metadata:)`` at 8 bits for rows that arrive band by band
+    /// (`tessera_png_encode_rows`, the same encoder the whole-image call uses): the same bytes,
+    /// no whole 8-bit frame held. An error thrown by the row source is rethrown as is.
+    static func encodePNG(_ rows: RGB8Rows, metadata: OutputMetadata = .none) throws(ImagingError) -> [UInt8] {
+        let exif = try checkPNG(width: rows.width, height: rows.height, metadata: metadata)
+        let icc = metadata.iccProfile ?? []
+        let feed = RowFeed(rows)
+        var out: UnsafeMutablePointer<UInt8>? = nil
+        var size = 0
+        var message = [CChar](repeating: 0, count: 256)
+        let ok: Int32 = message.withUnsafeMutableBufferPointer { err in
+            icc.withUnsafeBufferPointer { iccBuf in
+                exif.withUnsafeBufferPointer { exifBuf in
+                    withExtendedLifetime(feed) {
+                        tessera_png_encode_rows(UInt32(rows.width), UInt32(rows.height), 8, iccBuf.baseAddress, UInt32(iccBuf.count),
+                                                exifBuf.baseAddress, UInt32(exifBuf.count), { context, count in
+                                                    UnsafeRawPointer(Unmanaged<RowFeed>.fromOpaque(context!).takeUnretainedValue().next(count))
+                                                }, Unmanaged.passUnretained(feed).toOpaque(), &out, &size, err.baseAddress, err.count)
+                    }
+                }
+            }
+        }
+        defer { tessera_png_free(out) }
+        if let error = feed.error { throw error }
+        guard ok == 1, let out else { throw .encodeFailed(format: "png", reason: RowFeed.string(message)) }
+        return Array(UnsafeBufferPointer(start: out, count: size))
+    }
+
+    /// Hands an ``RGB8Rows`` source to a C encoder's row callback (context: an unretained
+    /// pointer to the feed, kept alive by the caller): the first error the source throws is
+    /// kept and the callback returns NULL, so the encoder stops.
+    private final class RowFeed {
+        let rows: RGB8Rows
+        var error: ImagingError?
+
+        init(_ rows: RGB8Rows) { self.rows = rows }
+
+        func next(_ count: UnsafeMutablePointer<UInt32>?) -> UnsafePointer<UInt8>? {
+            do {
+                let band = try rows.next()
+                count?.pointee = UInt32(band.rows)
+                return band.pixels
+            } catch {
+                self.error = error
+                return nil
+            }
+        }
+
+        /// A C message buffer as a String.
+        static func string(_ message: [CChar]) -> String {
+            String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
     }
 
     // MARK: Atomic file writing

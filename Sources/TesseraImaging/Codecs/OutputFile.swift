@@ -7,11 +7,47 @@ import TesseraCore
 public enum OutputFile {
     /// The file's bytes.
     public static func encode(_ image: RGBImage16, format: OutputFormat, recipe: Recipe, info: RawFrameInfo) throws(ImagingError) -> [UInt8] {
+        try ImageWriter.encode(image, format: format, options: recipe.output, metadata: metadata(recipe: recipe, info: info))
+    }
+
+    /// The file's ICC profile and EXIF for a frame developed with `recipe`.
+    static func metadata(recipe: Recipe, info: RawFrameInfo) -> OutputMetadata {
         let space = OutputColorSpace(recipe.color.outputSpace)
-        let metadata = OutputMetadata(
+        return OutputMetadata(
             info: info, iccProfile: space.iccProfile(), software: "Tessera \(TesseraVersion.string)",
             colorSpace: space == .srgb ? .sRGB : .uncalibrated)
-        return try ImageWriter.encode(image, format: format, options: recipe.output, metadata: metadata)
+    }
+
+    /// Develops a decoded frame and encodes its file: the same bytes as ``encode(_:format:recipe:info:)``
+    /// of ``Developer/developFrame(_:settings:threads:)``. 8-bit outputs (JPEG, 8-bit PNG) are
+    /// streamed: the develop hands 8-bit rows to the encoder band by band, so neither the
+    /// 16-bit frame nor its 8-bit copy is ever held (``DevelopPipeline`` docs; docs/develop.md,
+    /// "Streamed 8-bit outputs"). Blocks the caller; `threads` as for the develop (default:
+    /// active cores); the bytes never depend on it.
+    public static func develop(_ raw: DecodedRaw, settings: DevelopSettings, format: OutputFormat, recipe: Recipe,
+                               threads: Int? = nil) throws(ImagingError) -> [UInt8] {
+        guard raw.plane.width > 0, raw.plane.height > 0 else {
+            return try encode(Developer.developFrame(raw, settings: settings, threads: threads), format: format, recipe: recipe, info: raw.info)
+        }
+        try settings.validate()
+        let pipeline = try DevelopPipeline(settings: settings, frame: FrameSize(width: raw.plane.width, height: raw.plane.height))
+        return try develop(raw.plane, pipeline: pipeline, format: format, recipe: recipe, info: raw.info, threads: threads)
+    }
+
+    /// ``develop(_:settings:format:recipe:threads:)`` with an explicit pipeline (its kernel
+    /// choice included) for the whole CFA `plane` (the pipeline's frame) and the frame's `info`.
+    public static func develop(_ plane: RawPlane, pipeline: DevelopPipeline, format: OutputFormat, recipe: Recipe, info: RawFrameInfo,
+                               threads: Int? = nil) throws(ImagingError) -> [UInt8] {
+        let streamed = format == .jpeg || (format == .png && recipe.output.pngBitDepth == 8)
+        guard streamed else {
+            return try encode(pipeline.developFrame(plane, threads: threads), format: format, recipe: recipe, info: info)
+        }
+        let metadata = metadata(recipe: recipe, info: info)
+        return try pipeline.withRGB8Rows(plane, threads: threads) { (rows) throws(ImagingError) -> [UInt8] in
+            format == .jpeg
+                ? try ImageWriter.encodeJPEG(rows, quality: recipe.output.jpegQuality, subsampling: recipe.output.jpegSubsampling, metadata: metadata)
+                : try ImageWriter.encodePNG(rows, metadata: metadata)
+        }
     }
 
     /// The file's name (no directory): the recipe's naming template rendered for this frame

@@ -35,10 +35,10 @@ public struct RawDecoder: Sendable, Hashable {
         try RawDecoder().decode(bytes: bytes, name: name)
     }
 
-    /// Reads the whole file into memory and decodes it. Errors name `path`.
+    /// Maps the whole file read-only (or reads it, where it cannot be mapped) and decodes it.
+    /// Errors name `path`. The file must not be truncated during the call (SIGBUS).
     public func decode(path: String) throws(ImagingError) -> DecodedRaw {
-        let bytes = try FileIO.readAll(path: path)
-        return try FileIO.withBytes(bytes) { (buffer) throws(ImagingError) -> DecodedRaw in
+        try FileIO.withMapped(path: path) { (buffer) throws(ImagingError) -> DecodedRaw in
             try decode(bytes: buffer, name: path)
         }
     }
@@ -70,12 +70,14 @@ public struct RawDecoder: Sendable, Hashable {
             guard top + height <= rawH, left + width <= rawW, pitch >= rawW else {
                 throw .corrupt(file: name, detail: "active area \(width)x\(height)+\(left)+\(top) outside the raw area \(rawW)x\(rawH)")
             }
-            var pixels = [UInt16](repeating: 0, count: width * height)
-            pixels.withUnsafeMutableBufferPointer { out in
+            // Uninitialised (every sample is copied), advised for huge pages before the first touch.
+            let pixels = [UInt16](unsafeUninitializedCapacity: width * height) { out, count in
+                FileIO.adviseHugePages(UnsafeMutableRawBufferPointer(out))
                 for y in 0..<height {
                     let src = raw + (y + top) * pitch + left
-                    (out.baseAddress! + y * width).update(from: src, count: width)
+                    (out.baseAddress! + y * width).initialize(from: src, count: width)
                 }
+                count = width * height
             }
             return DecodedRaw(info: info, plane: RawPlane(width: width, height: height, pixels: pixels))
         }
@@ -91,6 +93,7 @@ public struct RawDecoder: Sendable, Hashable {
     }
 
     /// Header-only variant of ``decode(path:)-instance``.
+    /// Reads the file (not mapped: the coordinator reads captures that may still be growing).
     public func readInfo(path: String) throws(ImagingError) -> RawFrameInfo {
         let bytes = try FileIO.readAll(path: path)
         return try FileIO.withBytes(bytes) { (buffer) throws(ImagingError) -> RawFrameInfo in

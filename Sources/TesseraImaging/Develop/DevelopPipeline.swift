@@ -134,7 +134,7 @@ public struct DevelopPipeline: Sendable {
             input.pixels.withUnsafeBufferPointer { src in
                 out.withUnsafeMutableBufferPointer { dst in
                     let origin = src.baseAddress! + (window.y - inputRect.y) * inputRect.width + (window.x - inputRect.x)
-                    developFusedRCD(core: core, into: dst.baseAddress!, rowStride: core.width * 3) { y, x, _, _ in
+                    developFusedRCD(core: core, into: UnsafeMutableRawPointer(dst.baseAddress!), rowStride: core.width * 3) { y, x, _, _ in
                         origin + (y - window.y) * inputRect.width + (x - window.x)
                     }
                 }
@@ -160,10 +160,8 @@ public struct DevelopPipeline: Sendable {
         }
         let size = outputSize
         let width = size.width, height = size.height
-        let workers = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        // About 4 bands per worker for load balance, at least 16 rows, even heights.
-        let rough = max(16, (height + workers * 4 - 1) / (workers * 4))
-        let bandHeight = rough + (rough & 1)
+        let workers = Self.workers(threads)
+        let bandHeight = bandHeight(workers: workers)
         let bands = (height + bandHeight - 1) / bandHeight
         // Not zero-filled: the bands write every sample (and on failure `out` is dropped).
         var out = [UInt16](unsafeUninitializedCapacity: width * height * 3) { _, count in count = width * height * 3 }
@@ -172,30 +170,11 @@ public struct DevelopPipeline: Sendable {
             out.withUnsafeMutableBufferPointer { o in
                 // Bands write disjoint rows of `out` and only read the frame.
                 let output = UncheckedSendable(value: o.baseAddress!)
-                let source = UncheckedSendable(value: framePixels)
+                let source = UncheckedSendable(value: CFAFrame(samples: framePixels, width: plane.width, height: plane.height))
                 let runBand: @Sendable (Int) -> Void = { band in
                     let y0 = band * bandHeight
-                    let core = PixelRect(x: 0, y: y0, width: width, height: min(bandHeight, height - y0))
-                    let inputRect = cfaWindow(forOutput: core)
-                    if fusesRCD {
-                        // Rows straight from the frame (reflect-101 past its edges): no window copy.
-                        let frameWidth = plane.width, frameHeight = plane.height, frame = source.value.baseAddress!
-                        developFusedRCD(core: core, into: output.value + y0 * width * 3, rowStride: width * 3) { y, x, count, scratch in
-                            let row = frame + BorderIndex.reflect101(y, count: frameHeight) * frameWidth
-                            if x >= 0 && x + count <= frameWidth { return row + x }
-                            for i in 0..<count { scratch[i] = row[BorderIndex.reflect101(x + i, count: frameWidth)] }
-                            return UnsafePointer(scratch)
-                        }
-                        return
-                    }
-                    let input = Developer.window(inputRect, of: source.value, width: plane.width, height: plane.height)
                     do throws(ImagingError) {
-                        let rgb = try input.pixels.withUnsafeBufferPointer { (buffer) throws(ImagingError) -> RGBImageF in
-                            try linear(input: buffer.baseAddress!, inputRect: inputRect, core: core)
-                        }
-                        rgb.pixels.withUnsafeBufferPointer { src in
-                            encoding.run(src.baseAddress!, count: src.count, into: output.value + y0 * width * 3)
-                        }
+                        try developBand(source.value, rows: y0..<min(y0 + bandHeight, height), into: output.value + y0 * width * 3)
                     } catch {
                         failure.record(error)
                     }
@@ -211,6 +190,34 @@ public struct DevelopPipeline: Sendable {
         return RGBImage16(width: width, height: height, pixels: out)
     }
 
+    /// The worker count `threads` asks for (default: the active cores; at least 1).
+    static func workers(_ threads: Int?) -> Int { max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount) }
+
+    /// Rows per band of ``developFrame(_:threads:)`` for `workers` threads: about 4 bands per
+    /// worker for load balance, at least 16 rows, even.
+    func bandHeight(workers: Int) -> Int {
+        let rough = max(16, (outputSize.height + workers * 4 - 1) / (workers * 4))
+        return rough + (rough & 1)
+    }
+
+    /// Develops output rows `rows` (full width) of the frame into `out` (16-bit RGB, rows packed),
+    /// exactly like a tile: on the fused path straight from the frame's rows (reflect-101 past
+    /// its edges), otherwise from the band's CFA window cut with reflection.
+    func developBand(_ frame: CFAFrame, rows: Range<Int>, into out: UnsafeMutablePointer<UInt16>) throws(ImagingError) {
+        let width = outputSize.width
+        let core = PixelRect(x: 0, y: rows.lowerBound, width: width, height: rows.count)
+        if fusesRCD {
+            developFusedRCD(core: core, into: UnsafeMutableRawPointer(out), rowStride: width * 3, row: frame.row)
+            return
+        }
+        let inputRect = cfaWindow(forOutput: core)
+        let input = Developer.window(inputRect, of: frame.samples, width: frame.width, height: frame.height)
+        let rgb = try input.pixels.withUnsafeBufferPointer { (buffer) throws(ImagingError) -> RGBImageF in
+            try linear(input: buffer.baseAddress!, inputRect: inputRect, core: core)
+        }
+        rgb.pixels.withUnsafeBufferPointer { src in encoding.run(src.baseAddress!, count: src.count, into: out) }
+    }
+
     /// Whether ``developTile(_:inputRect:core:)`` and ``developFrame(_:threads:)`` take the fused
     /// RCD path: the raw stage done as the demosaic loads each row, the matrix and the output
     /// encoding as it finishes each row (no RGB stages in between). The same operations on the
@@ -221,39 +228,54 @@ public struct DevelopPipeline: Sendable {
     /// `row(y, x, count, scratch)` returns `count` CFA samples of frame row `y` from frame column
     /// `x` (within the window `core.expanded(by: halo)`; it may fill and return `scratch`, room
     /// for `count` samples). Writes `core.height` rows of `core.width` RGB 16-bit pixels at `out`,
-    /// `rowStride` apart. Runs in column strips of at most ``fusedStripWidth`` output columns,
-    /// so a strip's ring buffers stay in the core's L2 cache; each output pixel depends only on
-    /// its own neighbourhood, so strips do not change a bit.
-    func developFusedRCD(core: PixelRect, into out: UnsafeMutablePointer<UInt16>, rowStride: Int,
+    /// `rowStride` samples apart. Runs in column strips of at most ``fusedStripWidth`` output
+    /// columns, so a strip's ring buffers stay in the core's L2 cache; each output pixel depends
+    /// only on its own neighbourhood, so strips do not change a bit.
+    func developFusedRCD(core: PixelRect, into out: UnsafeMutableRawPointer, rowStride: Int,
                          row: (Int, Int, Int, UnsafeMutablePointer<UInt16>) -> UnsafePointer<UInt16>) {
-        var x0 = 0
-        while x0 < core.width {
-            let strip = PixelRect(x: core.x + x0, y: core.y, width: min(Self.fusedStripWidth, core.width - x0), height: core.height)
-            developFusedRCDStrip(core: strip, into: out + 3 * x0, rowStride: rowStride, row: row)
-            x0 += strip.width
+        for (x0, strip) in fusedStrips(core: core, stripWidth: Self.fusedStripWidth) {
+            let workspace = UnsafeMutablePointer<Float>.allocate(capacity: strip.workspaceCount)
+            defer { workspace.deallocate() }
+            workspace.initialize(repeating: 0, count: strip.workspaceCount)
+            runFusedStrip(strip, rows: 0..<core.height, workspace: workspace, into: out + 6 * x0, rowStride: rowStride, eightBit: false, row: row)
         }
     }
 
     /// Output columns per strip of the fused RCD path (even).
     static let fusedStripWidth = 1024
 
-    /// One strip of ``developFusedRCD(core:into:rowStride:row:)``: `FusedRCDStrip`
-    /// (TesseraKernels), in the build ``kernel`` names.
-    func developFusedRCDStrip(core: PixelRect, into out: UnsafeMutablePointer<UInt16>, rowStride: Int,
-                              row: (Int, Int, Int, UnsafeMutablePointer<UInt16>) -> UnsafePointer<UInt16>) {
-        let window = core.expanded(by: RCDDemosaic.halo)
+    /// The fused path's column strips of output `core`: each strip's first output column
+    /// (relative to `core.x`) and its kernel parameters (`stripWidth` even).
+    func fusedStrips(core: PixelRect, stripWidth: Int) -> [(Int, FusedRCDStrip)] {
         let m = matrix
-        let strip = FusedRCDStrip(
-            x: window.x, y: window.y, width: window.width, height: window.height,
-            colors: settings.cfa.windowColors(x: window.x, y: window.y),
-            black: SIMD4(raw.black), scale: SIMD4(raw.scale),
-            matrix: (m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8]),
-            gain: encoding.gain)
+        var strips: [(Int, FusedRCDStrip)] = []
+        var x0 = 0
+        while x0 < core.width {
+            let strip = PixelRect(x: core.x + x0, y: core.y, width: min(stripWidth, core.width - x0), height: core.height)
+            let window = strip.expanded(by: RCDDemosaic.halo)
+            strips.append((x0, FusedRCDStrip(
+                x: window.x, y: window.y, width: window.width, height: window.height,
+                colors: settings.cfa.windowColors(x: window.x, y: window.y),
+                black: SIMD4(raw.black), scale: SIMD4(raw.scale),
+                matrix: (m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8]),
+                gain: encoding.gain)))
+            x0 += strip.width
+        }
+        return strips
+    }
+
+    /// Output rows `rows` of one fused strip (`FusedRCDStrip` in TesseraKernels), in the build
+    /// ``kernel`` names; `out` and `rowStride` as the kernel takes them (16-bit samples, or
+    /// bytes with `eightBit`).
+    func runFusedStrip(_ strip: FusedRCDStrip, rows: Range<Int>, workspace: UnsafeMutablePointer<Float>, into out: UnsafeMutableRawPointer,
+                       rowStride: Int, eightBit: Bool, row: (Int, Int, Int, UnsafeMutablePointer<UInt16>) -> UnsafePointer<UInt16>) {
         let kernel = self.kernel.effective
         encoding.withTable { lut in
             switch kernel {
-            case .avx2: AVX2Kernels.fusedRCD(strip, lut: lut, into: out, rowStride: rowStride, row: row)
-            case .baseline: BaselineKernels.fusedRCD(strip, lut: lut, into: out, rowStride: rowStride, row: row)
+            case .avx2:
+                AVX2Kernels.fusedRCD(strip, lut: lut, rows: rows, workspace: workspace, into: out, rowStride: rowStride, eightBit: eightBit, row: row)
+            case .baseline:
+                BaselineKernels.fusedRCD(strip, lut: lut, rows: rows, workspace: workspace, into: out, rowStride: rowStride, eightBit: eightBit, row: row)
             }
         }
     }
@@ -302,6 +324,22 @@ public struct DevelopPipeline: Sendable {
             image = next
         }
         return image
+    }
+}
+
+/// A borrowed whole CFA frame (`width × height` samples, row-major), read by the bands of a
+/// frame develop. Valid only while its owner keeps the samples alive.
+struct CFAFrame {
+    let samples: UnsafeBufferPointer<UInt16>
+    let width: Int, height: Int
+
+    /// `count` samples of frame row `y` from frame column `x`, reflect-101 past the frame's
+    /// edges: a pointer into the frame when the span is inside it, else `scratch` filled.
+    func row(_ y: Int, _ x: Int, _ count: Int, _ scratch: UnsafeMutablePointer<UInt16>) -> UnsafePointer<UInt16> {
+        let row = samples.baseAddress! + BorderIndex.reflect101(y, count: height) * width
+        if x >= 0 && x + count <= width { return row + x }
+        for i in 0..<count { scratch[i] = row[BorderIndex.reflect101(x + i, count: width)] }
+        return UnsafePointer(scratch)
     }
 }
 

@@ -35,7 +35,8 @@ struct OutputEncoding: Sendable {
         EncodeKernel<BaselineTarget>(gain: gain).encode8(x, lut)
     }
 
-    /// Calls `body` with the transfer table (nil for the linear transfer), valid during the call.
+    /// Calls `body` with the transfer's pair table (``EncodeKernel/pairTable(_:)``; nil for the
+    /// linear transfer), valid during the call.
     @inline(__always) func withTable<R>(_ body: (UnsafePointer<Float>?) throws -> R) rethrows -> R {
         switch transfer {
         case .srgb: try OutputEncoding.srgbTable.withUnsafeBufferPointer { try body($0.baseAddress!) }
@@ -44,7 +45,8 @@ struct OutputEncoding: Sendable {
         }
     }
 
-    /// One value: clip, gain, clip, then the table (linear interpolation) or, with no table,
+    /// One value: clip, gain, clip, then the table (linear interpolation; `lut` is the pair
+    /// table) or, with no table,
     /// the linear transfer; rounded to 16 bits. Every encoding path calls this, so the bits
     /// never depend on the path.
     @inline(__always) func encode(_ x: Float, _ lut: UnsafePointer<Float>?) -> UInt16 {
@@ -53,8 +55,9 @@ struct OutputEncoding: Sendable {
         let t = v * Float(OutputEncoding.lutSegments)
         let k = min(Int(t), OutputEncoding.lutSegments - 1)
         let f = t - Float(k)
-        let a = lut[k], b = lut[k + 1]
-        return UInt16(a + f * (b - a) + 0.5)
+        // The pair table holds lut[k] and lut[k + 1] − lut[k] (the same Float subtraction).
+        let a = lut[2 * k], span = lut[2 * k + 1]
+        return UInt16(a + f * span + 0.5)
     }
 
     /// Segments of the sRGB lookup table (linear interpolation; < 0.1 code error at 16 bits).
@@ -65,6 +68,7 @@ struct OutputEncoding: Sendable {
         (0...lutSegments).map { i in Float(transfer.curve.encode(Double(i) / Double(lutSegments)) * 65535) }
     }
 
-    static let srgbTable = table(.srgb)
-    static let adobeRGBTable = table(.adobeRGB)
+    /// The pair tables (``EncodeKernel/pairTable(_:)``) of the sRGB and Adobe RGB transfers.
+    static let srgbTable = EncodeKernel<BaselineTarget>.pairTable(table(.srgb))
+    static let adobeRGBTable = EncodeKernel<BaselineTarget>.pairTable(table(.adobeRGB))
 }
