@@ -10,13 +10,13 @@ import TesseraZMQ
 ///
 /// Results: a DEALER (worker) sends to a bound ROUTER (coordinator). Tasks: a bound ROUTER
 /// (coordinator) sends to a DEALER (worker). Each side runs on its own thread with its own libzmq
-/// context (one I/O thread each, as two processes would have); with `--pin split` the sending
-/// side — its thread and its context's I/O thread — is pinned to one CPU and the receiving side
-/// to another.
+/// context (one I/O thread each, as two processes would have); with `--pin split` (the default)
+/// the sending side — its thread and its context's I/O thread — is pinned to one CPU and the
+/// receiving side to another, as if each had a machine of one CPU; raw and Tessera alike.
 ///
 /// Method: raw and Tessera messages take turns over *one* connection, in rounds of `--megabytes`
 /// each (raw, Tessera, Tessera, raw, …: ABBA, so a drift hits both alike), after two untimed
-/// warm-up rounds. Same connection, same sockets and options (high-water marks sized to keep ≈ 4
+/// warm-up rounds. Same connection, same sockets and options (high-water marks sized to keep ≈ 16
 /// MiB in flight per queue, the real sockets' options), so the only difference is the protocol;
 /// a disturbance from elsewhere on the machine (builds, other benches) lasting longer than a
 /// round hits both members of a pair. The receiver timestamps the end of every round (wall
@@ -51,10 +51,13 @@ struct BenchTransport: ParsableCommand {
     var direction: String = "both"
 
     @Option(help: "Timed raw/Tessera round pairs per size and direction (the median of the pairs' ratios is reported).")
-    var repeats: Int = 24
+    var repeats: Int = 32
 
-    @Option(help: "CPU pinning: split (sender side on one CPU, receiver side on another; needs 2 CPUs) or none.")
-    var pin: String = "none"
+    @Option(help: "CPU pinning: split (sender side on one CPU, receiver side on another, as on two machines; needs 2 CPUs) or none.")
+    var pin: String = "split"
+
+    @Option(help: "MiB each socket queue may hold (its high-water mark in messages: this ÷ payload size, at least 2); raw and Tessera alike.")
+    var queueMegabytes: Int = 16
 
     @Flag(help: "Print the results as JSON.")
     var json = false
@@ -91,6 +94,12 @@ struct BenchTransport: ParsableCommand {
         /// same per message in microseconds (negative when the noise exceeds the cost).
         var protocolCPUSecondsPerGB: Double
         var protocolCPUMicrosPerMessage: Double
+        /// Where it goes (medians of the pairs' differences, CPU s/GB): the sending thread, the
+        /// receiving thread, and the rest of the process (libzmq's I/O threads and the kernel work
+        /// they cause).
+        var protocolSenderCPUSecondsPerGB: Double
+        var protocolReceiverCPUSecondsPerGB: Double
+        var protocolIOCPUSecondsPerGB: Double
     }
 
     /// The whole report.
@@ -99,6 +108,8 @@ struct BenchTransport: ParsableCommand {
         var curve: Bool
         /// How the threads were pinned.
         var pinning: String
+        /// Whether the process's allocator settings for large messages are in effect.
+        var allocatorConfigured: Bool
         var rows: [Row]
         var goal: String
     }
@@ -109,7 +120,9 @@ struct BenchTransport: ParsableCommand {
             throw ValidationError("--direction must be results, tasks or both")
         }
         guard ["split", "none"].contains(pin) else { throw ValidationError("--pin must be split or none") }
-        guard megabytes > 0, repeats > 0 else { throw ValidationError("--megabytes and --repeats must be positive") }
+        guard megabytes > 0, repeats > 0, queueMegabytes > 0 else {
+            throw ValidationError("--megabytes, --repeats and --queue-megabytes must be positive")
+        }
         guard !parsedSizes.isEmpty, parsedSizes.allSatisfy({ $0 > 0 && $0 <= 1 << 30 }) else {
             throw ValidationError("--sizes must be positive byte counts up to 1 GiB, e.g. 65536,1048576")
         }
@@ -118,6 +131,8 @@ struct BenchTransport: ParsableCommand {
     private var parsedSizes: [Int] { sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func run() throws {
+        // What the worker and the coordinator do at start (for raw libzmq and the protocol alike).
+        let allocator = MessageMemory.configure()
         let cpus = CPUAffinity.allowed()
         let pinned: (sender: Int, receiver: Int)? = pin == "split" && cpus.count >= 2 ? (cpus[0], cpus[1]) : nil
         let pinning = pinned.map { "sender side (thread + its I/O thread) on CPU \($0.sender), receiver side on CPU \($0.receiver)" }
@@ -128,25 +143,27 @@ struct BenchTransport: ParsableCommand {
             for size in parsedSizes {
                 let messages = max(4, (megabytes << 20) / size)
                 let rounds = try TransportRun(size: size, messagesPerRound: messages, pairs: repeats, transport: transport, curve: curve,
-                                              direction: way, cpus: pinned).measure()
+                                              direction: way, cpus: pinned, queueBytes: queueMegabytes << 20).measure()
                 rows.append(Self.row(direction: way, size: size, messages: messages, rounds: rounds))
             }
         }
-        let report = Report(transport: transport, curve: curve, pinning: pinning, rows: rows, goal: "ratio (median of pairs) >= 0.90")
+        let report = Report(transport: transport, curve: curve, pinning: pinning, allocatorConfigured: allocator, rows: rows, goal: "ratio (median of pairs) >= 0.90")
         if json {
             try BenchFigures.printJSON(report)
             return
         }
         func f(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", value) }
         print("transport: \(transport)\(curve ? " + CURVE" : ""), results DEALER → ROUTER, tasks ROUTER → DEALER, zero-copy sends; "
-              + "raw and Tessera rounds alternate on one connection (ABBA), \(repeats) pairs per row, medians; \(pinning)")
-        print("| direction | payload | msgs/round | raw GB/s | tessera GB/s | ratio (median) | ratio p25–p75 | ratio min–max | raw CPU s/GB | tessera CPU s/GB | CPU ratio (p25–p75) | protocol CPU s/GB | protocol µs/msg |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+              + "raw and Tessera rounds alternate on one connection (ABBA), \(repeats) pairs per row, medians; \(pinning); "
+              + "allocator \(allocator ? "configured (MessageMemory)" : "NOT configured: glibc defaults")")
+        print("| direction | payload | msgs/round | raw GB/s | tessera GB/s | ratio (median) | ratio p25–p75 | ratio min–max | raw CPU s/GB | tessera CPU s/GB | CPU ratio (p25–p75) | protocol CPU s/GB | protocol µs/msg | of which sender / receiver / I/O s/GB |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows {
             print("| \(r.direction) | \(r.payloadBytes) B | \(r.messages) | \(f(r.baselineGBps)) | \(f(r.tesseraGBps)) | **\(f(r.ratio, 3))** | "
                   + "\(f(r.ratioP25))–\(f(r.ratioP75)) | \(f(r.ratioMin))–\(f(r.ratioMax)) | \(f(r.baselineCPUSecondsPerGB, 3)) | "
                   + "\(f(r.tesseraCPUSecondsPerGB, 3)) | \(f(r.cpuRatio, 3)) (\(f(r.cpuRatioP25))–\(f(r.cpuRatioP75))) | "
-                  + "\(f(r.protocolCPUSecondsPerGB, 3)) | \(f(r.protocolCPUMicrosPerMessage, 1)) |")
+                  + "\(f(r.protocolCPUSecondsPerGB, 3)) | \(f(r.protocolCPUMicrosPerMessage, 1)) | "
+                  + "\(f(r.protocolSenderCPUSecondsPerGB, 3)) / \(f(r.protocolReceiverCPUSecondsPerGB, 3)) / \(f(r.protocolIOCPUSecondsPerGB, 3)) |")
         }
     }
 
@@ -155,6 +172,12 @@ struct BenchTransport: ParsableCommand {
         let ratios = rounds.map { $0.tessera.gigabytesPerSecond / $0.raw.gigabytesPerSecond }
         let cpuRatios = rounds.map { $0.raw.cpuSecondsPerGB / $0.tessera.cpuSecondsPerGB }
         let extra = rounds.map { $0.tessera.cpuSecondsPerGB - $0.raw.cpuSecondsPerGB }
+        let sender = rounds.map { $0.tessera.senderCPUSecondsPerGB - $0.raw.senderCPUSecondsPerGB }
+        let receiver = rounds.map { $0.tessera.receiverCPUSecondsPerGB - $0.raw.receiverCPUSecondsPerGB }
+        let io = rounds.map {
+            ($0.tessera.cpuSecondsPerGB - $0.tessera.senderCPUSecondsPerGB - $0.tessera.receiverCPUSecondsPerGB)
+                - ($0.raw.cpuSecondsPerGB - $0.raw.senderCPUSecondsPerGB - $0.raw.receiverCPUSecondsPerGB)
+        }
         let median = { (values: [Double]) in BenchFigures.quantile(values, 0.5) }
         return Row(
             direction: direction.rawValue, payloadBytes: size, messages: messages, pairs: ratios.count,
@@ -163,7 +186,8 @@ struct BenchTransport: ParsableCommand {
             ratioP75: BenchFigures.quantile(ratios, 0.75), ratioMax: ratios.max() ?? 0,
             baselineCPUSecondsPerGB: median(rounds.map(\.raw.cpuSecondsPerGB)), tesseraCPUSecondsPerGB: median(rounds.map(\.tessera.cpuSecondsPerGB)),
             cpuRatio: median(cpuRatios), cpuRatioP25: BenchFigures.quantile(cpuRatios, 0.25), cpuRatioP75: BenchFigures.quantile(cpuRatios, 0.75),
-            protocolCPUSecondsPerGB: median(extra), protocolCPUMicrosPerMessage: median(extra) * Double(size) / 1e9 * 1e6)
+            protocolCPUSecondsPerGB: median(extra), protocolCPUMicrosPerMessage: median(extra) * Double(size) / 1e9 * 1e6,
+            protocolSenderCPUSecondsPerGB: median(sender), protocolReceiverCPUSecondsPerGB: median(receiver), protocolIOCPUSecondsPerGB: median(io))
     }
 }
 
@@ -182,6 +206,8 @@ struct TransportRun {
     /// CPUs to pin the sending and the receiving side to (each side's thread and, because the
     /// context is made on the pinned thread, its I/O thread); nil: not pinned.
     var cpus: (sender: Int, receiver: Int)? = nil
+    /// Bytes each socket queue may hold (``highWaterMark``).
+    var queueBytes = 16 << 20
 
     /// Which way the payloads go, with the socket types the real protocol uses that way.
     enum Direction: String, CaseIterable, Codable {
@@ -197,6 +223,9 @@ struct TransportRun {
         var gigabytesPerSecond: Double
         /// CPU seconds of the whole process (every thread) per 10⁹ payload bytes, same span.
         var cpuSecondsPerGB: Double
+        /// Of which the sending thread (its own round's span) and the receiving thread.
+        var senderCPUSecondsPerGB: Double
+        var receiverCPUSecondsPerGB: Double
     }
 
     /// A raw round and the Tessera round next to it.
@@ -230,8 +259,8 @@ struct TransportRun {
         return payload
     }
 
-    /// High-water mark of every queue (both modes alike): ≈ 4 MiB in flight, at least 2.
-    var highWaterMark: Int32 { Int32(clamping: max(2, (4 << 20) / size)) }
+    /// High-water mark of every queue (both modes alike): ≈ `queueBytes` in flight, at least 2.
+    var highWaterMark: Int32 { Int32(clamping: max(2, queueBytes / size)) }
 
     /// Moves the bytes; returns the timed pairs' figures.
     func measure() throws -> [Pair] {
@@ -258,13 +287,16 @@ struct TransportRun {
         dealer.start()
         shared.routerDone.wait()
         shared.dealerDone.wait()
-        let ends = try shared.roundEnds()
+        let (ends, senderCPU) = try shared.roundEnds()
         let bytes = Double(messagesPerRound * size) / 1e9
         var raw: [Figures] = [], tessera: [Figures] = []
-        // ends[0]: the first send; ends[r + 1]: round r's last receipt.
+        // ends[0]: the first send; ends[r + 1]: round r's last receipt (senderCPU: round r's last send).
         for round in Self.warmUpRounds..<(ends.count - 1) {
-            let seconds = BenchFigures.seconds(ends[round + 1].0 - ends[round].0), cpu = ends[round + 1].1 - ends[round].1
-            let figures = Figures(gigabytesPerSecond: bytes / seconds, cpuSecondsPerGB: cpu / bytes)
+            let seconds = BenchFigures.seconds(ends[round + 1].instant - ends[round].instant)
+            let cpu = ends[round + 1].process - ends[round].process
+            let figures = Figures(gigabytesPerSecond: bytes / seconds, cpuSecondsPerGB: cpu / bytes,
+                                  senderCPUSecondsPerGB: (senderCPU[round + 1] - senderCPU[round]) / bytes,
+                                  receiverCPUSecondsPerGB: (ends[round + 1].thread - ends[round].thread) / bytes)
             if Self.isTessera(round: round) { tessera.append(figures) } else { raw.append(figures) }
         }
         return zip(raw, tessera).map { Pair(raw: $0, tessera: $1) }
@@ -365,6 +397,7 @@ struct TransportRun {
                 parts.append(ZMQMessage(sharing: payload))
                 guard try socket.send(parts) else { throw Failure(description: "send \(index) failed") }
             }
+            shared.roundSent()
         }
         // Closing the socket now would drop what is still queued (LINGER 0).
         shared.waitForReceiver()
@@ -413,8 +446,11 @@ final class RunState: @unchecked Sendable {
     private let boundSignal = DispatchSemaphore(value: 0), receiverSignal = DispatchSemaphore(value: 0)
     let routerDone = DispatchSemaphore(value: 0), dealerDone = DispatchSemaphore(value: 0)
     private var boundEndpoint: String?
-    /// The sender's start, then every round's end: (instant, process CPU seconds).
-    private var marks: [(ContinuousClock.Instant, Double)] = []
+    /// The sender's start, then every round's end: (instant, process CPU seconds, the marking
+    /// thread's CPU seconds — the receiver's, the first mark's excepted).
+    private var marks: [Mark] = []
+    /// The sending thread's CPU seconds at its start and after each round's last send.
+    private var senderCPU: [Double] = []
     private var complete = false
     private var error: String?
     private var contexts: [ZMQContext] = []
@@ -436,16 +472,40 @@ final class RunState: @unchecked Sendable {
         return lock.withLock { boundEndpoint }
     }
 
-    /// The sender is about to send its first message (the first mark).
+    /// A point in time with the process's and the receiving thread's CPU seconds.
+    struct Mark {
+        var instant: ContinuousClock.Instant
+        var process: Double
+        var thread: Double
+    }
+
+    /// CPU seconds of the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
+    static func threadCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    /// The sender is about to send its first message (the first mark; its receiver-thread CPU
+    /// is not known and reads 0: only the warm-up round spans it).
     func started() {
-        let cpu = BenchBurst.cpuSeconds(Int32(RUSAGE_SELF.rawValue))
-        lock.withLock { marks.insert((.now, cpu), at: 0) }
+        let cpu = BenchBurst.cpuSeconds(Int32(RUSAGE_SELF.rawValue)), thread = Self.threadCPUSeconds()
+        lock.withLock {
+            marks.insert(Mark(instant: .now, process: cpu, thread: 0), at: 0)
+            senderCPU.insert(thread, at: 0)
+        }
+    }
+
+    /// The sender has sent a round.
+    func roundSent() {
+        let thread = Self.threadCPUSeconds()
+        lock.withLock { senderCPU.append(thread) }
     }
 
     /// The receiver has a round's last message.
     func roundEnded() {
-        let now = ContinuousClock.now, cpu = BenchBurst.cpuSeconds(Int32(RUSAGE_SELF.rawValue))
-        lock.withLock { marks.append((now, cpu)) }
+        let now = ContinuousClock.now, cpu = BenchBurst.cpuSeconds(Int32(RUSAGE_SELF.rawValue)), thread = Self.threadCPUSeconds()
+        lock.withLock { marks.append(Mark(instant: now, process: cpu, thread: thread)) }
     }
 
     /// The receiver has every round.
@@ -467,13 +527,13 @@ final class RunState: @unchecked Sendable {
         for context in toStop { context.shutdown() }
     }
 
-    /// The sender's start and every round's end, in order: (instant, process CPU seconds);
-    /// throws the first failure instead.
-    func roundEnds() throws -> [(ContinuousClock.Instant, Double)] {
+    /// The sender's start and every round's end, in order, and the sending thread's CPU seconds
+    /// at its start and each round's last send; throws the first failure instead.
+    func roundEnds() throws -> (marks: [Mark], senderCPU: [Double]) {
         try lock.withLock {
             if let error { throw TransportRun.Failure(description: error) }
-            guard complete else { throw TransportRun.Failure(description: "the run did not complete") }
-            return marks
+            guard complete, senderCPU.count == marks.count else { throw TransportRun.Failure(description: "the run did not complete") }
+            return (marks, senderCPU)
         }
     }
 }

@@ -80,7 +80,9 @@ public final class WorkerRuntime: Sendable {
         case drain
     }
 
+    /// Also sets the process's allocator for large messages (``MessageMemory/configure()``).
     public init(config: WorkerConfig, logger: Logger = Logger(label: "tessera.worker")) throws(WorkerError) {
+        MessageMemory.configure()
         do { mailbox = try Mailbox() } catch { throw .transport("\(error)") }
         self.config = config
         self.logger = logger
