@@ -238,6 +238,13 @@ struct MessagingTests {
         #expect(released.value == 8)
     }
 
+    @Test("the allocator settings for large messages apply on glibc, once")
+    func messageMemory() {
+        #expect(MessageMemory.configure())
+        #expect(MessageMemory.configure())  // idempotent
+        #expect(MessageMemory.mmapThreshold == 32 << 20 && MessageMemory.trimThreshold == 64 << 20)
+    }
+
     @Test("messages: copies, in-place initialisation, empty frames")
     func messageConstruction() throws {
         #expect(ZMQMessage().count == 0)
