@@ -16,8 +16,9 @@ import Glibc
 /// start: freed buffers are reused without faults, and an arena keeps at most 64 MiB of free
 /// memory at its top.
 public enum MessageMemory {
-    /// The settings ``configure()`` applies.
+    /// ``configure()``'s `M_MMAP_THRESHOLD` in bytes: smaller allocations come from the heap.
     public static let mmapThreshold = 32 << 20
+    /// ``configure()``'s `M_TRIM_THRESHOLD` in bytes: free memory an arena keeps at its top.
     public static let trimThreshold = 64 << 20
 
     private static let applied: Bool = {
