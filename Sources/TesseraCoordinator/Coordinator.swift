@@ -27,7 +27,9 @@ public final class Coordinator: Sendable {
     public let publicKey: String?
     private let metricsServer: MetricsServer?
 
+    /// Also sets the process's allocator for large messages (``MessageMemory/configure()``).
     public init(config: CoordinatorConfig, logger: Logger = Logger(label: "tessera.coordinator")) throws(CoordinatorError) {
+        MessageMemory.configure()
         self.config = config
         self.logger = logger
         do {

@@ -359,7 +359,11 @@ final class TaskDispatcher: Sendable {
 
     private func reply(_ message: WireMessage, to routingID: [UInt8], payloads: [[UInt8]] = [], socket: ZMQSocket) -> Bool {
         do {
-            return try socket.send([routingID, WireCodec.encode(message)] + payloads, dontWait: true)
+            guard !payloads.isEmpty else { return try socket.send([routingID, WireCodec.encode(message)], dontWait: true) }
+            // Payloads (checksummed on the work queue) are handed to libzmq as they are: zero-copy,
+            // the socket thread copies none of their bytes.
+            return try socket.send([ZMQMessage(routingID), ZMQMessage(WireCodec.encode(message))] + payloads.map { ZMQMessage(sharing: $0) },
+                                   dontWait: true)
         } catch {
             logger.debug("cannot send \(message.name) to peer: \(error)")
             return false

@@ -80,7 +80,9 @@ public final class WorkerRuntime: Sendable {
         case drain
     }
 
+    /// Also sets the process's allocator for large messages (``MessageMemory/configure()``).
     public init(config: WorkerConfig, logger: Logger = Logger(label: "tessera.worker")) throws(WorkerError) {
+        MessageMemory.configure()
         do { mailbox = try Mailbox() } catch { throw .transport("\(error)") }
         self.config = config
         self.logger = logger
@@ -128,7 +130,9 @@ public final class WorkerRuntime: Sendable {
         /// Tasks executing now (at most `slots`).
         var executing = 0
         /// Tasks accepted but waiting for a free slot, oldest first.
-        var queued: [(TaskAssignment, [[UInt8]])] = []
+        /// Each with its inputs as copied (and verified) out of the TASK's frames on receipt, or
+        /// why they failed verification.
+        var queued: [(TaskAssignment, Result<[[UInt8]], WireError>)] = []
         var cancelled: Set<TaskID> = []
         /// Tasks still to hang (test hook).
         var hangsLeft = 0
@@ -277,10 +281,11 @@ public final class WorkerRuntime: Sendable {
             capabilities: ["decode-libraw", "develop-mhc"] + [cache.capability].compactMap { $0 })
     }
 
-    private func receive(on socket: ZMQSocket) throws(WorkerError) -> [[UInt8]]? {
+    /// The next message as libzmq's frames: nothing is copied here (the header is decoded in
+    /// place, a TASK's payloads are copied out while they are verified; see `handle`).
+    private func receive(on socket: ZMQSocket) throws(WorkerError) -> [ZMQMessage]? {
         do {
-            guard let parts = try socket.receiveMultipart(dontWait: true) else { return nil }
-            return parts.map(\.bytes)
+            return try socket.receiveMultipart(dontWait: true)
         } catch { throw .transport("\(error)") }
     }
 
@@ -308,10 +313,10 @@ public final class WorkerRuntime: Sendable {
     }
 
     /// Handles one message from the coordinator; returns an outcome when the session must end.
-    private func handle(_ parts: [[UInt8]], on socket: ZMQSocket, session: inout Session) throws(WorkerError) -> SessionOutcome? {
+    private func handle(_ parts: [ZMQMessage], on socket: ZMQSocket, session: inout Session) throws(WorkerError) -> SessionOutcome? {
         guard let header = parts.first else { return nil }
         let message: WireMessage
-        do { message = try WireCodec.decode(header) } catch {
+        do { message = try header.withUnsafeBytes { bytes throws(WireError) in try WireCodec.decode(bytes) } } catch {
             logger.error("dropping malformed message from coordinator: \(error)")
             return nil
         }
@@ -346,7 +351,7 @@ public final class WorkerRuntime: Sendable {
             try giveBack(task, on: socket, session: &session)
         case .task(let task):
             session.accepted.insert(Lease(task))
-            session.queued.append((task, Array(parts.dropFirst())))
+            session.queued.append((task, Self.inputs(of: task, frames: parts.dropFirst())))
             startQueued(session: &session)
         case .cancel(let cancel):
             for id in cancel.taskIDs {
@@ -385,12 +390,32 @@ public final class WorkerRuntime: Sendable {
         }
     }
 
-    private func start(_ task: TaskAssignment, payloads: [[UInt8]]) {
+    /// A TASK's payloads copied out of libzmq's frames, each verified against its descriptor as
+    /// it is copied (one pass over its bytes; ``WireCodec/copyVerifying(_:index:against:)``).
+    private static func inputs(of task: TaskAssignment, frames: ArraySlice<ZMQMessage>) -> Result<[[UInt8]], WireError> {
+        guard frames.count == task.payloads.count else {
+            return .failure(.payloadCountMismatch(expected: task.payloads.count, actual: frames.count))
+        }
+        var payloads: [[UInt8]] = []
+        payloads.reserveCapacity(frames.count)
+        for (index, frame) in frames.enumerated() {
+            do {
+                payloads.append(try frame.withUnsafeBytes { bytes throws(WireError) in
+                    try WireCodec.copyVerifying(bytes, index: index, against: task.payloads[index])
+                })
+            } catch { return .failure(error) }
+        }
+        return .success(payloads)
+    }
+
+    private func start(_ task: TaskAssignment, payloads verified: Result<[[UInt8]], WireError>) {
         let mailbox = self.mailbox
         let taskID = task.taskID, attempt = task.attempt
-        do {
-            try WireCodec.verifyPayloads(payloads, against: task.payloads)
-        } catch {
+        let payloads: [[UInt8]]
+        switch verified {
+        case .success(let inputs):
+            payloads = inputs
+        case .failure(let error):
             mailbox.post(.finished(taskID: taskID, attempt: attempt, micros: 0, outcome: .failure(
                 TaskExecutor.Failure(code: .payloadCorrupt, retryable: true, reason: "\(error)"))))
             return
@@ -432,16 +457,10 @@ public final class WorkerRuntime: Sendable {
         if session.cancelled.remove(taskID) == nil {
             switch outcome {
             case .success(let output):
-                // Each payload is checksummed as it is copied into its message (one pass over it).
-                var descriptors: [PayloadDescriptor] = []
-                let frames = output.payloads.map { payload in
-                    payload.withUnsafeBytes { source in
-                        ZMQMessage(count: source.count) { destination in
-                            descriptors.append(destination.baseAddress.map { PayloadDescriptor(copying: source, to: $0) }
-                                ?? PayloadDescriptor(describing: source))
-                        }
-                    }
-                }
+                // Each payload is checksummed in place and handed to libzmq as it is (zero-copy:
+                // the message keeps the array alive until the bytes are on the wire).
+                let descriptors = output.payloads.map { PayloadDescriptor(describing: $0) }
+                let frames = output.payloads.map { ZMQMessage(sharing: $0) }
                 let result = TaskResult(taskID: taskID, attempt: attempt, computeMicros: micros, metadata: output.metadata,
                                         payloads: descriptors)
                 if let plane = output.cacheable, descriptors.indices.contains(plane.payload) {

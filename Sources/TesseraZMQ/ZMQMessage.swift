@@ -87,6 +87,29 @@ public final class ZMQMessage: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
+    /// Zero-copy: creates a message whose content is the storage of `bytes`, without copying it.
+    ///
+    /// The message keeps the array alive until libzmq is done with its bytes (written to the
+    /// network, released by an `inproc` receiver, or this message destroyed unsent); then it
+    /// drops its reference and calls `released`, once, on an arbitrary thread (often a libzmq I/O
+    /// thread: keep it short). Arrays are values: nobody can write to the storage a message
+    /// shares — a later mutation of the caller's copy copies first — so one array may be sent in
+    /// any number of messages. An empty array gives an empty frame (`released` is still called,
+    /// when the message is destroyed).
+    ///
+    /// The pointer libzmq holds is the array's contiguous storage, which does not move while
+    /// the array is referenced and not mutated. This is how the worker hands its result payloads
+    /// and the coordinator its task payloads to the socket: the payload was checksummed in
+    /// place (``TesseraWire/PayloadDescriptor``), and the socket thread copies nothing.
+    public convenience init(sharing bytes: [UInt8], released: (@Sendable () -> Void)? = nil) {
+        let base = bytes.withUnsafeBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress) }
+        let buffer = UnsafeMutableRawBufferPointer(start: bytes.isEmpty ? nil : base, count: bytes.count)
+        self.init(takingOwnershipOf: buffer) { _ in
+            withExtendedLifetime(bytes) {}
+            released?()
+        }
+    }
+
     deinit {
         LibZMQ.messageClose(storage)
         storage.deallocate()

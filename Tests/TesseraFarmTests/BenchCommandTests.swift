@@ -7,7 +7,7 @@ import Testing
     @Test("bench transport moves checksummed RESULT and TASK payloads and raw frames, plain and CURVE, both directions, and reports both")
     func transportReports() throws {
         for extra in [[String](), ["--curve", "--transport", "ipc"]] {
-            let run = try TesseraProcess.run(["bench", "transport", "--sizes", "4096,65536", "--megabytes", "1", "--repeats", "1", "--json"] + extra)
+            let run = try TesseraProcess.run(["bench", "transport", "--sizes", "4096,65536", "--megabytes", "1", "--repeats", "3", "--json"] + extra)
             #expect(run.status == 0, "\(run.stderr)")
             let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
             let rows = try #require(report?["rows"] as? [[String: Any]])
@@ -17,13 +17,24 @@ import Testing
                 let baseline = try #require(row["baselineGBps"] as? Double), tessera = try #require(row["tesseraGBps"] as? Double)
                 #expect(baseline > 0 && tessera > 0 && ((row["ratio"] as? Double) ?? 0) > 0)
                 #expect(((row["baselineCPUSecondsPerGB"] as? Double) ?? 0) > 0 && ((row["tesseraCPUSecondsPerGB"] as? Double) ?? 0) > 0)
+                // Medians of 3 raw/Tessera round pairs, with their spread.
+                #expect(row["pairs"] as? Int == 3)
+                let spread = ["ratioMin", "ratioP25", "ratio", "ratioP75", "ratioMax"].compactMap { row[$0] as? Double }
+                #expect(spread.count == 5 && spread == spread.sorted(), "\(spread)")
+                for key in ["protocolCPUSecondsPerGB", "protocolSenderCPUSecondsPerGB", "protocolReceiverCPUSecondsPerGB", "protocolIOCPUSecondsPerGB"] {
+                    #expect(row[key] as? Double != nil, "\(key)")
+                }
             }
             #expect(report?["curve"] as? Bool == extra.contains("--curve"))
+            #expect((report?["pinning"] as? String)?.isEmpty == false)
+            #expect(report?["allocatorConfigured"] as? Bool == true)
         }
         let bad = try TesseraProcess.run(["bench", "transport", "--transport", "udp"])
         #expect(bad.status != 0 && bad.stderr.contains("--transport"))
         let badWay = try TesseraProcess.run(["bench", "transport", "--direction", "sideways"])
         #expect(badWay.status != 0 && badWay.stderr.contains("--direction"))
+        let badPin = try TesseraProcess.run(["bench", "transport", "--pin", "everywhere"])
+        #expect(badPin.status != 0 && badPin.stderr.contains("--pin"))
     }
 
     @Test("bench rogue runs a small job clean and under attack on an embedded farm: the rogues send, the compromised key is cut off and counted, every job succeeds")

@@ -172,6 +172,79 @@ struct MessagingTests {
         #expect(released.value == messageCount + 1)
     }
 
+    @Test("zero-copy sends of an array (sharing): bytes arrive intact, the array is released exactly once per message, sent or not")
+    func sharingArrays() throws {
+        let context = try ZMQContext()
+        let router = try context.makeSocket(.router)
+        try router.set(.receiveTimeout, 20_000)  // A deadline, not a synchronisation.
+        try router.bind("tcp://127.0.0.1:*")
+        let dealer = try context.makeSocket(.dealer)
+        try dealer.connect(try router.lastEndpoint)
+
+        let size = 6 << 20
+        let buffer = makePatternBuffer(byteCount: size, seed: 11)
+        let payload = [UInt8](buffer)
+        buffer.deallocate()
+        let released = Shared(0)
+        let shared = ZMQMessage(sharing: payload) { released.update { $0 += 1 } }
+        #expect(shared.count == size)
+        #expect(shared.withUnsafeBytes { $0.baseAddress } == payload.withUnsafeBytes { $0.baseAddress })  // not a copy
+        #expect(released.value == 0)  // the message holds the array until libzmq is done
+        #expect(try dealer.send([ZMQMessage([7]), shared]))
+        let received = try #require(try router.receiveMultipart())
+        try #require(received.count == 3)
+        #expect(received[1].bytes == [7])
+        #expect(hasPattern(received[2], byteCount: size, seed: 11))
+        // Released once the bytes are written, on libzmq's I/O thread: poll with a deadline.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while released.value == 0 && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.001) }
+        #expect(released.value == 1)
+
+        // Destroyed unsent: released once, too. An empty array gives an empty frame.
+        do { _ = ZMQMessage(sharing: payload) { released.update { $0 += 1 } } }
+        #expect(released.value == 2)
+        let empty = ZMQMessage(sharing: []) { released.update { $0 += 1 } }
+        #expect(empty.count == 0)
+        #expect(try dealer.send([empty]))
+        let emptyReceived = try #require(try router.receiveMultipart())
+        #expect(emptyReceived.count == 2 && emptyReceived[1].count == 0)
+        while released.value < 3 && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.001) }
+        #expect(released.value == 3)
+    }
+
+    @Test("one array shared by many inproc messages: the receiver sees the bytes as sent even if the sender's copy changes")
+    func sharingIsImmutable() throws {
+        let context = try ZMQContext()
+        let pull = try context.makeSocket(.pull)
+        try pull.set(.receiveTimeout, 20_000)
+        let name = "inproc://" + uniqueName("sharing")
+        try pull.bind(name)
+        let push = try context.makeSocket(.push)
+        try push.connect(name)
+        let released = Shared(0)
+        var payload = [UInt8](repeating: 1, count: 1 << 20)
+        for _ in 0..<8 { #expect(try push.send([ZMQMessage(sharing: payload) { released.update { $0 += 1 } }])) }
+        payload[0] = 99  // copy-on-write: the 8 queued messages keep the original storage
+        var messages: [ZMQMessage] = []
+        for _ in 0..<8 {
+            let received = try #require(try pull.receiveMultipart())
+            #expect(received.count == 1 && received[0].count == 1 << 20)
+            #expect(received[0].withUnsafeBytes { $0.allSatisfy { $0 == 1 } })
+            messages += received
+        }
+        // Over inproc the receiver holds the very storage; releasing its messages releases it.
+        #expect(released.value == 0)
+        messages.removeAll()
+        #expect(released.value == 8)
+    }
+
+    @Test("the allocator settings for large messages apply on glibc, once")
+    func messageMemory() {
+        #expect(MessageMemory.configure())
+        #expect(MessageMemory.configure())  // idempotent
+        #expect(MessageMemory.mmapThreshold == 32 << 20 && MessageMemory.trimThreshold == 64 << 20)
+    }
+
     @Test("messages: copies, in-place initialisation, empty frames")
     func messageConstruction() throws {
         #expect(ZMQMessage().count == 0)
