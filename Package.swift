@@ -18,6 +18,18 @@ let avx2KernelSettings: [SwiftSetting] = [
 let avx2KernelSettings: [SwiftSetting] = []
 #endif
 
+/// The AVX-512 build of the kernels (docs/develop.md, "Kernel dispatch"): `TesseraKernelsAVX512`
+/// is compiled for x86-64-v4 (`skylake-avx512`: AVX-512 F, CD, BW, DQ, VL — LLVM's CPU list has
+/// no `x86-64-v4` either) and chosen at run time by CPUID; release builds only, as above.
+#if arch(x86_64)
+let avx512KernelSettings: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "skylake-avx512"], .when(configuration: .release)),
+    .define("TESSERA_AVX512_KERNELS", .when(configuration: .release)),
+]
+#else
+let avx512KernelSettings: [SwiftSetting] = []
+#endif
+
 /// Warnings are errors in CI (`make test` passes `-Xswiftc -warnings-as-errors`); keep targets clean.
 let package = Package(
     name: "Tessera",
@@ -44,7 +56,7 @@ let package = Package(
 
         // Ids, geometry, tiling, task states, checksums, deterministic RNG — no I/O.
         // (XXH3's long-input loop is a kernel of both builds below, chosen at run time.)
-        .target(name: "TesseraCore", dependencies: ["TesseraKernels", "TesseraKernelsAVX2"]),
+        .target(name: "TesseraCore", dependencies: ["TesseraKernels", "TesseraKernelsAVX2", "TesseraKernelsAVX512"]),
         // Wire protocol v1: messages, encoder/decoder, limits — no libzmq.
         .target(name: "TesseraWire", dependencies: ["TesseraCore"]),
         // The only importer of CZeroMQ.
@@ -57,9 +69,11 @@ let package = Package(
         .target(name: "TesseraKernels", dependencies: ["CTesseraCPU"]),
         // The same kernels compiled for x86-64-v3 (AVX2), chosen at run time by TesseraImaging.
         .target(name: "TesseraKernelsAVX2", dependencies: ["TesseraKernels"], swiftSettings: avx2KernelSettings),
+        // The same kernels compiled for x86-64-v4 (AVX-512), chosen at run time like the AVX2 build.
+        .target(name: "TesseraKernelsAVX512", dependencies: ["TesseraKernels"], swiftSettings: avx512KernelSettings),
         // Images, codecs, RAW decode, develop stages, synthetic shoots — no networking.
         .target(name: "TesseraImaging", dependencies: [
-            "TesseraCore", "TesseraKernels", "TesseraKernelsAVX2", "CLibRaw", "CTurboJPEG", "CTIFF", "CPNG", "CLCMS2",
+            "TesseraCore", "TesseraKernels", "TesseraKernelsAVX2", "TesseraKernelsAVX512", "CLibRaw", "CTurboJPEG", "CTIFF", "CPNG", "CLCMS2",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Planning, scheduling, dispatch, reassembly, control API.

@@ -131,12 +131,13 @@ struct BenchDemosaic: ParsableCommand {
             let window = pipeline.cfaWindow(forOutput: core)
             let input = Developer.window(window, of: decoded.plane)
             let image = try pipeline.developLinear(input, inputRect: window, core: core)
-            // Time the demosaic alone on the same normalised mosaic, single thread; RCD also with
-            // the baseline kernel build when another one is active (same bits, same PSNR).
+            // Time the demosaic alone on the same normalised mosaic, single thread; RCD with
+            // every kernel build this CPU runs, active last (same bits, same PSNR).
             let mosaic = Self.normalisedMosaic(input, rect: window, settings: settings)
             let q = measure(image)
             let active = DevelopKernel.active
-            for kernel in method == .rcd && active != .baseline ? [DevelopKernel.baseline, active] : [active] {
+            let kernels = method == .rcd ? DevelopKernel.allCases.filter { $0.isSupported && $0 != active } + [active] : [active]
+            for kernel in kernels {
                 var best = Double.infinity
                 var sink: Float = 0
                 for _ in 0..<max(1, repeats) {

@@ -60,7 +60,7 @@ struct BenchDevelop: ParsableCommand {
         var cpuSpeedupOverDcraw: [String: Double]?
         /// Whether both commands were pinned to CPU 0 with `taskset`.
         var pinnedToOneCore: Bool
-        /// The develop kernel build that ran (`baseline`, `avx2`; `DevelopKernel.active`, after `TESSERA_SIMD`).
+        /// The develop kernel build that ran (`baseline`, `avx2`, `avx512`; `DevelopKernel.active`, after `TESSERA_SIMD`).
         var kernel: String?
         /// Baseline-kernel CPU seconds over active-kernel CPU seconds for the whole-frame neutral
         /// develop (in process) and for `tessera develop` to JPEG end to end (nil when only the baseline runs).
@@ -238,7 +238,7 @@ struct BenchDevelop: ParsableCommand {
             return
         }
         print("Develop speed, \(width)x\(height) synthetic DNG (seed \(seed)), one thread\(taskset != nil ? "; commands pinned with taskset -c 0" : ""), best of \(runs)")
-        print("kernel: \(active) (\(DevelopKernel.environmentVariable)=\(ProcessInfo.processInfo.environment[DevelopKernel.environmentVariable] ?? "unset"); AVX2 \(DevelopKernel.avx2.isSupported ? "supported" : "not supported") here)")
+        print("kernel: \(active) (\(DevelopKernel.environmentVariable)=\(ProcessInfo.processInfo.environment[DevelopKernel.environmentVariable] ?? "unset"); builds supported here: \(DevelopKernel.allCases.filter(\.isSupported).map(\.rawValue).joined(separator: ", ")))")
         print("| stage | wall s | MP/s (wall) | CPU s | MP/s per core (CPU) | user s | sys s | peak RSS MB |")
         print("|---|---|---|---|---|---|---|---|")
         func figure(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "–" }

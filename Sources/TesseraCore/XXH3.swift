@@ -5,6 +5,7 @@ import Darwin
 #endif
 import TesseraKernels
 import TesseraKernelsAVX2
+import TesseraKernelsAVX512
 
 /// XXH3-64 (Yann Collet's xxHash, `XXH3_64bits`: seed 0, the default 192-byte secret): the
 /// checksum carried with every bulk payload on the wire (protocol version 3, protos/PROTOCOL.md
@@ -47,12 +48,12 @@ public enum XXH3 {
     ]
 
     /// Which build of the long-input loop (inputs over 240 bytes) runs: the shared
-    /// ``KernelBuild`` choice (both builds are `XXH3Stripes` in TesseraKernels, same bits).
+    /// ``KernelBuild`` choice (every build is `XXH3Stripes` in TesseraKernels, same bits).
     public typealias Kernel = KernelBuild
 
     /// The build ``hash(_:)`` and ``hashCopying(_:to:)`` use: the fastest this CPU supports,
-    /// unless the environment variable `TESSERA_SIMD` is `baseline` (as for the develop
-    /// kernels). Read once, at first use.
+    /// unless the environment variable `TESSERA_SIMD` names another (`baseline`, `avx2`,
+    /// `avx512`; ``KernelBuild/select(environment:)``). Read once, at first use.
     public static let activeKernel: Kernel = KernelBuild.active
 
     /// The XXH3-64 digest of `bytes` (seed 0, default secret).
@@ -60,8 +61,8 @@ public enum XXH3 {
         hash(bytes, kernel: activeKernel)
     }
 
-    /// The XXH3-64 digest of `bytes`, its long-input loop run by `kernel` (or the baseline if
-    /// `kernel` is not supported here): tests and benchmarks compare the builds with it.
+    /// The XXH3-64 digest of `bytes`, its long-input loop run by `kernel` (or by its
+    /// ``KernelBuild/effective`` build if `kernel` is not supported here): tests and benchmarks compare the builds with it.
     public static func hash(_ bytes: UnsafeRawBufferPointer, kernel: Kernel) -> UInt64 {
         secret.withUnsafeBytes { digest(bytes, secret: $0.baseAddress!, copyingTo: nil, kernel: kernel) }
     }
@@ -75,8 +76,8 @@ public enum XXH3 {
         hashCopying(source, to: destination, kernel: activeKernel)
     }
 
-    /// ``hashCopying(_:to:)`` with the long-input loop run by `kernel` (or the baseline if
-    /// `kernel` is not supported here).
+    /// ``hashCopying(_:to:)`` with the long-input loop run by `kernel` (or by its
+    /// ``KernelBuild/effective`` build if `kernel` is not supported here).
     public static func hashCopying(_ source: UnsafeRawBufferPointer, to destination: UnsafeMutableRawPointer, kernel: Kernel) -> UInt64 {
         secret.withUnsafeBytes { digest(source, secret: $0.baseAddress!, copyingTo: destination, kernel: kernel) }
     }
@@ -169,10 +170,12 @@ public enum XXH3 {
     private static func long(_ p: UnsafeRawPointer, count: Int, secret: UnsafeRawPointer, copyingTo destination: UnsafeMutableRawPointer?,
                              kernel: Kernel) -> UInt64 {
         let acc: SIMD8<UInt64>
-        switch kernel {
-        case .avx2 where AVX2Kernels.isAvailable:
+        switch kernel.effective {
+        case .avx512:
+            acc = AVX512Kernels.xxh3Accumulate(p, count: count, secret: secret, copyingTo: destination)
+        case .avx2:
             acc = AVX2Kernels.xxh3Accumulate(p, count: count, secret: secret, copyingTo: destination)
-        default:
+        case .baseline:
             acc = XXH3Stripes<BaselineTarget>.accumulate(p, count: count, secret: secret, copyingTo: destination)
         }
         var h = UInt64(count) &* XXH64.p1

@@ -25,7 +25,7 @@ import TesseraCore
             for (length, expected) in xxh3KnownAnswers {
                 let digest = XXH3.hash(UnsafeRawBufferPointer(rebasing: all[..<length]))
                 #expect(digest == expected, "length \(length): 0x\(String(digest, radix: 16)), reference 0x\(String(expected, radix: 16))")
-                // Both builds of the long-input loop, whichever is active (an unsupported one runs the baseline).
+                // Every build of the long-input loop, whichever is active (an unsupported one runs the best lower build).
                 for kernel in XXH3.Kernel.allCases {
                     let other = XXH3.hash(UnsafeRawBufferPointer(rebasing: all[..<length]), kernel: kernel)
                     #expect(other == expected, "length \(length), \(kernel) build: 0x\(String(other, radix: 16)), reference 0x\(String(expected, radix: 16))")
@@ -75,8 +75,36 @@ import TesseraCore
     @Test("the AVX2 build of the long loop hashes and copies exactly as the baseline build, at every length and alignment",
           .enabled(if: XXH3.Kernel.avx2.isSupported, "no AVX2 build here (debug build, or the CPU lacks x86-64-v3)"))
     func avx2MatchesBaseline() {
+        Self.expectSameBitsAsBaseline(.avx2)
+    }
+
+    @Test("the AVX-512 build of the long loop hashes and copies exactly as the baseline build, at every length and alignment",
+          .enabled(if: XXH3.Kernel.avx512.isSupported, "no AVX-512 build here (debug build, or the CPU or OS lacks x86-64-v4)"))
+    func avx512MatchesBaseline() {
+        Self.expectSameBitsAsBaseline(.avx512)
+    }
+
+    @Test("TESSERA_SIMD: a named build, or the best lower one the CPU has; anything else the fastest")
+    func selection() {
         #expect(XXH3.activeKernel == XXH3.Kernel.select(environment: getenv("TESSERA_SIMD").map { String(cString: $0) }))
-        #expect(XXH3.Kernel.select(environment: "baseline") == .baseline && XXH3.Kernel.select(environment: nil) == .avx2)
+        let supported = XXH3.Kernel.allCases.filter(\.isSupported)
+        #expect(supported.first == .baseline && XXH3.Kernel.fastest == supported.last)
+        #expect(XXH3.Kernel.select(environment: nil) == XXH3.Kernel.fastest && XXH3.Kernel.select(environment: "auto") == XXH3.Kernel.fastest)
+        #expect(XXH3.Kernel.select(environment: "baseline") == .baseline && XXH3.Kernel.select(environment: "Baseline") == .baseline)
+        #expect(XXH3.Kernel.select(environment: "avx2") == (XXH3.Kernel.avx2.isSupported ? .avx2 : .baseline))
+        #expect(XXH3.Kernel.select(environment: "AVX512") == (XXH3.Kernel.avx512.isSupported ? .avx512 : XXH3.Kernel.avx2.effective))
+        // An AVX-512 CPU runs AVX2 code too (CTesseraCPU checks the Haswell set first).
+        #expect(!XXH3.Kernel.avx512.isSupported || XXH3.Kernel.avx2.isSupported)
+        for kernel in XXH3.Kernel.allCases {
+            #expect(kernel.effective.isSupported && (kernel.isSupported == (kernel.effective == kernel)), "\(kernel)")
+        }
+    }
+
+    /// `kernel`'s long loop against the baseline's, hash and fused copy, at every length
+    /// 241–1100 (every stripe count and tail of the first block) and across block boundaries,
+    /// each at a different alignment.
+    static func expectSameBitsAsBaseline(_ kernel: XXH3.Kernel) {
+        #expect(kernel.isSupported && kernel.effective == kernel)
         var rng = SplitMix64(seed: 29)
         let source = (0..<(9_000 + 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         var lengths = Array(241...1100)
@@ -86,11 +114,11 @@ import TesseraCore
             source.withUnsafeBytes { all in
                 let bytes = UnsafeRawBufferPointer(rebasing: all[shift..<(shift + length)])
                 let baseline = XXH3.hash(bytes, kernel: .baseline)
-                #expect(XXH3.hash(bytes, kernel: .avx2) == baseline, "length \(length)")
+                #expect(XXH3.hash(bytes, kernel: kernel) == baseline, "\(kernel), length \(length)")
                 var copied = [UInt8](repeating: 0xEE, count: length + 2)
-                let digest = copied.withUnsafeMutableBytes { XXH3.hashCopying(bytes, to: $0.baseAddress! + 1, kernel: .avx2) }
-                #expect(digest == baseline, "copying, length \(length)")
-                #expect(copied[1...length].elementsEqual(bytes) && copied[0] == 0xEE && copied[length + 1] == 0xEE, "copy of length \(length)")
+                let digest = copied.withUnsafeMutableBytes { XXH3.hashCopying(bytes, to: $0.baseAddress! + 1, kernel: kernel) }
+                #expect(digest == baseline, "\(kernel) copying, length \(length)")
+                #expect(copied[1...length].elementsEqual(bytes) && copied[0] == 0xEE && copied[length + 1] == 0xEE, "\(kernel) copy of length \(length)")
             }
         }
     }

@@ -1,6 +1,7 @@
 import TesseraCore
 import TesseraKernels
 import TesseraKernelsAVX2
+import TesseraKernelsAVX512
 
 /// The quality demosaic: ratio-corrected, edge-directed interpolation after L. Sanz Rodríguez,
 /// "RCD: Ratio Corrected Demosaicing" (2017), written from the algorithm's description, then
@@ -43,6 +44,9 @@ public enum RCDDemosaic {
         let origin = mosaic.samples + (win.y - mosaic.rect.y) * stride + (win.x - mosaic.rect.x)
         let colors = mosaic.cfa.windowColors(x: win.x, y: win.y)
         switch kernel.effective {
+        case .avx512:
+            AVX512Kernels.rcd(origin: origin, stride: stride, width: win.width, height: win.height, colors: colors,
+                              outputWidth: output.width, into: out)
         case .avx2:
             AVX2Kernels.rcd(origin: origin, stride: stride, width: win.width, height: win.height, colors: colors,
                             outputWidth: output.width, into: out)

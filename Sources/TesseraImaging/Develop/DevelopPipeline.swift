@@ -3,6 +3,7 @@ import Foundation
 import TesseraCore
 import TesseraKernels
 import TesseraKernelsAVX2
+import TesseraKernelsAVX512
 
 /// The develop pipeline of one frame, as a list of stages that reads like the process:
 ///
@@ -272,6 +273,8 @@ public struct DevelopPipeline: Sendable {
         let kernel = self.kernel.effective
         encoding.withTable { lut in
             switch kernel {
+            case .avx512:
+                AVX512Kernels.fusedRCD(strip, lut: lut, rows: rows, workspace: workspace, into: out, rowStride: rowStride, eightBit: eightBit, row: row)
             case .avx2:
                 AVX2Kernels.fusedRCD(strip, lut: lut, rows: rows, workspace: workspace, into: out, rowStride: rowStride, eightBit: eightBit, row: row)
             case .baseline:
