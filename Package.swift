@@ -55,7 +55,7 @@ let package = Package(
         .systemLibrary(name: "CLCMS2", path: "Sources/CLCMS2"),
 
         // Ids, geometry, tiling, task states, checksums, deterministic RNG — no I/O.
-        // (XXH3's long-input loop is a kernel of both builds below, chosen at run time.)
+        // (XXH3's long-input loop is a kernel of the builds below, chosen at run time.)
         .target(name: "TesseraCore", dependencies: ["TesseraKernels", "TesseraKernelsAVX2", "TesseraKernelsAVX512"]),
         // Wire protocol v1: messages, encoder/decoder, limits — no libzmq.
         .target(name: "TesseraWire", dependencies: ["TesseraCore"]),

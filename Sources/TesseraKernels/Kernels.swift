@@ -1,17 +1,19 @@
-/// The hot develop kernels, written once and compiled twice: by this module for the package's
-/// baseline CPU (``BaselineKernels``) and by `TesseraKernelsAVX2` for x86-64-v3 (AVX2, eight
-/// Float lanes per instruction); TesseraImaging picks one at run time (``KernelCPU``). Every
+/// The hot develop kernels, written once and compiled three times: by this module for the
+/// package's baseline CPU (``BaselineKernels``), by `TesseraKernelsAVX2` for x86-64-v3 (AVX2,
+/// eight Float lanes per instruction) and by `TesseraKernelsAVX512` for x86-64-v4 (AVX-512);
+/// TesseraImaging picks one at run time (``KernelCPU``). Every
 /// kernel function is `@_alwaysEmitIntoClient`: it has no symbol here, so each module that calls
 /// it compiles its own copy with its own target CPU (`@inlinable` alone is not enough: a caller
 /// may call this module's baseline copy instead of inlining). Every kernel is a fixed sequence of
 /// IEEE Float operations (no FMA contraction, no reassociation, no approximate reciprocals), so
-/// both builds produce the same bits; the tests compare them on the same inputs.
+/// every build produces the same bits; the tests compare them on the same inputs.
 
 /// The CPU a build of the kernels targets. Each build module instantiates the kernels with a
-/// type of its own (``BaselineTarget`` here, `AVX2Target` in `TesseraKernelsAVX2`), so every
+/// type of its own (``BaselineTarget`` here, `AVX2Target` in `TesseraKernelsAVX2`,
+/// `AVX512Target` in `TesseraKernelsAVX512`), so every
 /// kernel function it compiles, and every closure inside one, gets a symbol name of its own.
 /// Without it, a function the optimiser did not inline would be emitted under the *same* weak
-/// symbol by both builds and the linker would keep one of them for both callers — AVX2 code in
+/// symbol by two builds and the linker would keep one of them for both callers — AVX2 code in
 /// the baseline path (an illegal instruction on an older CPU) or baseline code in the AVX2 path.
 public protocol KernelTarget {}
 
@@ -252,7 +254,8 @@ public enum RCDInterleaved {
 }
 
 /// The kernels compiled for the package's baseline CPU (x86-64 with SSE2 on Intel/AMD; the
-/// default target elsewhere). `AVX2Kernels` in `TesseraKernelsAVX2` has the same entry points.
+/// default target elsewhere). `AVX2Kernels` in `TesseraKernelsAVX2` and `AVX512Kernels` in
+/// `TesseraKernelsAVX512` have the same entry points.
 public enum BaselineKernels {
     /// ``FusedRCDStrip/run(_:lut:rows:workspace:into:rowStride:eightBit:row:)``, baseline build.
     public static func fusedRCD(_ strip: FusedRCDStrip, lut: UnsafePointer<Float>?, rows: Range<Int>, workspace: UnsafeMutablePointer<Float>,

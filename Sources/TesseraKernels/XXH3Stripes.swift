@@ -1,8 +1,9 @@
 /// XXH3-64's long-input loop (inputs over 240 bytes: 1 KiB blocks of sixteen 64-byte stripes,
 /// a scramble after each block, the remaining stripes, then the last 64 bytes), the part of
-/// `TesseraCore.XXH3` that runs at memory speed, written once and compiled by both kernel builds
-/// (``BaselineKernels/xxh3Accumulate(_:count:secret:copyingTo:)`` and
-/// `AVX2Kernels.xxh3Accumulate`). Integer arithmetic only, so both builds give the same bits.
+/// `TesseraCore.XXH3` that runs at memory speed, written once and compiled by every kernel build
+/// (``BaselineKernels/xxh3Accumulate(_:count:secret:copyingTo:)``,
+/// `AVX2Kernels.xxh3Accumulate`, `AVX512Kernels.xxh3Accumulate`). Integer arithmetic only, so
+/// every build gives the same bits.
 /// Generic over the build's ``KernelTarget`` so that a helper the optimiser leaves out of line
 /// gets a symbol of its own build (docs/develop.md, "Kernel dispatch").
 ///
