@@ -69,18 +69,27 @@ struct PeerIdentity: Sendable, Hashable {
         self.init(role: record.role, name: record.name, key: record.publicKey)
     }
 
-    /// Parses a `User-Id`; nil, empty or malformed means a plaintext connection (only a
-    /// plaintext coordinator has no User-Id; ours are always well formed).
+    /// A `User-Id` that is present but not ours. Fails closed: a worker role with no key, which
+    /// the allow-list never admits (``Authenticator/admits(_:)``), so such a peer gets no task
+    /// and no control request. Our ZAP handler never produces one.
+    private static let unrecognized = PeerIdentity(role: .worker, name: "(unrecognized User-Id)", key: "")
+
+    /// Parses a `User-Id`. nil or empty means a plaintext connection (only a plaintext
+    /// coordinator has no User-Id); anything else that is not `role:KEY:name` is
+    /// ``unrecognized`` — never mistaken for a trusted plaintext peer.
     init(userID: String?) {
-        guard let userID, let colon = userID.firstIndex(of: ":"),
-              let role = KeyRole(rawValue: String(userID[..<colon])) else {
+        guard let userID, !userID.isEmpty else {
             self = .plaintext
+            return
+        }
+        guard let colon = userID.firstIndex(of: ":"), let role = KeyRole(rawValue: String(userID[..<colon])) else {
+            self = .unrecognized
             return
         }
         // The key is exactly 40 characters (Z85 includes ':', so it is not split on colons).
         let rest = userID[userID.index(after: colon)...]
         guard rest.count > Self.keyLength, rest[rest.index(rest.startIndex, offsetBy: Self.keyLength)] == ":" else {
-            self = .plaintext
+            self = .unrecognized
             return
         }
         let keyEnd = rest.index(rest.startIndex, offsetBy: Self.keyLength)
