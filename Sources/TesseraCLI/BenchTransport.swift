@@ -24,12 +24,20 @@ import TesseraZMQ
 /// their spread.
 ///
 /// Raw: each payload is one bare frame, sent zero-copy from an owned array
-/// (``ZMQMessage/init(sharing:released:)``) and copied out on receipt. Tessera: exactly what the
-/// real paths do — the sender checksums the payload in place (XXH3-64), sends a RESULT (or TASK)
+/// (``ZMQMessage/init(sharing:released:)``) and copied out on receipt. Tessera: the sending
+/// thread encodes a RESULT (or TASK) header carrying the payload's descriptor and sends the
 /// header frame and the payload frame zero-copy; the receiver decodes the header in libzmq's
 /// buffer with the default limits and copies the payload out while verifying it
 /// (``WireCodec/copyVerifying(_:index:against:)``). Both receivers end with the payload in an
 /// array, as the real receivers hand it on.
+///
+/// Where the XXH3-64 checksum is made (`--checksums`): `producer` is what the real paths do —
+/// the payload is described where it is made (the worker's execution thread as it writes the
+/// result, ``TaskExecutor``; the coordinator's preparation queue as it cuts a window,
+/// `FramePipeline.prepared`), so the socket thread never reads the payload; the bench measures
+/// that describing pass separately, in the same run, on the sending thread
+/// (`producerChecksumCPUSecondsPerGB`). `sender` charges it to the sending thread for every
+/// message, as if one CPU made, described and sent each payload.
 struct BenchTransport: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transport",
@@ -59,6 +67,9 @@ struct BenchTransport: ParsableCommand {
     @Option(help: "MiB each socket queue may hold (its high-water mark in messages: this ÷ payload size, at least 2); raw and Tessera alike.")
     var queueMegabytes: Int = 16
 
+    @Option(help: "Where Tessera's payload checksum is made: producer (where the payload is made, as the worker and coordinator do; its cost reported separately), sender (on the sending thread, per message) or both.")
+    var checksums: String = "both"
+
     @Flag(help: "Print the results as JSON.")
     var json = false
 
@@ -67,6 +78,8 @@ struct BenchTransport: ParsableCommand {
         /// "results" or "tasks".
         var direction: String
         var payloadBytes: Int
+        /// Where the checksum was made: "producer" (as the real paths do) or "sender".
+        var checksums: String
         /// Messages per round.
         var messages: Int
         /// Timed pairs.
@@ -100,6 +113,11 @@ struct BenchTransport: ParsableCommand {
         var protocolSenderCPUSecondsPerGB: Double
         var protocolReceiverCPUSecondsPerGB: Double
         var protocolIOCPUSecondsPerGB: Double
+        /// What describing each payload costs its producer (XXH3-64 of the payload, thread CPU
+        /// seconds per GB, measured after the rounds on the sending thread): in `producer` rows
+        /// it is spent outside the sending thread, in `sender` rows it is part of
+        /// `protocolSenderCPUSecondsPerGB`.
+        var producerChecksumCPUSecondsPerGB: Double
     }
 
     /// The whole report.
@@ -120,6 +138,9 @@ struct BenchTransport: ParsableCommand {
             throw ValidationError("--direction must be results, tasks or both")
         }
         guard ["split", "none"].contains(pin) else { throw ValidationError("--pin must be split or none") }
+        guard checksums == "both" || TransportRun.ChecksumSite(rawValue: checksums) != nil else {
+            throw ValidationError("--checksums must be producer, sender or both")
+        }
         guard megabytes > 0, repeats > 0, queueMegabytes > 0 else {
             throw ValidationError("--megabytes, --repeats and --queue-megabytes must be positive")
         }
@@ -139,15 +160,21 @@ struct BenchTransport: ParsableCommand {
             ?? (pin == "none" ? "not pinned" : "not pinned: only \(cpus.count) CPU available")
         var rows: [Row] = []
         let directions = TransportRun.Direction(rawValue: direction).map { [$0] } ?? TransportRun.Direction.allCases
+        let sites = TransportRun.ChecksumSite(rawValue: checksums).map { [$0] } ?? TransportRun.ChecksumSite.allCases
         for way in directions {
             for size in parsedSizes {
-                let messages = max(4, (megabytes << 20) / size)
-                let rounds = try TransportRun(size: size, messagesPerRound: messages, pairs: repeats, transport: transport, curve: curve,
-                                              direction: way, cpus: pinned, queueBytes: queueMegabytes << 20).measure()
-                rows.append(Self.row(direction: way, size: size, messages: messages, rounds: rounds))
+                for site in sites {
+                    let messages = max(4, (megabytes << 20) / size)
+                    let run = TransportRun(size: size, messagesPerRound: messages, pairs: repeats, transport: transport, curve: curve,
+                                           direction: way, checksums: site, cpus: pinned, queueBytes: queueMegabytes << 20)
+                    let measured = try run.measure()
+                    rows.append(Self.row(direction: way, size: size, checksums: site, messages: messages, rounds: measured.pairs,
+                                         producerChecksumCPUSecondsPerGB: measured.producerChecksumCPUSecondsPerGB))
+                }
             }
         }
-        let report = Report(transport: transport, curve: curve, pinning: pinning, allocatorConfigured: allocator, rows: rows, goal: "ratio (median of pairs) >= 0.90")
+        let report = Report(transport: transport, curve: curve, pinning: pinning, allocatorConfigured: allocator, rows: rows,
+                            goal: "ratio (median of pairs) >= 0.90 with checksums made by the producer, as the worker and the coordinator do")
         if json {
             try BenchFigures.printJSON(report)
             return
@@ -156,19 +183,21 @@ struct BenchTransport: ParsableCommand {
         print("transport: \(transport)\(curve ? " + CURVE" : ""), results DEALER → ROUTER, tasks ROUTER → DEALER, zero-copy sends; "
               + "raw and Tessera rounds alternate on one connection (ABBA), \(repeats) pairs per row, medians; \(pinning); "
               + "allocator \(allocator ? "configured (MessageMemory)" : "NOT configured: glibc defaults")")
-        print("| direction | payload | msgs/round | raw GB/s | tessera GB/s | ratio (median) | ratio p25–p75 | ratio min–max | raw CPU s/GB | tessera CPU s/GB | CPU ratio (p25–p75) | protocol CPU s/GB | protocol µs/msg | of which sender / receiver / I/O s/GB |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("| direction | payload | checksum by | msgs/round | raw GB/s | tessera GB/s | ratio (median) | ratio p25–p75 | ratio min–max | raw CPU s/GB | tessera CPU s/GB | CPU ratio (p25–p75) | protocol CPU s/GB | protocol µs/msg | of which sender / receiver / I/O s/GB | producer's checksum s/GB |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows {
-            print("| \(r.direction) | \(r.payloadBytes) B | \(r.messages) | \(f(r.baselineGBps)) | \(f(r.tesseraGBps)) | **\(f(r.ratio, 3))** | "
+            print("| \(r.direction) | \(r.payloadBytes) B | \(r.checksums) | \(r.messages) | \(f(r.baselineGBps)) | \(f(r.tesseraGBps)) | **\(f(r.ratio, 3))** | "
                   + "\(f(r.ratioP25))–\(f(r.ratioP75)) | \(f(r.ratioMin))–\(f(r.ratioMax)) | \(f(r.baselineCPUSecondsPerGB, 3)) | "
                   + "\(f(r.tesseraCPUSecondsPerGB, 3)) | \(f(r.cpuRatio, 3)) (\(f(r.cpuRatioP25))–\(f(r.cpuRatioP75))) | "
                   + "\(f(r.protocolCPUSecondsPerGB, 3)) | \(f(r.protocolCPUMicrosPerMessage, 1)) | "
-                  + "\(f(r.protocolSenderCPUSecondsPerGB, 3)) / \(f(r.protocolReceiverCPUSecondsPerGB, 3)) / \(f(r.protocolIOCPUSecondsPerGB, 3)) |")
+                  + "\(f(r.protocolSenderCPUSecondsPerGB, 3)) / \(f(r.protocolReceiverCPUSecondsPerGB, 3)) / \(f(r.protocolIOCPUSecondsPerGB, 3)) | "
+                  + "\(f(r.producerChecksumCPUSecondsPerGB, 4)) |")
         }
     }
 
     /// Medians and spreads over round pairs.
-    static func row(direction: TransportRun.Direction, size: Int, messages: Int, rounds: [TransportRun.Pair]) -> Row {
+    static func row(direction: TransportRun.Direction, size: Int, checksums: TransportRun.ChecksumSite, messages: Int,
+                    rounds: [TransportRun.Pair], producerChecksumCPUSecondsPerGB: Double) -> Row {
         let ratios = rounds.map { $0.tessera.gigabytesPerSecond / $0.raw.gigabytesPerSecond }
         let cpuRatios = rounds.map { $0.raw.cpuSecondsPerGB / $0.tessera.cpuSecondsPerGB }
         let extra = rounds.map { $0.tessera.cpuSecondsPerGB - $0.raw.cpuSecondsPerGB }
@@ -180,14 +209,15 @@ struct BenchTransport: ParsableCommand {
         }
         let median = { (values: [Double]) in BenchFigures.quantile(values, 0.5) }
         return Row(
-            direction: direction.rawValue, payloadBytes: size, messages: messages, pairs: ratios.count,
+            direction: direction.rawValue, payloadBytes: size, checksums: checksums.rawValue, messages: messages, pairs: ratios.count,
             baselineGBps: median(rounds.map(\.raw.gigabytesPerSecond)), tesseraGBps: median(rounds.map(\.tessera.gigabytesPerSecond)),
             ratio: median(ratios), ratioMin: ratios.min() ?? 0, ratioP25: BenchFigures.quantile(ratios, 0.25),
             ratioP75: BenchFigures.quantile(ratios, 0.75), ratioMax: ratios.max() ?? 0,
             baselineCPUSecondsPerGB: median(rounds.map(\.raw.cpuSecondsPerGB)), tesseraCPUSecondsPerGB: median(rounds.map(\.tessera.cpuSecondsPerGB)),
             cpuRatio: median(cpuRatios), cpuRatioP25: BenchFigures.quantile(cpuRatios, 0.25), cpuRatioP75: BenchFigures.quantile(cpuRatios, 0.75),
             protocolCPUSecondsPerGB: median(extra), protocolCPUMicrosPerMessage: median(extra) * Double(size) / 1e9 * 1e6,
-            protocolSenderCPUSecondsPerGB: median(sender), protocolReceiverCPUSecondsPerGB: median(receiver), protocolIOCPUSecondsPerGB: median(io))
+            protocolSenderCPUSecondsPerGB: median(sender), protocolReceiverCPUSecondsPerGB: median(receiver), protocolIOCPUSecondsPerGB: median(io),
+            producerChecksumCPUSecondsPerGB: producerChecksumCPUSecondsPerGB)
     }
 }
 
@@ -203,6 +233,8 @@ struct TransportRun {
     let curve: Bool
     /// Results (worker DEALER → coordinator ROUTER) or tasks (coordinator ROUTER → worker DEALER).
     var direction: Direction = .results
+    /// Where Tessera's payload checksum is made.
+    var checksums: ChecksumSite = .producer
     /// CPUs to pin the sending and the receiving side to (each side's thread and, because the
     /// context is made on the pinned thread, its I/O thread); nil: not pinned.
     var cpus: (sender: Int, receiver: Int)? = nil
@@ -215,6 +247,23 @@ struct TransportRun {
         case results
         /// TASK: the coordinator's (bound) ROUTER sends to a worker's DEALER.
         case tasks
+    }
+
+    /// Where Tessera's XXH3-64 of each payload is computed.
+    enum ChecksumSite: String, CaseIterable, Codable {
+        /// Where the payload is made, as the real paths do (``DescribedPayload``): the sending
+        /// thread gets the descriptor with the payload.
+        case producer
+        /// On the sending thread, for every message.
+        case sender
+    }
+
+    /// What ``measure()`` returns.
+    struct Measured {
+        /// The timed pairs.
+        var pairs: [Pair]
+        /// Describing the payload (XXH3-64), thread CPU seconds per GB on the sending thread.
+        var producerChecksumCPUSecondsPerGB: Double
     }
 
     /// One round's figures.
@@ -262,8 +311,8 @@ struct TransportRun {
     /// High-water mark of every queue (both modes alike): ≈ `queueBytes` in flight, at least 2.
     var highWaterMark: Int32 { Int32(clamping: max(2, queueBytes / size)) }
 
-    /// Moves the bytes; returns the timed pairs' figures.
-    func measure() throws -> [Pair] {
+    /// Moves the bytes; returns the timed pairs' figures and what describing a payload costs.
+    func measure() throws -> Measured {
         let shared = RunState()
         let keys = curve ? try (server: ZMQCurve.generateKeyPair(), client: ZMQCurve.generateKeyPair()) : nil
         let address = transport == "tcp" ? "tcp://127.0.0.1:*" : "ipc://\(NSTemporaryDirectory())tessera-bench-\(UUID().uuidString).ipc"
@@ -299,7 +348,8 @@ struct TransportRun {
                                   receiverCPUSecondsPerGB: (ends[round + 1].thread - ends[round].thread) / bytes)
             if Self.isTessera(round: round) { tessera.append(figures) } else { raw.append(figures) }
         }
-        return zip(raw, tessera).map { Pair(raw: $0, tessera: $1) }
+        return Measured(pairs: zip(raw, tessera).map { Pair(raw: $0, tessera: $1) },
+                        producerChecksumCPUSecondsPerGB: try shared.producerChecksumCPUSecondsPerGB())
     }
 
     /// Sets what both modes set on a ROUTER: the coordinator's options, ``highWaterMark``.
@@ -374,10 +424,14 @@ struct TransportRun {
     }
 
     /// Sends every round; `routingID` on a ROUTER. A Tessera message is what the worker sends
-    /// per result (`WorkerRuntime.report`) or the coordinator per task (`FramePipeline.assignment`,
-    /// `TaskDispatcher.reply`): the payload checksummed in place, the header encoded, the header
-    /// frame and the payload frame (zero-copy). A raw message is the payload frame (zero-copy).
+    /// per result (`WorkerRuntime.report`) or the coordinator per task (`TaskDispatcher.send`):
+    /// the header encoded with the payload's descriptor — made by the producer
+    /// (``DescribedPayload``, as ``TaskExecutor`` and `FramePipeline.prepared` do) or, with
+    /// ``ChecksumSite/sender``, here for every message — then the header frame and the payload
+    /// frame (zero-copy). A raw message is the payload frame (zero-copy). Afterwards, times the
+    /// producer's describing pass on this thread (``RunState/recordProducerChecksum(_:)``).
     private func send(on socket: ZMQSocket, routingID: [UInt8]?, payload: [UInt8], shared: RunState) throws {
+        let produced = DescribedPayload(payload).descriptor
         shared.started()
         var index = 0
         for round in 0..<(Self.warmUpRounds + 2 * pairs) {
@@ -386,7 +440,7 @@ struct TransportRun {
                 index += 1
                 var parts: [ZMQMessage] = routingID.map { [ZMQMessage($0)] } ?? []
                 if tessera {
-                    let descriptor = PayloadDescriptor(describing: payload)
+                    let descriptor = checksums == .sender ? PayloadDescriptor(describing: payload) : produced
                     let id = TaskID(Int64(index))
                     let header: WireMessage = direction == .results
                         ? .result(TaskResult(taskID: id, attempt: 1, computeMicros: 1000, metadata: [], payloads: [descriptor]))
@@ -401,6 +455,13 @@ struct TransportRun {
         }
         // Closing the socket now would drop what is still queued (LINGER 0).
         shared.waitForReceiver()
+        // What the producer pays to describe each payload (whichever thread it runs on).
+        let before = RunState.threadCPUSeconds()
+        for _ in 0..<messagesPerRound {
+            guard DescribedPayload(payload).descriptor == produced else { throw Failure(description: "the payload's checksum changed") }
+        }
+        let seconds = RunState.threadCPUSeconds() - before
+        shared.recordProducerChecksum(seconds / (Double(messagesPerRound * size) / 1e9))
     }
 
     /// Receives every round (after `framesBefore` routing-id frames), handing each payload to
@@ -452,6 +513,7 @@ final class RunState: @unchecked Sendable {
     /// The sending thread's CPU seconds at its start and after each round's last send.
     private var senderCPU: [Double] = []
     private var complete = false
+    private var producerChecksum: Double?
     private var error: String?
     private var contexts: [ZMQContext] = []
 
@@ -512,6 +574,18 @@ final class RunState: @unchecked Sendable {
     func finished() {
         lock.withLock { complete = true }
         receiverSignal.signal()
+    }
+
+    /// The sender's measurement of describing a payload: thread CPU seconds per GB.
+    func recordProducerChecksum(_ secondsPerGB: Double) { lock.withLock { producerChecksum = secondsPerGB } }
+
+    /// ``recordProducerChecksum(_:)``'s figure; throws the first failure instead.
+    func producerChecksumCPUSecondsPerGB() throws -> Double {
+        try lock.withLock {
+            if let error { throw TransportRun.Failure(description: error) }
+            guard let producerChecksum else { throw TransportRun.Failure(description: "the sender did not time the checksum") }
+            return producerChecksum
+        }
     }
 
     /// Blocks the sender until the receiver has everything (or a side failed).

@@ -7,6 +7,6 @@ extension FramePipeline {
 
     /// The TASK of a benchmark task: no parameters, no payloads (protos/PROTOCOL.md §4.2).
     func prepareBenchmark(_ task: ClaimedTask) -> PreparedTask {
-        PreparedTask(message: assignment(task, parameters: [], payloads: []), payloads: [])
+        prepared(task, parameters: [], payloads: [])
     }
 }

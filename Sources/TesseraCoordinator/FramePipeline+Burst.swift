@@ -25,7 +25,7 @@ extension FramePipeline {
         let bytes = try InputFile.read(path)
         let params = TaskContract.DecodeParameters(fileName: (path as NSString).lastPathComponent, maxPixels: config.maxFramePixels,
                                                    burstMember: true)
-        return PreparedTask(message: assignment(task, parameters: TaskContract.encode(params), payloads: [bytes]), payloads: [bytes])
+        return prepared(task, parameters: TaskContract.encode(params), payloads: [DescribedPayload(bytes)])
     }
 
     /// Spools a member's plane and proxy, records the member decoded, and plans the burst when
@@ -139,7 +139,7 @@ extension FramePipeline {
         let members = [plan.reference] + plan.alternates
         let held = session.map { planes.lookUp(members.map { .init(frame: task.frameID, member: $0) }, session: $0) }
             ?? members.map { _ in nil }
-        var payloads: [[UInt8]] = []
+        var payloads: [DescribedPayload] = []
         var cached: [TaskContract.CachedWindow] = []
         var saved = 0
         for (slot, (member, rect)) in zip(members, [referenceRect] + alternateRects).enumerated() {
@@ -151,13 +151,13 @@ extension FramePipeline {
             let window = try spool.withPlane(at: spool.memberPlanePath(task.frameID, member: member), count: width * height) { plane in
                 Developer.window(rect, of: plane, width: width, height: height)
             }
-            payloads.append(SampleBytes.bytes(of: window.pixels))
+            payloads.append(DescribedPayload(samples: window.pixels))
         }
         let params = TaskContract.MergeTileParameters(settings: plan.settings, core: core, reference: referenceRect,
                                                       alternates: alternateRects, coarse: plan.coarse,
                                                       cachedInputs: cached.isEmpty ? nil : cached)
-        return PreparedTask(message: assignment(task, parameters: TaskContract.encode(params), payloads: payloads), payloads: payloads,
-                            referenced: cached.map(\.plane), savedBytes: saved)
+        return prepared(task, parameters: TaskContract.encode(params), payloads: payloads,
+                        referenced: cached.map(\.plane), savedBytes: saved)
     }
 
     /// Persists a merged core into the burst's merged assembly file, records the tile, and when it

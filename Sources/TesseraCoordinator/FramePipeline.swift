@@ -100,9 +100,7 @@ public final class FramePipeline: Sendable {
                 fileName: (task.framePath as NSString).lastPathComponent, maxPixels: config.maxFramePixels,
                 wholeFrame: TaskContract.WholeFrame(tileSize: task.tileSize, recipe: recipe, format: format,
                                                     stages: try DevelopSettings.stages(for: recipe)))
-            return PreparedTask(
-                message: assignment(task, parameters: TaskContract.encode(params), payloads: [bytes]),
-                payloads: [bytes])
+            return prepared(task, parameters: TaskContract.encode(params), payloads: [DescribedPayload(bytes)])
         case .mergeTile:
             return try prepareMergeTile(task, session: session)
         case .developTile:
@@ -119,25 +117,27 @@ public final class FramePipeline: Sendable {
                 let params = TaskContract.DevelopTileParameters(
                     settings: pipeline.settings, inputRect: inputRect, core: core,
                     cachedInputs: [TaskContract.CachedWindow(slot: 0, plane: plane, rect: inputRect)])
-                return PreparedTask(message: assignment(task, parameters: TaskContract.encode(params), payloads: []), payloads: [],
-                                    referenced: [plane], savedBytes: inputRect.area * 2)
+                return prepared(task, parameters: TaskContract.encode(params), payloads: [],
+                                referenced: [plane], savedBytes: inputRect.area * 2)
             }
             let window = try spool.withPlane(at: spoolPath, count: cfa.width * cfa.height) { plane in
                 Developer.window(inputRect, of: plane, width: cfa.width, height: cfa.height)
             }
             let params = TaskContract.DevelopTileParameters(settings: pipeline.settings, inputRect: inputRect, core: core)
-            let payload = SampleBytes.bytes(of: window.pixels)
-            return PreparedTask(
-                message: assignment(task, parameters: TaskContract.encode(params), payloads: [payload]),
-                payloads: [payload])
+            // The window's samples become wire bytes and are checksummed in one pass.
+            return prepared(task, parameters: TaskContract.encode(params), payloads: [DescribedPayload(samples: window.pixels)])
         }
     }
 
-    func assignment(_ task: ClaimedTask, parameters: [UInt8], payloads: [[UInt8]]) -> TaskAssignment {
-        TaskAssignment(
+    /// The TASK for `task` with `parameters` and `payloads`, described here on the preparation
+    /// queue: the dispatch thread only frames and sends it (zero-copy).
+    func prepared(_ task: ClaimedTask, parameters: [UInt8], payloads: [DescribedPayload],
+                  referenced: [TaskContract.PlaneReference] = [], savedBytes: Int = 0) -> PreparedTask {
+        let message = TaskAssignment(
             taskID: task.taskID, attempt: UInt32(task.attempt), kind: task.kind,
             jobID: task.jobID, frameID: task.frameID,
-            parameters: parameters, payloads: payloads.map { PayloadDescriptor(describing: $0) })
+            parameters: parameters, payloads: payloads.map(\.descriptor))
+        return PreparedTask(message: message, payloads: payloads.map(\.bytes), referenced: referenced, savedBytes: savedBytes)
     }
 
     func developPipeline(for task: ClaimedTask) throws -> DevelopPipeline {

@@ -10,10 +10,12 @@ public enum TaskExecutor {
     public struct Output: Sendable {
         /// The result's metadata document (canonical JSON from ``TaskContract``).
         public var metadata: [UInt8]
-        /// The result's payload frames.
-        public var payloads: [[UInt8]]
+        /// The result's payload frames, each described (XXH3-64) on the execution thread that
+        /// made it — in the copy that turns samples into wire bytes — so the worker's socket
+        /// thread only frames and sends them.
+        public var payloads: [DescribedPayload]
         /// A decoded plane among the payloads that the worker's ``PlaneCache`` may keep: its
-        /// payload index and samples (the worker hashes the payload when it sends it anyway).
+        /// payload index and samples (kept under that payload's descriptor).
         public var cacheable: CacheablePlane? = nil
     }
 
@@ -80,7 +82,7 @@ public enum TaskExecutor {
                 throw Failure(code: .decodeFailed, retryable: false, reason: "\(params.fileName): \(error)")
             }
             let metadata = TaskContract.encode(TaskContract.DecodeResult(info: decoded.info, member: measured.summary))
-            return Output(metadata: metadata, payloads: [SampleBytes.bytes(of: decoded.plane.pixels), measured.proxy.bytes],
+            return Output(metadata: metadata, payloads: [DescribedPayload(samples: decoded.plane.pixels), DescribedPayload(measured.proxy.bytes)],
                           cacheable: CacheablePlane(payload: 0, samples: decoded.plane.pixels, width: decoded.plane.width,
                                                     height: decoded.plane.height))
         }
@@ -92,13 +94,13 @@ public enum TaskExecutor {
                 // One slot, one thread: the worker's slots are its unit of parallelism.
                 let encoded = try OutputFile.develop(decoded, settings: settings, format: whole.format, recipe: whole.recipe, threads: 1)
                 let metadata = TaskContract.encode(TaskContract.DecodeResult(info: decoded.info, statistics: statistics, developed: true))
-                return Output(metadata: metadata, payloads: [encoded])
+                return Output(metadata: metadata, payloads: [DescribedPayload(encoded)])
             } catch {
                 throw Failure(code: .internalError, retryable: false, reason: "developing \(params.fileName): \(error)")
             }
         }
         let metadata = TaskContract.encode(TaskContract.DecodeResult(info: decoded.info, statistics: statistics))
-        return Output(metadata: metadata, payloads: [SampleBytes.bytes(of: decoded.plane.pixels)],
+        return Output(metadata: metadata, payloads: [DescribedPayload(samples: decoded.plane.pixels)],
                       cacheable: CacheablePlane(payload: 0, samples: decoded.plane.pixels, width: decoded.plane.width,
                                                 height: decoded.plane.height))
     }
@@ -129,7 +131,7 @@ public enum TaskExecutor {
             let merged = try BurstMerger.alignAndMerge(reference: regions[0], alternates: Array(regions.dropFirst()),
                                                        coarse: params.coarse, core: params.core, settings: params.settings)
             let metadata = TaskContract.encode(TaskContract.MergeTileResult(weightSum: merged.weightSum, pixels: merged.pixels))
-            return Output(metadata: metadata, payloads: [SampleBytes.bytes(of: merged.plane.pixels)])
+            return Output(metadata: metadata, payloads: [DescribedPayload(samples: merged.plane.pixels)])
         } catch let error as TaskContractError {
             throw Failure(code: .invalidParameters, retryable: false, reason: "\(error)")
         } catch let error as BurstError {
@@ -157,7 +159,7 @@ public enum TaskExecutor {
             }
             let input = RawPlane(width: params.inputRect.width, height: params.inputRect.height, pixels: samples)
             let output = try Developer.developTile(input, inputRect: params.inputRect, core: params.core, settings: params.settings)
-            return Output(metadata: [], payloads: [SampleBytes.bytes(of: output.pixels)])
+            return Output(metadata: [], payloads: [DescribedPayload(samples: output.pixels)])
         } catch let error as TaskContractError {
             throw Failure(code: .invalidParameters, retryable: false, reason: "\(error)")
         } catch let error as ImagingError {

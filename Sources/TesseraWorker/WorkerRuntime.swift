@@ -457,10 +457,11 @@ public final class WorkerRuntime: Sendable {
         if session.cancelled.remove(taskID) == nil {
             switch outcome {
             case .success(let output):
-                // Each payload is checksummed in place and handed to libzmq as it is (zero-copy:
-                // the message keeps the array alive until the bytes are on the wire).
-                let descriptors = output.payloads.map { PayloadDescriptor(describing: $0) }
-                let frames = output.payloads.map { ZMQMessage(sharing: $0) }
+                // Each payload was described on the execution thread that made it; it goes to
+                // libzmq as it is (zero-copy: the message keeps the array alive until the bytes
+                // are on the wire), so this thread never reads the payload bytes.
+                let descriptors = output.payloads.map(\.descriptor)
+                let frames = output.payloads.map { ZMQMessage(sharing: $0.bytes) }
                 let result = TaskResult(taskID: taskID, attempt: attempt, computeMicros: micros, metadata: output.metadata,
                                         payloads: descriptors)
                 if let plane = output.cacheable, descriptors.indices.contains(plane.payload) {

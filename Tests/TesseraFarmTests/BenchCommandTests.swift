@@ -11,9 +11,12 @@ import Testing
             #expect(run.status == 0, "\(run.stderr)")
             let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
             let rows = try #require(report?["rows"] as? [[String: Any]])
-            #expect(rows.map { $0["payloadBytes"] as? Int } == [4096, 65536, 4096, 65536])
-            #expect(rows.map { $0["direction"] as? String } == ["results", "results", "tasks", "tasks"])
+            // Each direction and size twice: the checksum made by the producer (the real paths), then by the sender.
+            #expect(rows.map { $0["payloadBytes"] as? Int } == [4096, 4096, 65536, 65536, 4096, 4096, 65536, 65536])
+            #expect(rows.map { $0["direction"] as? String } == ["results", "results", "results", "results", "tasks", "tasks", "tasks", "tasks"])
+            #expect(rows.map { $0["checksums"] as? String } == Array(repeating: ["producer", "sender"], count: 4).flatMap { $0 })
             for row in rows {
+                #expect(((row["producerChecksumCPUSecondsPerGB"] as? Double) ?? 0) > 0)
                 let baseline = try #require(row["baselineGBps"] as? Double), tessera = try #require(row["tesseraGBps"] as? Double)
                 #expect(baseline > 0 && tessera > 0 && ((row["ratio"] as? Double) ?? 0) > 0)
                 #expect(((row["baselineCPUSecondsPerGB"] as? Double) ?? 0) > 0 && ((row["tesseraCPUSecondsPerGB"] as? Double) ?? 0) > 0)
@@ -35,6 +38,13 @@ import Testing
         #expect(badWay.status != 0 && badWay.stderr.contains("--direction"))
         let badPin = try TesseraProcess.run(["bench", "transport", "--pin", "everywhere"])
         #expect(badPin.status != 0 && badPin.stderr.contains("--pin"))
+        let badSite = try TesseraProcess.run(["bench", "transport", "--checksums", "receiver"])
+        #expect(badSite.status != 0 && badSite.stderr.contains("--checksums"))
+        let senderOnly = try TesseraProcess.run(["bench", "transport", "--sizes", "4096", "--megabytes", "1", "--repeats", "2",
+                                                 "--direction", "tasks", "--checksums", "sender", "--json"])
+        #expect(senderOnly.status == 0, "\(senderOnly.stderr)")
+        let senderRows = try #require(try JSONSerialization.jsonObject(with: Data(senderOnly.stdout.utf8)) as? [String: Any])["rows"] as? [[String: Any]]
+        #expect(senderRows?.map { $0["checksums"] as? String } == ["sender"])
     }
 
     @Test("bench rogue runs a small job clean and under attack on an embedded farm: the rogues send, the compromised key is cut off and counted, every job succeeds")

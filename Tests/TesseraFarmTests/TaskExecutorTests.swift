@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TesseraCore
 import TesseraImaging
+import TesseraWire
 import TesseraWorker
 
 /// The worker's task executor in process, on a real synthetic DNG.
@@ -34,9 +35,35 @@ import TesseraWorker
         plain.wholeFrame?.stages = []
         plain.wholeFrame?.recipe = .neutral
         let reference = try TaskExecutor.execute(kind: .decode, parameters: TaskContract.encode(plain), payloads: [dng])
-        let a = try ImageReader.read(bytes: output.payloads[0], name: "lut.png")
-        let b = try ImageReader.read(bytes: reference.payloads[0], name: "plain.png")
+        let a = try ImageReader.read(bytes: output.payloads[0].bytes, name: "lut.png")
+        let b = try ImageReader.read(bytes: reference.payloads[0].bytes, name: "plain.png")
         #expect(a.width == b.width && a.height == b.height)
         #expect(a.pixels.enumerated().contains { $0.offset % 3 == 0 && $0.element != b.pixels[$0.offset] }, "red channel changed")
+        for payload in output.payloads + reference.payloads {
+            #expect(payload.descriptor == PayloadDescriptor(describing: payload.bytes))
+        }
+    }
+
+    @Test("results come with their payloads described on the execution thread: a decoded plane, a burst member's plane and proxy")
+    func resultPayloadsAreDescribed() throws {
+        let tmp = try TemporaryDirectory("executor-described")
+        var options = SynthOptions()
+        options.frames = 1
+        options.width = 160
+        options.height = 120
+        _ = try ShootSynthesizer.write(options, to: tmp.path, truthDirectory: nil)
+        let dng = try [UInt8](Data(contentsOf: URL(fileURLWithPath: tmp.sub("IMG_0001.dng"))))
+        let decode = TaskContract.DecodeParameters(fileName: "IMG_0001.dng", maxPixels: 1 << 30)
+        let plane = try TaskExecutor.execute(kind: .decode, parameters: TaskContract.encode(decode), payloads: [dng])
+        let member = try TaskExecutor.execute(kind: .decode, parameters: TaskContract.encode(
+            TaskContract.DecodeParameters(fileName: "IMG_0001.dng", maxPixels: 1 << 30, burstMember: true)), payloads: [dng])
+        #expect(plane.payloads.count == 1 && member.payloads.count == 2)
+        let cacheable = try #require(plane.cacheable)
+        // The plane's wire bytes are its samples, little-endian.
+        #expect(plane.payloads[0].bytes == cacheable.samples.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })
+        for payload in plane.payloads + member.payloads {
+            #expect(payload.count > 0)
+            #expect(payload.descriptor == PayloadDescriptor(describing: payload.bytes))
+        }
     }
 }
