@@ -15,11 +15,13 @@ import Glibc
 public enum ImageWriter {
     /// Encodes `image` as `format` with the recipe's output options and `metadata` (ICC profile
     /// and EXIF; ``OutputMetadata/none`` writes neither). Identical arguments ⇒ identical bytes.
+    /// `threads`: how many threads compress deflate TIFF strips (the caller's among them; the
+    /// bytes never depend on it); the other formats encode on the calling thread.
     public static func encode(_ image: RGBImage16, format: OutputFormat, options: Recipe.Output = Recipe.Output(),
-                              metadata: OutputMetadata = .none) throws(ImagingError) -> [UInt8] {
+                              metadata: OutputMetadata = .none, threads: Int = 1) throws(ImagingError) -> [UInt8] {
         switch format {
         case .jpeg: try encodeJPEG(image, quality: options.jpegQuality, subsampling: options.jpegSubsampling, metadata: metadata)
-        case .tiff: try encodeTIFF(image, compression: options.tiffCompression, metadata: metadata)
+        case .tiff: try encodeTIFF(image, compression: options.tiffCompression, metadata: metadata, threads: threads)
         case .png: try encodePNG(image, bitDepth: options.pngBitDepth, metadata: metadata)
         }
     }
@@ -129,10 +131,17 @@ public enum ImageWriter {
     /// photometric RGB, planar contig, compression, predictor, strips, orientation (from
     /// `metadata`), and from `metadata` Make, Model, Software, DateTime (the capture time), the
     /// ICC profile (34675) and an EXIF IFD (34665) with the exposure fields — nothing volatile.
+    ///
+    /// Deflate strips are compressed by `deflateEncoder`: by default ``TIFFStripDeflater``, on
+    /// up to `threads` threads (the caller's among them); libtiff's own codec (one thread) is
+    /// the reference it is tested against. Both write the same bytes for any `threads`. LZW and
+    /// uncompressed strips always go through libtiff on the calling thread.
     public static func encodeTIFF(_ image: RGBImage16, compression: Recipe.TIFFCompression = .deflate,
-                                  metadata: OutputMetadata = .none) throws(ImagingError) -> [UInt8] {
+                                  metadata: OutputMetadata = .none, threads: Int = 1,
+                                  deflateEncoder: TIFFDeflateEncoder = .strips) throws(ImagingError) -> [UInt8] {
         try metadata.validate(format: "tiff")
         guard image.width > 0, image.height > 0 else { throw .encodeFailed(format: "tiff", reason: "empty image") }
+        guard threads >= 1 else { throw .encodeFailed(format: "tiff", reason: "threads \(threads) is below 1") }
         guard let stream = tessera_tiff_stream_writer() else { throw .encodeFailed(format: "tiff", reason: "out of memory") }
         defer { tessera_tiff_stream_free(stream) }
         func failure(_ what: String) -> ImagingError {
@@ -194,10 +203,20 @@ public enum ImageWriter {
         #else
         let direct = false
         #endif
-        var strip = [UInt16](repeating: 0, count: direct ? 0 : rowsPerStrip * image.width * 3)
+        let ours = compression == .deflate && deflateEncoder == .strips
+        if ours {
+            let written = image.pixels.withUnsafeBufferPointer { src in
+                Result { () throws(ImagingError) in
+                    try TIFFStripDeflater.write(tif, pixels: src.baseAddress!, width: image.width, height: image.height,
+                                                rowsPerStrip: rowsPerStrip, threads: threads, failure: failure)
+                }
+            }
+            try written.get()
+        }
+        var strip = [UInt16](repeating: 0, count: direct || ours ? 0 : rowsPerStrip * image.width * 3)
         let rowSamples = image.width * 3
         var stripIndex: UInt32 = 0
-        var y = 0
+        var y = ours ? image.height : 0
         while y < image.height {
             let rows = min(rowsPerStrip, image.height - y)
             let count = rows * rowSamples
