@@ -179,6 +179,13 @@ struct BenchDevelop: ParsableCommand {
         if try ImageWriter.encodeTIFF(image, threads: 2) != ImageWriter.encodeTIFF(image, deflateEncoder: .libtiff) {
             notes.append("the strip encoder's deflate TIFF differs from libtiff's: a bug (they must be byte-identical)")
         }
+        try time("neutral develop + tiff encode (deflate), streamed (OutputFile.develop: 16-bit row bands into the strip encoder)") {
+            try OutputFile.develop(decoded.plane, pipeline: full, format: .tiff, recipe: recipe, info: decoded.info, threads: 1).count
+        }
+        if try OutputFile.develop(decoded.plane, pipeline: full, format: .tiff, recipe: recipe, info: decoded.info, threads: 2)
+            != OutputFile.encode(image, format: .tiff, recipe: recipe, info: decoded.info) {
+            notes.append("the streamed deflate TIFF differs from the whole-frame TIFF: a bug (they must be byte-identical)")
+        }
         try time("tiff encode (16-bit, uncompressed)") {
             try OutputFile.encode(image, format: .tiff, recipe: uncompressed, info: decoded.info).count
         }
