@@ -3,7 +3,7 @@
 # does nothing when everything is present. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 packages=(libzmq3-dev libsqlite3-dev libraw-dev libraw-bin libtiff-dev libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev
-          liblcms2-dev pkg-config tmux)
+          liblcms2-dev libdeflate-dev pkg-config tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

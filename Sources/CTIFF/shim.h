@@ -1,6 +1,8 @@
 #ifndef TESSERA_CTIFF_SHIM_H
 #define TESSERA_CTIFF_SHIM_H
 #include <tiffio.h>
+#include <libdeflate.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,5 +156,29 @@ static inline int tessera_tiff_set_icc(TIFF *tif, const void *profile, uint32_t 
 static inline int tessera_tiff_get_icc(TIFF *tif, const void **profile, uint32_t *size) { return TIFFGetField(tif, TIFFTAG_ICCPROFILE, size, profile); }
 static inline int tessera_tiff_set_ascii(TIFF *tif, uint32_t tag, const char *value) { return TIFFSetField(tif, tag, value); }
 static inline int tessera_tiff_get_ascii(TIFF *tif, uint32_t tag, const char **value) { return TIFFGetField(tif, tag, value); }
+
+/* One strip of a 16-bit, `samples`-per-pixel contiguous image as libtiff's ADOBE_DEFLATE codec
+   with the horizontal predictor writes it: each of the `rows` rows of `row_samples` samples at
+   `pixels` is differenced (sample minus the same channel of the previous pixel, modulo 2^16;
+   the row's first pixel kept) into `scratch` (`rows * row_samples` samples; the source is
+   never modified), in little-endian byte order, and compressed by `compressor` into one zlib
+   stream at `out` (`capacity` bytes: at least libdeflate_zlib_compress_bound of the strip).
+   Returns the compressed size, or 0 when it does not fit. Thread-safe for distinct
+   compressors and scratch buffers. */
+static inline size_t tessera_tiff_deflate_strip16(struct libdeflate_compressor *compressor, const uint16_t *pixels,
+                                                  size_t rows, size_t row_samples, size_t samples, uint16_t *scratch,
+                                                  void *out, size_t capacity) {
+    size_t first = samples < row_samples ? samples : row_samples;
+    for (size_t r = 0; r < rows; r++) {
+        const uint16_t *src = pixels + r * row_samples;
+        uint16_t *dst = scratch + r * row_samples;
+        for (size_t i = 0; i < first; i++) dst[i] = src[i];
+        for (size_t i = first; i < row_samples; i++) dst[i] = (uint16_t)(src[i] - src[i - samples]);
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    for (size_t i = 0; i < rows * row_samples; i++) scratch[i] = (uint16_t)((scratch[i] >> 8) | (scratch[i] << 8));
+#endif
+    return libdeflate_zlib_compress(compressor, scratch, rows * row_samples * sizeof(uint16_t), out, capacity);
+}
 
 #endif

@@ -165,6 +165,27 @@ struct BenchDevelop: ParsableCommand {
         try time("tiff encode (16-bit, deflate: the neutral default)") {
             try OutputFile.encode(image, format: .tiff, recipe: recipe, info: decoded.info).count
         }
+        // The strip encoder against libtiff's own deflate codec (the encoder before it; no
+        // metadata on either: a few hundred bytes), and on two threads (CPU: both threads).
+        try time("tiff encode (16-bit, deflate, libtiff's codec: the reference, no metadata)") {
+            try ImageWriter.encodeTIFF(image, deflateEncoder: .libtiff).count
+        }
+        try time("tiff encode (16-bit, deflate, strip encoder, no metadata)") {
+            try ImageWriter.encodeTIFF(image).count
+        }
+        try time("tiff encode (16-bit, deflate, strip encoder on 2 threads, no metadata)") {
+            try ImageWriter.encodeTIFF(image, threads: 2).count
+        }
+        if try ImageWriter.encodeTIFF(image, threads: 2) != ImageWriter.encodeTIFF(image, deflateEncoder: .libtiff) {
+            notes.append("the strip encoder's deflate TIFF differs from libtiff's: a bug (they must be byte-identical)")
+        }
+        try time("neutral develop + tiff encode (deflate), streamed (OutputFile.develop: 16-bit row bands into the strip encoder)") {
+            try OutputFile.develop(decoded.plane, pipeline: full, format: .tiff, recipe: recipe, info: decoded.info, threads: 1).count
+        }
+        if try OutputFile.develop(decoded.plane, pipeline: full, format: .tiff, recipe: recipe, info: decoded.info, threads: 2)
+            != OutputFile.encode(image, format: .tiff, recipe: recipe, info: decoded.info) {
+            notes.append("the streamed deflate TIFF differs from the whole-frame TIFF: a bug (they must be byte-identical)")
+        }
         try time("tiff encode (16-bit, uncompressed)") {
             try OutputFile.encode(image, format: .tiff, recipe: uncompressed, info: decoded.info).count
         }
@@ -173,12 +194,12 @@ struct BenchDevelop: ParsableCommand {
         // End to end: the real commands as subprocesses, pinned to one core when possible.
         let taskset = BenchDemosaic.find("taskset")
         if taskset == nil { notes.append("taskset not found: commands not pinned (tessera develop runs with --threads 1)") }
-        func command(_ label: String, _ tool: String, _ arguments: [String]) throws -> Stage {
+        func command(_ label: String, _ tool: String, _ arguments: [String], pin: Bool = true) throws -> Stage {
             var bestWall = Double.infinity
             var best: Usage?
             for _ in 0..<runs {
                 var usage = Usage(user: 0, system: 0, peakRSSKB: nil)
-                let pinned = taskset.map { ($0, ["-c", "0", tool] + arguments) } ?? (tool, arguments)
+                let pinned = pin ? taskset.map { ($0, ["-c", "0", tool] + arguments) } ?? (tool, arguments) : (tool, arguments)
                 let wall = try BenchDemosaic.wallSeconds { usage = try Self.measure(pinned.0, pinned.1, logDirectory: dir) }
                 bestWall = min(bestWall, wall)
                 if best.map({ usage.cpu < $0.cpu }) ?? true { best = usage }
@@ -192,6 +213,15 @@ struct BenchDevelop: ParsableCommand {
                                ["develop", dngPath, "--out", dir + "/tessera.tiff", "--recipe", "neutral", "--format", "tiff",
                                 "--threads", "1", "--overwrite"])
         stages.append(ours)
+        // The same on two threads (develop bands and deflate strips), not pinned.
+        if ProcessInfo.processInfo.activeProcessorCount >= 2 {
+            stages.append(try command("tessera develop --recipe neutral --format tiff --threads 2 (end to end, not pinned)", me,
+                                      ["develop", dngPath, "--out", dir + "/tessera-2.tiff", "--recipe", "neutral", "--format", "tiff",
+                                       "--threads", "2", "--overwrite"], pin: false))
+            let a = try Data(contentsOf: URL(fileURLWithPath: dir + "/tessera.tiff"))
+            let b = try Data(contentsOf: URL(fileURLWithPath: dir + "/tessera-2.tiff"))
+            if a != b { notes.append("tessera develop wrote different TIFF bytes with --threads 2: a bug") }
+        }
         let oursNone = try command("tessera develop, neutral with an uncompressed TIFF, --threads 1 (end to end)", me,
                                    ["develop", dngPath, "--out", dir + "/tessera-none.tiff", "--recipe", uncompressedPath,
                                     "--format", "tiff", "--threads", "1", "--overwrite"])

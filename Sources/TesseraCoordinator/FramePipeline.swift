@@ -282,7 +282,10 @@ public final class FramePipeline: Sendable {
                 redoTiles(frame: frame, tiles: tiles.map(\.taskID), all: true, reason: corruption.description)
                 return
             }
-            let bytes = try OutputFile.encode(image, format: format, recipe: recipe, info: info)
+            // A deflate TIFF's strips are compressed on every core: ~1 s of one core per 24 MP
+            // frame otherwise, and the coordinator must never be the farm's bottleneck.
+            let bytes = try OutputFile.encode(image, format: format, recipe: recipe, info: info,
+                                              threads: ProcessInfo.processInfo.activeProcessorCount)
             let outputPath = try outputPath(frame: frame, job: job, recipe: recipe, info: info, format: format)
             do {
                 try writeOutput(bytes, to: outputPath, overwrite: job.overwrite)

@@ -21,7 +21,8 @@ import TesseraImaging
         return try dng.bytes.withUnsafeBytes { try RawDecoder.decode(bytes: $0, name: "streamed.dng") }
     }
 
-    /// The output recipes: JPEG 4:4:4 q92 (the default), JPEG 4:2:0 q75 and 4:2:2, 8-bit PNG.
+    /// The output recipes: JPEG 4:4:4 q92 (the default), JPEG 4:2:0 q75 and 4:2:2, 8-bit PNG,
+    /// 16-bit deflate TIFF (the default TIFF: 16-bit rows into the strip encoder).
     static func outputs(_ base: Recipe) -> [(OutputFormat, Recipe)] {
         var q75 = base
         q75.output.jpegQuality = 75
@@ -30,7 +31,7 @@ import TesseraImaging
         s422.output.jpegSubsampling = .s422
         var png8 = base
         png8.output.pngBitDepth = 8
-        return [(.jpeg, base), (.jpeg, q75), (.jpeg, s422), (.png, png8)]
+        return [(.jpeg, base), (.jpeg, q75), (.jpeg, s422), (.png, png8), (.tiff, base)]
     }
 
     /// Streamed bytes == whole-frame bytes, for each output, kernel and thread count.
@@ -74,8 +75,28 @@ import TesseraImaging
         try Self.check(raw, recipe: .standard, threads: [1, 2], label: "standard 67x53")
     }
 
+    /// The streamed deflate TIFF where 48-row bands and TIFF strips (10 rows at 4000 columns, a
+    /// 7-row last strip) straddle each other: on 1 thread (one strip per window) whole strips go
+    /// straight from a band, the rest is staged and completed by the next band; on 2 threads the
+    /// one 97-row window is staged over three bands (`fusedStreamEqualsWholeFrame` stages over
+    /// bands on 3 threads too). The bytes equal the whole-frame encoder's, whose strips equal
+    /// libtiff's own codec (`TIFFStripTests`).
+    @Test func streamedTIFFStraddlesBands() throws {
+        let raw = try Self.decoded(width: 4000, height: 97, cfa: .rggb, seed: 21)
+        let settings = try DevelopSettings.resolve(recipe: .neutral, info: raw.info)
+        let pipeline = try DevelopPipeline(settings: settings, frame: FrameSize(width: raw.plane.width, height: raw.plane.height))
+        let image = try pipeline.developFrame(raw.plane, threads: 1)
+        for n in [1, 2] {
+            let streamed = try OutputFile.develop(raw.plane, pipeline: pipeline, format: .tiff, recipe: .neutral, info: raw.info, threads: n)
+            #expect(try ImageReader.read(bytes: streamed, name: "streamed.tif") == image, "\(n) threads: pixels differ")
+            let whole = try OutputFile.encode(image, format: .tiff, recipe: .neutral, info: raw.info)
+            let same = streamed == whole
+            #expect(same, "\(n) threads: \(streamed.count) vs \(whole.count) bytes")
+        }
+    }
+
     /// `OutputFile.develop` from settings (the `tessera develop` and worker entry) gives the same
-    /// bytes as decode → developFrame → encode; 16-bit outputs take the whole-frame path.
+    /// bytes as decode → developFrame → encode (deflate TIFF streamed; 16-bit PNG whole-frame).
     @Test func developEntryMatchesEncode() throws {
         let raw = try Self.decoded(width: 41, height: 35, cfa: .bggr, seed: 8)
         let settings = try DevelopSettings.resolve(recipe: .neutral, info: raw.info)

@@ -15,11 +15,13 @@ import Glibc
 public enum ImageWriter {
     /// Encodes `image` as `format` with the recipe's output options and `metadata` (ICC profile
     /// and EXIF; ``OutputMetadata/none`` writes neither). Identical arguments ⇒ identical bytes.
+    /// `threads`: how many threads compress deflate TIFF strips (the caller's among them; the
+    /// bytes never depend on it); the other formats encode on the calling thread.
     public static func encode(_ image: RGBImage16, format: OutputFormat, options: Recipe.Output = Recipe.Output(),
-                              metadata: OutputMetadata = .none) throws(ImagingError) -> [UInt8] {
+                              metadata: OutputMetadata = .none, threads: Int = 1) throws(ImagingError) -> [UInt8] {
         switch format {
         case .jpeg: try encodeJPEG(image, quality: options.jpegQuality, subsampling: options.jpegSubsampling, metadata: metadata)
-        case .tiff: try encodeTIFF(image, compression: options.tiffCompression, metadata: metadata)
+        case .tiff: try encodeTIFF(image, compression: options.tiffCompression, metadata: metadata, threads: threads)
         case .png: try encodePNG(image, bitDepth: options.pngBitDepth, metadata: metadata)
         }
     }
@@ -129,30 +131,112 @@ public enum ImageWriter {
     /// photometric RGB, planar contig, compression, predictor, strips, orientation (from
     /// `metadata`), and from `metadata` Make, Model, Software, DateTime (the capture time), the
     /// ICC profile (34675) and an EXIF IFD (34665) with the exposure fields — nothing volatile.
+    ///
+    /// Deflate strips are compressed by `deflateEncoder`: by default ``TIFFStripDeflater``, on
+    /// up to `threads` threads (the caller's among them); libtiff's own codec (one thread) is
+    /// the reference it is tested against. Both write the same bytes for any `threads`. LZW and
+    /// uncompressed strips always go through libtiff on the calling thread.
     public static func encodeTIFF(_ image: RGBImage16, compression: Recipe.TIFFCompression = .deflate,
-                                  metadata: OutputMetadata = .none) throws(ImagingError) -> [UInt8] {
+                                  metadata: OutputMetadata = .none, threads: Int = 1,
+                                  deflateEncoder: TIFFDeflateEncoder = .strips) throws(ImagingError) -> [UInt8] {
+        try writeTIFF(width: image.width, height: image.height, compression: compression, metadata: metadata, threads: threads) {
+            (tif, rowsPerStrip, failure) throws(ImagingError) in
+            if compression == .deflate, deflateEncoder == .strips {
+                let deflater = try TIFFStripDeflater(tif, width: image.width, height: image.height, rowsPerStrip: rowsPerStrip,
+                                                     threads: threads, failure: failure)
+                let written = image.pixels.withUnsafeBufferPointer { src in
+                    Result { () throws(ImagingError) in try deflater.write(src.baseAddress!, rows: image.height) }
+                }
+                try written.get()
+                return
+            }
+            // TIFFWriteEncodedStrip may modify the buffer (the predictor works in place), so
+            // compressed strips get a copy; uncompressed ones are only read (a little-endian file
+            // on a little-endian host: no byte swapping), so they are passed straight from the image.
+            #if _endian(little)
+            let direct = compression == .none
+            #else
+            let direct = false
+            #endif
+            var strip = [UInt16](repeating: 0, count: direct ? 0 : rowsPerStrip * image.width * 3)
+            let rowSamples = image.width * 3
+            var stripIndex: UInt32 = 0
+            var y = 0
+            while y < image.height {
+                let rows = min(rowsPerStrip, image.height - y)
+                let count = rows * rowSamples
+                let written = image.pixels.withUnsafeBufferPointer { src in
+                    if direct {
+                        return TIFFWriteEncodedStrip(tif, stripIndex, UnsafeMutableRawPointer(mutating: src.baseAddress! + y * rowSamples),
+                                                     tmsize_t(count * 2))
+                    }
+                    return strip.withUnsafeMutableBufferPointer { dst in
+                        dst.baseAddress!.update(from: src.baseAddress! + y * rowSamples, count: count)
+                        return TIFFWriteEncodedStrip(tif, stripIndex, dst.baseAddress, tmsize_t(count * 2))
+                    }
+                }
+                guard written >= 0 else { throw failure("TIFFWriteEncodedStrip failed") }
+                stripIndex += 1
+                y += rows
+            }
+        }
+    }
+
+    /// ``encodeTIFF(_:compression:metadata:threads:deflateEncoder:)`` with deflate for 16-bit rows
+    /// that arrive band by band (``OutputFile/develop(_:pipeline:format:recipe:info:threads:)``):
+    /// the strip encoder compresses each window of finished strips on up to `threads` threads
+    /// while the rows after them are still to come, so the whole 16-bit frame is never held.
+    /// The same pixels give the same bytes. An error thrown by the row source is rethrown as is.
+    static func encodeTIFF(_ rows: RGB16Rows, metadata: OutputMetadata = .none, threads: Int = 1) throws(ImagingError) -> [UInt8] {
+        try writeTIFF(width: rows.width, height: rows.height, compression: .deflate, metadata: metadata, threads: threads) {
+            (tif, rowsPerStrip, failure) throws(ImagingError) in
+            let deflater = try TIFFStripDeflater(tif, width: rows.width, height: rows.height, rowsPerStrip: rowsPerStrip,
+                                                 threads: threads, failure: failure)
+            var y = 0
+            while y < rows.height {
+                let band = try rows.next()
+                guard band.rows > 0, y + band.rows <= rows.height else {
+                    throw .encodeFailed(format: "tiff", reason: "the row source gave \(band.rows) row(s) at row \(y) of \(rows.height)")
+                }
+                try deflater.append(band.pixels, rows: band.rows)
+                y += band.rows
+            }
+            try deflater.finish()
+        }
+    }
+
+    /// A 16-bit RGB TIFF of `width` × `height` pixels with `compression` and `metadata`:
+    /// opens the memory stream, sets the tags, lets `strips` write every strip (given the
+    /// handle, the rows per strip and the error maker for failed libtiff calls), then appends
+    /// the EXIF IFD and writes the directory.
+    private static func writeTIFF(width: Int, height: Int, compression: Recipe.TIFFCompression, metadata: OutputMetadata, threads: Int,
+                                  strips: (OpaquePointer, Int, @escaping (String) -> ImagingError) throws(ImagingError) -> Void)
+        throws(ImagingError) -> [UInt8] {
         try metadata.validate(format: "tiff")
-        guard image.width > 0, image.height > 0 else { throw .encodeFailed(format: "tiff", reason: "empty image") }
+        guard width > 0, height > 0 else { throw .encodeFailed(format: "tiff", reason: "empty image") }
+        guard threads >= 1 else { throw .encodeFailed(format: "tiff", reason: "threads \(threads) is below 1") }
         guard let stream = tessera_tiff_stream_writer() else { throw .encodeFailed(format: "tiff", reason: "out of memory") }
         defer { tessera_tiff_stream_free(stream) }
-        func failure(_ what: String) -> ImagingError {
-            let detail = String(cString: tessera_tiff_stream_error(stream))
+        // The stream outlives every use of `failure` (the deflater is released before it).
+        let streamRef = UncheckedSendable(value: stream)
+        let failure: (String) -> ImagingError = { what in
+            let detail = String(cString: tessera_tiff_stream_error(streamRef.value))
             return .encodeFailed(format: "tiff", reason: detail.isEmpty ? what : "\(what): \(detail)")
         }
         // One allocation: the pixels (an upper bound for compressed strips on photographs; the
         // buffer still grows if needed) plus room for the tags and the ICC profile. Untouched
         // capacity costs no memory.
-        let pixelBytes = image.width * image.height * 6
+        let pixelBytes = width * height * 6
         guard tessera_tiff_stream_reserve(stream, pixelBytes + 65_536 + (metadata.iccProfile?.count ?? 0)) == 1 else {
             throw .encodeFailed(format: "tiff", reason: "out of memory for \(pixelBytes) bytes of pixels")
         }
         guard let tif = tessera_tiff_open_stream(stream, "memory.tif", "wl") else { throw failure("TIFFClientOpen failed") }
         var closed = false
         defer { if !closed { TIFFClose(tif) } }
-        let rowsPerStrip = max(1, min(image.height, 262_144 / (image.width * 6)))
+        let rowsPerStrip = max(1, min(height, 262_144 / (width * 6)))
         let ok =
-            tessera_tiff_set_u32(tif, UInt32(TIFFTAG_IMAGEWIDTH), UInt32(image.width)) == 1
-            && tessera_tiff_set_u32(tif, UInt32(TIFFTAG_IMAGELENGTH), UInt32(image.height)) == 1
+            tessera_tiff_set_u32(tif, UInt32(TIFFTAG_IMAGEWIDTH), UInt32(width)) == 1
+            && tessera_tiff_set_u32(tif, UInt32(TIFFTAG_IMAGELENGTH), UInt32(height)) == 1
             && tessera_tiff_set_u16(tif, UInt32(TIFFTAG_BITSPERSAMPLE), 16) == 1
             && tessera_tiff_set_u16(tif, UInt32(TIFFTAG_SAMPLESPERPIXEL), 3) == 1
             && tessera_tiff_set_u16(tif, UInt32(TIFFTAG_PHOTOMETRIC), UInt16(PHOTOMETRIC_RGB)) == 1
@@ -171,8 +255,8 @@ public enum ImageWriter {
         else { throw failure("setting TIFF compression \(compression.rawValue) failed") }
         // Deflate at level 1: on noisy 16-bit photographs (after the horizontal predictor) zlib's
         // default level 6 buys little size for much time — 24 MP encode 1.61 s → 1.18 s measured
-        // with `tessera bench develop` (docs/performance.md).
-        if compression == .deflate, tessera_tiff_set_u32(tif, UInt32(TIFFTAG_ZIPQUALITY), 1) != 1 {
+        // with `tessera bench develop` (docs/performance.md). The strip encoder uses the same level.
+        if compression == .deflate, tessera_tiff_set_u32(tif, UInt32(TIFFTAG_ZIPQUALITY), UInt32(TIFFStripDeflater.level)) != 1 {
             throw failure("setting the deflate level failed")
         }
         let strings: [(UInt32, String)] = [
@@ -186,35 +270,7 @@ public enum ImageWriter {
             let ok = icc.withUnsafeBytes { tessera_tiff_set_icc(tif, $0.baseAddress, UInt32($0.count)) }
             guard ok == 1 else { throw failure("setting the TIFF ICC profile failed") }
         }
-        // TIFFWriteEncodedStrip may modify the buffer (the predictor works in place), so compressed
-        // strips get a copy; uncompressed ones are only read (a little-endian file on a
-        // little-endian host: no byte swapping), so they are passed straight from the image.
-        #if _endian(little)
-        let direct = compression == .none
-        #else
-        let direct = false
-        #endif
-        var strip = [UInt16](repeating: 0, count: direct ? 0 : rowsPerStrip * image.width * 3)
-        let rowSamples = image.width * 3
-        var stripIndex: UInt32 = 0
-        var y = 0
-        while y < image.height {
-            let rows = min(rowsPerStrip, image.height - y)
-            let count = rows * rowSamples
-            let written = image.pixels.withUnsafeBufferPointer { src in
-                if direct {
-                    return TIFFWriteEncodedStrip(tif, stripIndex, UnsafeMutableRawPointer(mutating: src.baseAddress! + y * rowSamples),
-                                                 tmsize_t(count * 2))
-                }
-                return strip.withUnsafeMutableBufferPointer { dst in
-                    dst.baseAddress!.update(from: src.baseAddress! + y * rowSamples, count: count)
-                    return TIFFWriteEncodedStrip(tif, stripIndex, dst.baseAddress, tmsize_t(count * 2))
-                }
-            }
-            guard written >= 0 else { throw failure("TIFFWriteEncodedStrip failed") }
-            stripIndex += 1
-            y += rows
-        }
+        try strips(tif, rowsPerStrip, failure)
         if metadata.hasExif {
             // The EXIF IFD (exposure, aperture, ISO, focal length, capture time, lens, colour
             // space) goes after the pixels, built by our TIFF writer with absolute offsets; IFD0,
@@ -223,7 +279,7 @@ public enum ImageWriter {
             let at = (size + 3) & ~3
             let block: [UInt8]
             do {
-                block = try TIFFContainer.encodeDirectory(ExifBlock.exifDirectory(metadata, width: image.width, height: image.height), at: at)
+                block = try TIFFContainer.encodeDirectory(ExifBlock.exifDirectory(metadata, width: width, height: height), at: at)
             } catch {
                 throw .encodeFailed(format: "tiff", reason: "EXIF IFD: \(error.description)")
             }

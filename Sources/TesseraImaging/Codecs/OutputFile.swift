@@ -5,9 +5,12 @@ import TesseraCore
 /// byte-identical: pixels encoded with the recipe's output options, the capture's EXIF, and the
 /// output colour space's ICC profile.
 public enum OutputFile {
-    /// The file's bytes.
-    public static func encode(_ image: RGBImage16, format: OutputFormat, recipe: Recipe, info: RawFrameInfo) throws(ImagingError) -> [UInt8] {
-        try ImageWriter.encode(image, format: format, options: recipe.output, metadata: metadata(recipe: recipe, info: info))
+    /// The file's bytes. `threads`: how many threads compress a deflate TIFF's strips (the
+    /// caller's among them; ``ImageWriter/encode(_:format:options:metadata:threads:)``); the bytes
+    /// never depend on it.
+    public static func encode(_ image: RGBImage16, format: OutputFormat, recipe: Recipe, info: RawFrameInfo,
+                              threads: Int = 1) throws(ImagingError) -> [UInt8] {
+        try ImageWriter.encode(image, format: format, options: recipe.output, metadata: metadata(recipe: recipe, info: info), threads: threads)
     }
 
     /// The file's ICC profile and EXIF for a frame developed with `recipe`.
@@ -22,12 +25,14 @@ public enum OutputFile {
     /// of ``Developer/developFrame(_:settings:threads:)``. 8-bit outputs (JPEG, 8-bit PNG) are
     /// streamed: the develop hands 8-bit rows to the encoder band by band, so neither the
     /// 16-bit frame nor its 8-bit copy is ever held (``DevelopPipeline`` docs; docs/develop.md,
-    /// "Streamed 8-bit outputs"). Blocks the caller; `threads` as for the develop (default:
-    /// active cores); the bytes never depend on it.
+    /// "Streamed 8-bit outputs"); so is the deflate TIFF, with 16-bit rows into the strip
+    /// encoder. Blocks the caller; `threads` as for the develop (default: active cores), and as
+    /// many compress a deflate TIFF's strips; the bytes never depend on it.
     public static func develop(_ raw: DecodedRaw, settings: DevelopSettings, format: OutputFormat, recipe: Recipe,
                                threads: Int? = nil) throws(ImagingError) -> [UInt8] {
         guard raw.plane.width > 0, raw.plane.height > 0 else {
-            return try encode(Developer.developFrame(raw, settings: settings, threads: threads), format: format, recipe: recipe, info: raw.info)
+            return try encode(Developer.developFrame(raw, settings: settings, threads: threads), format: format, recipe: recipe, info: raw.info,
+                              threads: DevelopPipeline.workers(threads))
         }
         try settings.validate()
         let pipeline = try DevelopPipeline(settings: settings, frame: FrameSize(width: raw.plane.width, height: raw.plane.height))
@@ -38,11 +43,18 @@ public enum OutputFile {
     /// choice included) for the whole CFA `plane` (the pipeline's frame) and the frame's `info`.
     public static func develop(_ plane: RawPlane, pipeline: DevelopPipeline, format: OutputFormat, recipe: Recipe, info: RawFrameInfo,
                                threads: Int? = nil) throws(ImagingError) -> [UInt8] {
+        let metadata = metadata(recipe: recipe, info: info)
+        if format == .tiff, recipe.output.tiffCompression == .deflate {
+            // 16-bit rows band by band into the strip encoder: no 144 MB frame for a 24 MP TIFF.
+            return try pipeline.withRGB16Rows(plane, threads: threads) { (rows) throws(ImagingError) -> [UInt8] in
+                try ImageWriter.encodeTIFF(rows, metadata: metadata, threads: DevelopPipeline.workers(threads))
+            }
+        }
         let streamed = format == .jpeg || (format == .png && recipe.output.pngBitDepth == 8)
         guard streamed else {
-            return try encode(pipeline.developFrame(plane, threads: threads), format: format, recipe: recipe, info: info)
+            return try encode(pipeline.developFrame(plane, threads: threads), format: format, recipe: recipe, info: info,
+                              threads: DevelopPipeline.workers(threads))
         }
-        let metadata = metadata(recipe: recipe, info: info)
         return try pipeline.withRGB8Rows(plane, threads: threads) { (rows) throws(ImagingError) -> [UInt8] in
             format == .jpeg
                 ? try ImageWriter.encodeJPEG(rows, quality: recipe.output.jpegQuality, subsampling: recipe.output.jpegSubsampling, metadata: metadata)

@@ -3,15 +3,20 @@ import Foundation
 import TesseraCore
 import TesseraKernels
 
-/// 8-bit RGB rows handed to an encoder band by band, top to bottom (``ImageWriter``'s
-/// streaming encoders take them): `next()` returns the next band, a pointer to
-/// `rows × width × 3` bytes that stays valid until the following call, and its row count.
+/// RGB rows (`Sample`: `UInt8` or `UInt16`) handed to an encoder band by band, top to bottom
+/// (``ImageWriter``'s streaming encoders take them): `next()` returns the next band, a pointer
+/// to `rows × width × 3` samples that stays valid until the following call, and its row count.
 /// The encoder calls `next()` until it has `height` rows, never more.
-struct RGB8Rows {
+struct RGBRows<Sample> {
     let width: Int
     let height: Int
-    let next: () throws(ImagingError) -> (pixels: UnsafePointer<UInt8>, rows: Int)
+    let next: () throws(ImagingError) -> (pixels: UnsafePointer<Sample>, rows: Int)
 }
+
+/// 8-bit rows: JPEG and 8-bit PNG.
+typealias RGB8Rows = RGBRows<UInt8>
+/// 16-bit rows: deflate TIFF.
+typealias RGB16Rows = RGBRows<UInt16>
 
 extension DevelopPipeline {
     /// Output rows per band of the streamed fused develop: small enough that the band (about
@@ -30,19 +35,33 @@ extension DevelopPipeline {
     /// reused 16-bit buffer and rounded to 8 bits. Blocks the caller; the bytes never depend on
     /// `threads`. Throws ``ImagingError/invalidTile(reason:)`` for a plane of the wrong size.
     func withRGB8Rows<R>(_ plane: RawPlane, threads: Int?, _ body: (RGB8Rows) throws(ImagingError) -> R) throws(ImagingError) -> R {
+        try withRows(plane, threads: threads, body)
+    }
+
+    /// ``withRGB8Rows(_:threads:_:)`` with the 16-bit samples themselves: exactly the pixels of
+    /// ``developFrame(_:threads:)``, band by band, without the frame existing (the fused kernel
+    /// stores 16-bit lanes; the general path hands out its 16-bit buffer as is).
+    func withRGB16Rows<R>(_ plane: RawPlane, threads: Int?, _ body: (RGB16Rows) throws(ImagingError) -> R) throws(ImagingError) -> R {
+        try withRows(plane, threads: threads, body)
+    }
+
+    /// ``withRGB8Rows(_:threads:_:)`` and ``withRGB16Rows(_:threads:_:)``: `Sample` is `UInt8`
+    /// (rounded to 8 bits) or `UInt16`.
+    private func withRows<Sample, R>(_ plane: RawPlane, threads: Int?, _ body: (RGBRows<Sample>) throws(ImagingError) -> R) throws(ImagingError) -> R {
         guard plane.width == frame.width, plane.height == frame.height else {
             throw .invalidTile(reason: "plane is \(plane.width)x\(plane.height) but the pipeline's frame is \(frame)")
         }
         let workers = Self.workers(threads)
         return try plane.pixels.withUnsafeBufferPointer { (pixels) throws(ImagingError) -> R in
             let cfa = CFAFrame(samples: pixels, width: plane.width, height: plane.height)
-            return fusesRCD ? try fusedRGB8Rows(cfa, workers: workers, body) : try bandedRGB8Rows(cfa, workers: workers, body)
+            return fusesRCD ? try fusedRows(cfa, workers: workers, body) : try bandedRows(cfa, workers: workers, body)
         }
     }
 
-    /// The fused path of ``withRGB8Rows(_:threads:_:)``: resumable strips, 8-bit output straight
-    /// from the kernel.
-    private func fusedRGB8Rows<R>(_ cfa: CFAFrame, workers: Int, _ body: (RGB8Rows) throws(ImagingError) -> R) throws(ImagingError) -> R {
+    /// The fused path of ``withRows(_:threads:_:)``: resumable strips, 8- or 16-bit output
+    /// straight from the kernel.
+    private func fusedRows<Sample, R>(_ cfa: CFAFrame, workers: Int, _ body: (RGBRows<Sample>) throws(ImagingError) -> R) throws(ImagingError) -> R {
+        let eightBit = MemoryLayout<Sample>.size == 1
         let width = outputSize.width, height = outputSize.height
         // Strips of at most fusedStripWidth columns, and at least one per worker.
         let share = (width + workers - 1) / workers
@@ -58,19 +77,19 @@ extension DevelopPipeline {
         defer { workspace.deallocate() }
         workspace.initialize(repeating: 0, count: total)
         let bandRows = min(Self.streamBandRows, height)
-        let band = UnsafeMutablePointer<UInt8>.allocate(capacity: bandRows * width * 3)
+        let band = UnsafeMutablePointer<Sample>.allocate(capacity: bandRows * width * 3)
         defer { band.deallocate() }
         // Strips write disjoint columns of the band and their own workspaces, and only read the frame.
         let shared = UncheckedSendable(value: (strips: strips, offsets: offsets, workspace: workspace, band: band, cfa: cfa))
         var y = 0
-        let rows = RGB8Rows(width: width, height: height) { () throws(ImagingError) -> (pixels: UnsafePointer<UInt8>, rows: Int) in
+        let rows = RGBRows<Sample>(width: width, height: height) { () throws(ImagingError) -> (pixels: UnsafePointer<Sample>, rows: Int) in
             let range = y..<min(y + bandRows, height)
             guard !range.isEmpty else { throw .invalidTile(reason: "the encoder asked for rows past the frame's \(height)") }
             let runStrip: @Sendable (Int) -> Void = { i in
                 let s = shared.value
                 let (x0, strip) = s.strips[i]
                 runFusedStrip(strip, rows: range, workspace: s.workspace + s.offsets[i], into: UnsafeMutableRawPointer(s.band + 3 * x0),
-                              rowStride: width * 3, eightBit: true, row: s.cfa.row)
+                              rowStride: width * 3, eightBit: eightBit, row: s.cfa.row)
             }
             if workers == 1 || strips.count == 1 {
                 for i in strips.indices { runStrip(i) }
@@ -83,19 +102,20 @@ extension DevelopPipeline {
         return try body(rows)
     }
 
-    /// The general path of ``withRGB8Rows(_:threads:_:)``: ``developFrame(_:threads:)``'s
-    /// bands, one group of `workers` bands at a time.
-    private func bandedRGB8Rows<R>(_ cfa: CFAFrame, workers: Int, _ body: (RGB8Rows) throws(ImagingError) -> R) throws(ImagingError) -> R {
+    /// The general path of ``withRows(_:threads:_:)``: ``developFrame(_:threads:)``'s bands,
+    /// one group of `workers` bands at a time (rounded to 8 bits when `Sample` is a byte).
+    private func bandedRows<Sample, R>(_ cfa: CFAFrame, workers: Int, _ body: (RGBRows<Sample>) throws(ImagingError) -> R) throws(ImagingError) -> R {
+        let eightBit = MemoryLayout<Sample>.size == 1
         let width = outputSize.width, height = outputSize.height
         let bandHeight = bandHeight(workers: workers)
         let groupRows = min(bandHeight * workers, height)
         let wide = UnsafeMutablePointer<UInt16>.allocate(capacity: groupRows * width * 3)
         defer { wide.deallocate() }
-        let narrow = UnsafeMutablePointer<UInt8>.allocate(capacity: groupRows * width * 3)
+        let narrow = UnsafeMutablePointer<UInt8>.allocate(capacity: eightBit ? groupRows * width * 3 : 0)
         defer { narrow.deallocate() }
         let shared = UncheckedSendable(value: (wide: wide, cfa: cfa))
         var y = 0
-        let rows = RGB8Rows(width: width, height: height) { () throws(ImagingError) -> (pixels: UnsafePointer<UInt8>, rows: Int) in
+        let rows = RGBRows<Sample>(width: width, height: height) { () throws(ImagingError) -> (pixels: UnsafePointer<Sample>, rows: Int) in
             let group = y..<min(y + groupRows, height)
             guard !group.isEmpty else { throw .invalidTile(reason: "the encoder asked for rows past the frame's \(height)") }
             let bands = (group.count + bandHeight - 1) / bandHeight
@@ -115,9 +135,10 @@ extension DevelopPipeline {
                 DispatchQueue.concurrentPerform(iterations: bands, execute: runBand)
             }
             if let error = failure.error { throw error }
-            ImageWriter.to8Bit(wide, count: group.count * width * 3, into: narrow)
             y = group.upperBound
-            return (UnsafePointer(narrow), group.count)
+            guard eightBit else { return (UnsafeRawPointer(wide).assumingMemoryBound(to: Sample.self), group.count) }
+            ImageWriter.to8Bit(wide, count: group.count * width * 3, into: narrow)
+            return (UnsafeRawPointer(narrow).assumingMemoryBound(to: Sample.self), group.count)
         }
         return try body(rows)
     }
