@@ -269,23 +269,29 @@ public final class FramePipeline: Sendable {
             // Every tile is checked against the checksum taken when it was spooled; tiles whose
             // pixels were lost (crash, disk trouble, a hand) are developed again, never encoded.
             let tiles = try store.tiles(of: id).filter { $0.state != .cancelled }
-            let image: RGBImage16
+            // The assembly file is mapped, verified and encoded in place: no copy of the frame
+            // (16-bit or 8-bit) is ever made (docs/architecture.md, step 5).
+            let encoded: [UInt8]?
+            let started = ContinuousClock.now
             do {
-                image = try spool.readAssembled(frame: id, width: width, height: height)
-                let corrupt = try spool.corruptTiles(of: image, frame: id, tiles: tiles.map(\.core))
-                if !corrupt.isEmpty {
-                    redoTiles(frame: frame, tiles: corrupt.map { tiles[$0].taskID }, all: corrupt.count == tiles.count,
-                              reason: "\(corrupt.count) of \(tiles.count) tile(s) in \(spool.assemblyPath(id)) fail their checksum")
-                    return
+                encoded = try spool.withAssembled(frame: id, width: width, height: height) { pixels in
+                    let corrupt = try spool.corruptTiles(ofAssembled: pixels, width: width, frame: id, tiles: tiles.map(\.core))
+                    if !corrupt.isEmpty {
+                        redoTiles(frame: frame, tiles: corrupt.map { tiles[$0].taskID }, all: corrupt.count == tiles.count,
+                                  reason: "\(corrupt.count) of \(tiles.count) tile(s) in \(spool.assemblyPath(id)) fail their checksum")
+                        return nil
+                    }
+                    // A deflate TIFF's strips are compressed on every core: ~1 s of one core per 24 MP
+                    // frame otherwise, and the coordinator must never be the farm's bottleneck.
+                    return try OutputFile.encode(pixels, width: width, height: height, format: format, recipe: recipe, info: info,
+                                                 threads: ProcessInfo.processInfo.activeProcessorCount)
                 }
             } catch let corruption as SpoolCorruption {
                 redoTiles(frame: frame, tiles: tiles.map(\.taskID), all: true, reason: corruption.description)
                 return
             }
-            // A deflate TIFF's strips are compressed on every core: ~1 s of one core per 24 MP
-            // frame otherwise, and the coordinator must never be the farm's bottleneck.
-            let bytes = try OutputFile.encode(image, format: format, recipe: recipe, info: info,
-                                              threads: ProcessInfo.processInfo.activeProcessorCount)
+            guard let bytes = encoded else { return }
+            let encodedAt = ContinuousClock.now
             let outputPath = try outputPath(frame: frame, job: job, recipe: recipe, info: info, format: format)
             do {
                 try writeOutput(bytes, to: outputPath, overwrite: job.overwrite)
@@ -297,6 +303,7 @@ public final class FramePipeline: Sendable {
                 return
             }
             assemblyRetries.withLock { _ = $0.removeValue(forKey: id) }
+            logger.info("assembled \(frame.stem) (\(width)x\(height), \(tiles.count) tiles): \(bytes.count) bytes of \(format.rawValue); verify and encode \(encodedAt - started), write \(ContinuousClock.now - encodedAt)")
             let jobState = try retryingWhileBusy("recording the output of frame \(id)") {
                 try store.recordFrameOutput(frame: id, outputPath: outputPath, byteCount: Int64(bytes.count), checksum: XXH64.hash(bytes))
             }

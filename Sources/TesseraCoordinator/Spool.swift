@@ -195,34 +195,37 @@ public struct Spool: Sendable {
         return fd
     }
 
-    /// Reads frame `id`'s assembled image. A missing or wrongly sized assembly file throws
-    /// ``SpoolCorruption`` (every tile must be redone).
-    public func readAssembled(frame id: FrameID, width: Int, height: Int) throws -> RGBImage16 {
+    /// Calls `body` with frame `id`'s assembled image — `width × height × 3` RGB samples,
+    /// memory-mapped read-only, never copied — for the duration of the call. A missing or
+    /// wrongly sized assembly file throws ``SpoolCorruption`` (every tile must be redone); the
+    /// tiles are not verified here (``corruptTiles(ofAssembled:width:frame:tiles:)``).
+    ///
+    /// The file is ours and never shrinks while the coordinator runs (tiles are `pwrite`n into
+    /// a file created at its full size; a frame's files are unlinked, never truncated, and an
+    /// unlinked file stays mapped), so its size, checked here, holds for the whole call. A
+    /// file truncated underneath by another process, or a disk read error, raises SIGBUS when
+    /// the lost pages are touched and the coordinator dies (docs/reliability.md, "Spool
+    /// checksums"): the frame is still `assembling` and is assembled again after the restart.
+    public func withAssembled<T>(frame id: FrameID, width: Int, height: Int, _ body: (UnsafeBufferPointer<UInt16>) throws -> T) throws -> T {
         let path = assemblyPath(id)
         let count = width * height * 3
         let fd = try openForReading(path, expecting: count * 2)
         defer { close(fd) }
-        var pixels = [UInt16](repeating: 0, count: count)
-        try pixels.withUnsafeMutableBytes { buffer in
-            var done = 0
-            while done < buffer.count {
-                let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(done))
-                if n < 0, errno == EINTR { continue }
-                if n < 0 { throw SpoolError(path: path, operation: "read", message: String(cString: strerror(errno))) }
-                if n == 0 { throw SpoolCorruption(path: path, reason: "ends at byte \(done), expected \(buffer.count)") }
-                done += n
-            }
+        guard count > 0 else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
+        guard let base = mmap(nil, count * 2, PROT_READ, MAP_SHARED, fd, 0), base != MAP_FAILED else {
+            throw SpoolError(path: path, operation: "mmap", message: String(cString: strerror(errno)), code: errno)
         }
-        return RGBImage16(width: width, height: height, pixels: pixels)
+        defer { munmap(base, count * 2) }
+        return try body(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt16.self), count: count))
     }
 
-    /// Checks every tile of an assembled image against the checksum recorded when it was
-    /// stored. `tiles` are the frame's tile cores in slot order. Returns the slots whose pixels
-    /// (or checksum record) are missing or do not match: those tiles must be redone.
-    public func corruptTiles(of image: RGBImage16, frame id: FrameID, tiles: [PixelRect]) throws -> [Int] {
-        try image.pixels.withUnsafeBytes { pixels in
-            try corruptRegions(of: pixels, width: image.width, bytesPerPixel: 6, checksums: tileChecksumPath(id), regions: tiles)
-        }
+    /// Checks every tile of an assembled image (`pixels`, a frame `width` pixels wide, as
+    /// ``withAssembled(frame:width:height:_:)`` maps it) against the checksum recorded when it
+    /// was stored. `tiles` are the frame's tile cores in slot order. Returns the slots whose
+    /// pixels (or checksum record) are missing or do not match: those tiles must be redone.
+    public func corruptTiles(ofAssembled pixels: UnsafeBufferPointer<UInt16>, width: Int, frame id: FrameID,
+                             tiles: [PixelRect]) throws -> [Int] {
+        try corruptRegions(of: UnsafeRawBufferPointer(pixels), width: width, bytesPerPixel: 6, checksums: tileChecksumPath(id), regions: tiles)
     }
 
     /// The slots of `regions` (in slot order) whose bytes in `pixels` (a frame `width` pixels

@@ -113,7 +113,7 @@ public enum ImageWriter {
         let rc = message.withUnsafeMutableBufferPointer { err in
             withExtendedLifetime(feed) {
                 tessera_jpeg_encode_rows(UInt32(rows.width), UInt32(rows.height), Int32(quality), h, v, { context, count in
-                    Unmanaged<RowFeed>.fromOpaque(context!).takeUnretainedValue().next(count)
+                    Unmanaged<RowFeed>.fromOpaque(context!).takeUnretainedValue().next(count)?.assumingMemoryBound(to: UInt8.self)
                 }, Unmanaged.passUnretained(feed).toOpaque(), &out, &size, err.baseAddress, err.count)
             }
         }
@@ -139,69 +139,92 @@ public enum ImageWriter {
     public static func encodeTIFF(_ image: RGBImage16, compression: Recipe.TIFFCompression = .deflate,
                                   metadata: OutputMetadata = .none, threads: Int = 1,
                                   deflateEncoder: TIFFDeflateEncoder = .strips) throws(ImagingError) -> [UInt8] {
-        try writeTIFF(width: image.width, height: image.height, compression: compression, metadata: metadata, threads: threads) {
+        try image.pixels.withUnsafeBufferPointer { (src) throws(ImagingError) in
+            try encodeTIFF(RGB16Rows.whole(src, width: image.width, height: image.height), compression: compression, metadata: metadata,
+                           threads: threads, deflateEncoder: deflateEncoder)
+        }
+    }
+
+    /// ``encodeTIFF(_:compression:metadata:threads:deflateEncoder:)`` for 16-bit rows that
+    /// arrive band by band (``OutputFile/develop(_:pipeline:format:recipe:info:threads:)``) or in
+    /// one band straight from memory the caller holds (the whole image, a memory-mapped file):
+    /// the strip encoder compresses each window of finished strips on up to `threads` threads
+    /// while the rows after them are still to come, so the whole 16-bit frame is never held, and
+    /// rows that fill whole windows are compressed in place. The same pixels give the same bytes.
+    /// An error thrown by the row source is rethrown as is.
+    static func encodeTIFF(_ rows: RGB16Rows, compression: Recipe.TIFFCompression = .deflate, metadata: OutputMetadata = .none,
+                           threads: Int = 1, deflateEncoder: TIFFDeflateEncoder = .strips) throws(ImagingError) -> [UInt8] {
+        try writeTIFF(width: rows.width, height: rows.height, compression: compression, metadata: metadata, threads: threads) {
             (tif, rowsPerStrip, failure) throws(ImagingError) in
             if compression == .deflate, deflateEncoder == .strips {
-                let deflater = try TIFFStripDeflater(tif, width: image.width, height: image.height, rowsPerStrip: rowsPerStrip,
+                let deflater = try TIFFStripDeflater(tif, width: rows.width, height: rows.height, rowsPerStrip: rowsPerStrip,
                                                      threads: threads, failure: failure)
-                let written = image.pixels.withUnsafeBufferPointer { src in
-                    Result { () throws(ImagingError) in try deflater.write(src.baseAddress!, rows: image.height) }
-                }
-                try written.get()
-                return
-            }
-            // TIFFWriteEncodedStrip may modify the buffer (the predictor works in place), so
-            // compressed strips get a copy; uncompressed ones are only read (a little-endian file
-            // on a little-endian host: no byte swapping), so they are passed straight from the image.
-            #if _endian(little)
-            let direct = compression == .none
-            #else
-            let direct = false
-            #endif
-            var strip = [UInt16](repeating: 0, count: direct ? 0 : rowsPerStrip * image.width * 3)
-            let rowSamples = image.width * 3
-            var stripIndex: UInt32 = 0
-            var y = 0
-            while y < image.height {
-                let rows = min(rowsPerStrip, image.height - y)
-                let count = rows * rowSamples
-                let written = image.pixels.withUnsafeBufferPointer { src in
-                    if direct {
-                        return TIFFWriteEncodedStrip(tif, stripIndex, UnsafeMutableRawPointer(mutating: src.baseAddress! + y * rowSamples),
-                                                     tmsize_t(count * 2))
-                    }
-                    return strip.withUnsafeMutableBufferPointer { dst in
-                        dst.baseAddress!.update(from: src.baseAddress! + y * rowSamples, count: count)
-                        return TIFFWriteEncodedStrip(tif, stripIndex, dst.baseAddress, tmsize_t(count * 2))
-                    }
-                }
-                guard written >= 0 else { throw failure("TIFFWriteEncodedStrip failed") }
-                stripIndex += 1
-                y += rows
+                try forEachBand(rows) { (pixels, count) throws(ImagingError) in try deflater.append(pixels, rows: count) }
+                try deflater.finish()
+            } else {
+                try writeEncodedStrips(rows, tif: tif, rowsPerStrip: rowsPerStrip, compression: compression, failure: failure)
             }
         }
     }
 
-    /// ``encodeTIFF(_:compression:metadata:threads:deflateEncoder:)`` with deflate for 16-bit rows
-    /// that arrive band by band (``OutputFile/develop(_:pipeline:format:recipe:info:threads:)``):
-    /// the strip encoder compresses each window of finished strips on up to `threads` threads
-    /// while the rows after them are still to come, so the whole 16-bit frame is never held.
-    /// The same pixels give the same bytes. An error thrown by the row source is rethrown as is.
-    static func encodeTIFF(_ rows: RGB16Rows, metadata: OutputMetadata = .none, threads: Int = 1) throws(ImagingError) -> [UInt8] {
-        try writeTIFF(width: rows.width, height: rows.height, compression: .deflate, metadata: metadata, threads: threads) {
-            (tif, rowsPerStrip, failure) throws(ImagingError) in
-            let deflater = try TIFFStripDeflater(tif, width: rows.width, height: rows.height, rowsPerStrip: rowsPerStrip,
-                                                 threads: threads, failure: failure)
-            var y = 0
-            while y < rows.height {
-                let band = try rows.next()
-                guard band.rows > 0, y + band.rows <= rows.height else {
-                    throw .encodeFailed(format: "tiff", reason: "the row source gave \(band.rows) row(s) at row \(y) of \(rows.height)")
-                }
-                try deflater.append(band.pixels, rows: band.rows)
-                y += band.rows
+    /// Pulls every band of `rows`, top to bottom, into `body` (its pixels and row count),
+    /// checking that the source gives exactly `rows.height` rows.
+    private static func forEachBand(_ rows: RGB16Rows, _ body: (UnsafePointer<UInt16>, Int) throws(ImagingError) -> Void) throws(ImagingError) {
+        var y = 0
+        while y < rows.height {
+            let band = try rows.next()
+            guard band.rows > 0, y + band.rows <= rows.height else {
+                throw .encodeFailed(format: "tiff", reason: "the row source gave \(band.rows) row(s) at row \(y) of \(rows.height)")
             }
-            try deflater.finish()
+            try body(band.pixels, band.rows)
+            y += band.rows
+        }
+    }
+
+    /// Writes the strips of `rows` through libtiff's own codec (`TIFFWriteEncodedStrip`, on the
+    /// calling thread): uncompressed, LZW, or the libtiff deflate reference.
+    /// `TIFFWriteEncodedStrip` may modify the buffer (the predictor works in place), so
+    /// compressed strips are copied into a strip buffer first; uncompressed ones are only read
+    /// (a little-endian file on a little-endian host: no byte swapping), so whole strips are
+    /// passed straight from the rows and only a strip split across bands is gathered.
+    private static func writeEncodedStrips(_ rows: RGB16Rows, tif: OpaquePointer, rowsPerStrip: Int, compression: Recipe.TIFFCompression,
+                                           failure: (String) -> ImagingError) throws(ImagingError) {
+        #if _endian(little)
+        let direct = compression == .none
+        #else
+        let direct = false
+        #endif
+        let rowSamples = rows.width * 3
+        let strip = UnsafeMutablePointer<UInt16>.allocate(capacity: rowsPerStrip * rowSamples)
+        defer { strip.deallocate() }
+        var stripIndex: UInt32 = 0
+        var filled = 0  // rows of the current strip gathered in `strip`
+        func write(_ pixels: UnsafePointer<UInt16>, rows count: Int) throws(ImagingError) {
+            guard TIFFWriteEncodedStrip(tif, stripIndex, UnsafeMutableRawPointer(mutating: pixels), tmsize_t(count * rowSamples * 2)) >= 0
+            else { throw failure("TIFFWriteEncodedStrip failed") }
+            stripIndex += 1
+        }
+        try forEachBand(rows) { (pixels, count) throws(ImagingError) in
+            var source = pixels
+            var left = count
+            while left > 0 {
+                let stripRows = min(rowsPerStrip, rows.height - Int(stripIndex) * rowsPerStrip)
+                if direct, filled == 0, left >= stripRows {
+                    try write(source, rows: stripRows)
+                    source += stripRows * rowSamples
+                    left -= stripRows
+                    continue
+                }
+                let n = min(left, stripRows - filled)
+                (strip + filled * rowSamples).update(from: source, count: n * rowSamples)
+                filled += n
+                source += n * rowSamples
+                left -= n
+                if filled == stripRows {
+                    filled = 0
+                    try write(strip, rows: stripRows)
+                }
+            }
         }
     }
 
@@ -303,29 +326,14 @@ public enum ImageWriter {
     /// chunk when it has EXIF fields. Default zlib level, adaptive filters: deterministic.
     public static func encodePNG(_ image: RGBImage16, bitDepth: Int, metadata: OutputMetadata = .none) throws(ImagingError) -> [UInt8] {
         guard bitDepth == 8 || bitDepth == 16 else { throw .encodeFailed(format: "png", reason: "bit depth \(bitDepth) is not 8 or 16") }
-        let exif = try checkPNG(width: image.width, height: image.height, metadata: metadata)
-        let icc = metadata.iccProfile ?? []
-        let rgb8 = bitDepth == 8 ? to8Bit(image) : []
-        var out: UnsafeMutablePointer<UInt8>? = nil
-        var size = 0
-        var message = [CChar](repeating: 0, count: 256)
-        let ok: Int32 = message.withUnsafeMutableBufferPointer { err in
-            icc.withUnsafeBufferPointer { iccBuf in
-                exif.withUnsafeBufferPointer { exifBuf in
-                    func run(_ pixels: UnsafeRawPointer?) -> Int32 {
-                        tessera_png_encode_rgb(pixels, UInt32(image.width), UInt32(image.height), Int32(bitDepth),
-                                               iccBuf.baseAddress, UInt32(iccBuf.count), exifBuf.baseAddress, UInt32(exifBuf.count),
-                                               &out, &size, err.baseAddress, err.count)
-                    }
-                    return bitDepth == 16 ? image.pixels.withUnsafeBytes { run($0.baseAddress) } : rgb8.withUnsafeBytes { run($0.baseAddress) }
-                }
+        if bitDepth == 16 {
+            return try image.pixels.withUnsafeBufferPointer { (src) throws(ImagingError) in
+                try encodePNG(RGB16Rows.whole(src, width: image.width, height: image.height), metadata: metadata)
             }
         }
-        defer { tessera_png_free(out) }
-        guard ok == 1, let out else {
-            throw .encodeFailed(format: "png", reason: RowFeed.string(message))
+        return try to8Bit(image).withUnsafeBufferPointer { (src) throws(ImagingError) in
+            try encodePNG(RGB8Rows.whole(src, width: image.width, height: image.height), metadata: metadata)
         }
-        return Array(UnsafeBufferPointer(start: out, count: size))
     }
 
     /// The size and metadata checks of every PNG encode; returns the EXIF payload.
@@ -337,10 +345,14 @@ public enum ImageWriter {
         return metadata.hasExif ? try ExifBlock.build(metadata, width: width, height: height) : []
     }
 
-    /// ``encodePNG(_:bitDepth:metadata:)`` at 8 bits for rows that arrive band by band
-    /// (`tessera_png_encode_rows`, the same encoder the whole-image call uses): the same bytes,
-    /// no whole 8-bit frame held. An error thrown by the row source is rethrown as is.
-    static func encodePNG(_ rows: RGB8Rows, metadata: OutputMetadata = .none) throws(ImagingError) -> [UInt8] {
+    /// ``encodePNG(_:bitDepth:metadata:)`` for rows that arrive band by band
+    /// (`tessera_png_encode_rows`; the whole-image call feeds it one band): 8 bits per sample
+    /// for ``RGB8Rows``, 16 for ``RGB16Rows``; the same pixels give the same bytes, and no whole
+    /// 8-bit frame is held. An error thrown by the row source is rethrown as is.
+    static func encodePNG<Sample: FixedWidthInteger & UnsignedInteger>(_ rows: RGBRows<Sample>,
+                                                                        metadata: OutputMetadata = .none) throws(ImagingError) -> [UInt8] {
+        let bitDepth = Sample.bitWidth
+        guard bitDepth == 8 || bitDepth == 16 else { throw .encodeFailed(format: "png", reason: "bit depth \(bitDepth) is not 8 or 16") }
         let exif = try checkPNG(width: rows.width, height: rows.height, metadata: metadata)
         let icc = metadata.iccProfile ?? []
         let feed = RowFeed(rows)
@@ -351,9 +363,9 @@ public enum ImageWriter {
             icc.withUnsafeBufferPointer { iccBuf in
                 exif.withUnsafeBufferPointer { exifBuf in
                     withExtendedLifetime(feed) {
-                        tessera_png_encode_rows(UInt32(rows.width), UInt32(rows.height), 8, iccBuf.baseAddress, UInt32(iccBuf.count),
+                        tessera_png_encode_rows(UInt32(rows.width), UInt32(rows.height), Int32(bitDepth), iccBuf.baseAddress, UInt32(iccBuf.count),
                                                 exifBuf.baseAddress, UInt32(exifBuf.count), { context, count in
-                                                    UnsafeRawPointer(Unmanaged<RowFeed>.fromOpaque(context!).takeUnretainedValue().next(count))
+                                                    Unmanaged<RowFeed>.fromOpaque(context!).takeUnretainedValue().next(count)
                                                 }, Unmanaged.passUnretained(feed).toOpaque(), &out, &size, err.baseAddress, err.count)
                     }
                 }
@@ -365,18 +377,23 @@ public enum ImageWriter {
         return Array(UnsafeBufferPointer(start: out, count: size))
     }
 
-    /// Hands an ``RGB8Rows`` source to a C encoder's row callback (context: an unretained
-    /// pointer to the feed, kept alive by the caller): the first error the source throws is
-    /// kept and the callback returns NULL, so the encoder stops.
+    /// Hands an ``RGBRows`` source (8- or 16-bit samples) to a C encoder's row callback
+    /// (context: an unretained pointer to the feed, kept alive by the caller): the first error
+    /// the source throws is kept and the callback returns NULL, so the encoder stops.
     private final class RowFeed {
-        let rows: RGB8Rows
+        private let band: () throws(ImagingError) -> (pixels: UnsafeRawPointer, rows: Int)
         var error: ImagingError?
 
-        init(_ rows: RGB8Rows) { self.rows = rows }
-
-        func next(_ count: UnsafeMutablePointer<UInt32>?) -> UnsafePointer<UInt8>? {
-            do {
+        init<Sample>(_ rows: RGBRows<Sample>) {
+            band = { () throws(ImagingError) in
                 let band = try rows.next()
+                return (UnsafeRawPointer(band.pixels), band.rows)
+            }
+        }
+
+        func next(_ count: UnsafeMutablePointer<UInt32>?) -> UnsafeRawPointer? {
+            do {
+                let band = try band()
                 count?.pointee = UInt32(band.rows)
                 return band.pixels
             } catch {

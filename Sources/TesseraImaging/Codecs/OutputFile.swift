@@ -13,6 +13,20 @@ public enum OutputFile {
         try ImageWriter.encode(image, format: format, options: recipe.output, metadata: metadata(recipe: recipe, info: info), threads: threads)
     }
 
+    /// ``encode(_:format:recipe:info:threads:)`` of a `width × height` frame whose 16-bit
+    /// interleaved RGB samples (`width × height × 3`, row-major, host order) the caller holds —
+    /// the coordinator's memory-mapped assembly file — without copying them: the same bytes.
+    /// JPEG and 8-bit PNG get 8-bit rows rounded band by band (no 8-bit frame exists); TIFF
+    /// (deflate strips compressed on up to `threads` threads) and 16-bit PNG read the samples in
+    /// place. `pixels` are only read, on the calling thread and the deflate threads, and only
+    /// during the call. Throws ``ImagingError/encodeFailed(format:reason:)`` for a sample count
+    /// that does not match the size.
+    public static func encode(_ pixels: UnsafeBufferPointer<UInt16>, width: Int, height: Int, format: OutputFormat, recipe: Recipe,
+                              info: RawFrameInfo, threads: Int = 1) throws(ImagingError) -> [UInt8] {
+        try ImageWriter.encode(pixels, width: width, height: height, format: format, options: recipe.output,
+                               metadata: metadata(recipe: recipe, info: info), threads: threads)
+    }
+
     /// The file's ICC profile and EXIF for a frame developed with `recipe`.
     static func metadata(recipe: Recipe, info: RawFrameInfo) -> OutputMetadata {
         let space = OutputColorSpace(recipe.color.outputSpace)
