@@ -126,6 +126,15 @@ static inline void tessera_tiff_stream_free(tessera_tiff_stream *s) {
 }
 
 static inline const unsigned char *tessera_tiff_stream_data(const tessera_tiff_stream *s) { return s->data; }
+/* Hands a writer's buffer (tessera_tiff_stream_size_bytes of data) to the caller, who free()s
+   it, and leaves the stream empty. NULL for a reader or an empty writer. */
+static inline unsigned char *tessera_tiff_stream_take(tessera_tiff_stream *s) {
+    if (!s->writable || !s->data) return NULL;
+    unsigned char *data = s->data;
+    s->data = NULL;
+    s->size = s->capacity = s->pos = 0;
+    return data;
+}
 static inline size_t tessera_tiff_stream_size_bytes(const tessera_tiff_stream *s) { return s->size; }
 static inline const char *tessera_tiff_stream_error(const tessera_tiff_stream *s) { return s->error; }
 

@@ -271,7 +271,7 @@ public final class FramePipeline: Sendable {
             let tiles = try store.tiles(of: id).filter { $0.state != .cancelled }
             // The assembly file is mapped, verified and encoded in place: no copy of the frame
             // (16-bit or 8-bit) is ever made (docs/architecture.md, step 5).
-            let encoded: [UInt8]?
+            let encoded: EncodedBytes?
             let started = ContinuousClock.now
             do {
                 encoded = try spool.withAssembled(frame: id, width: width, height: height) { pixels in
@@ -290,11 +290,12 @@ public final class FramePipeline: Sendable {
                 redoTiles(frame: frame, tiles: tiles.map(\.taskID), all: true, reason: corruption.description)
                 return
             }
-            guard let bytes = encoded else { return }
+            guard let output = encoded else { return }
             let encodedAt = ContinuousClock.now
             let outputPath = try outputPath(frame: frame, job: job, recipe: recipe, info: info, format: format)
             do {
-                try writeOutput(bytes, to: outputPath, overwrite: job.overwrite)
+                // Written and hashed from the encoder's own buffer: no copy of the file.
+                try output.withUnsafeBytes { try writeOutput($0, to: outputPath, overwrite: job.overwrite) }
             } catch let error as ImagingError {
                 if case .fileExists = error { throw error }
                 // Output disk full or unwritable: nothing partial was left (atomic write); the
@@ -303,9 +304,10 @@ public final class FramePipeline: Sendable {
                 return
             }
             assemblyRetries.withLock { _ = $0.removeValue(forKey: id) }
-            logger.info("assembled \(frame.stem) (\(width)x\(height), \(tiles.count) tiles): \(bytes.count) bytes of \(format.rawValue); verify and encode \(encodedAt - started), write \(ContinuousClock.now - encodedAt)")
+            logger.info("assembled \(frame.stem) (\(width)x\(height), \(tiles.count) tiles): \(output.count) bytes of \(format.rawValue); verify and encode \(encodedAt - started), write \(ContinuousClock.now - encodedAt)")
             let jobState = try retryingWhileBusy("recording the output of frame \(id)") {
-                try store.recordFrameOutput(frame: id, outputPath: outputPath, byteCount: Int64(bytes.count), checksum: XXH64.hash(bytes))
+                try store.recordFrameOutput(frame: id, outputPath: outputPath, byteCount: Int64(output.count),
+                                            checksum: output.withUnsafeBytes { XXH64.hash($0) })
             }
             spool.remove(frame: id)
             planes.forget(frame: id)
@@ -454,6 +456,12 @@ public final class FramePipeline: Sendable {
     /// (a coordinator that crashed between rename and commit is resuming); any other existing
     /// file is kept unless the job allows overwriting.
     func writeOutput(_ bytes: [UInt8], to path: String, overwrite: Bool) throws {
+        try bytes.withUnsafeBytes { try writeOutput($0, to: path, overwrite: overwrite) }
+    }
+
+    /// ``writeOutput(_:to:overwrite:)`` of bytes held elsewhere (an encoder's buffer), written
+    /// from where they are.
+    func writeOutput(_ bytes: UnsafeRawBufferPointer, to path: String, overwrite: Bool) throws {
         if !overwrite, FileManager.default.fileExists(atPath: path) {
             if let existing = FileManager.default.contents(atPath: path), existing.elementsEqual(bytes) { return }
         }

@@ -9,9 +9,13 @@ import TesseraImaging
 /// output encoded straight from it — the bytes of the whole-image encode, a damaged tile still
 /// found, a truncated or missing file still a `SpoolCorruption` (never a crash).
 @Suite struct AssemblySpoolTests {
-    /// A `width × height` image spooled as tiles of `tileSize` (cores in slot order), as the
-    /// coordinator stores developed tiles.
-    static func spooled(_ spool: Spool, frame: FrameID, width: Int, height: Int, tileSize: Int) throws -> (RGBImage16, [PixelRect]) {
+    /// A spool in a fresh temporary directory (kept while the directory lives) holding frame
+    /// `frame`: a `width × height` image stored as tiles of `tileSize` (cores in slot order),
+    /// as the coordinator stores developed tiles.
+    static func spooled(_ label: String, frame: FrameID, width: Int, height: Int,
+                        tileSize: Int) throws -> (TemporaryDirectory, Spool, RGBImage16, [PixelRect]) {
+        let tmp = try TemporaryDirectory(label)
+        let spool = try Spool(directory: tmp.sub("spool"))
         var rng = SplitMix64(seed: UInt64(width * 31 + height))
         var image = RGBImage16(width: width, height: height)
         for y in 0..<height {
@@ -32,16 +36,14 @@ import TesseraImaging
                 try spool.storeTile($0, core: core, slot: slot, frame: frame, frameWidth: width, frameHeight: height)
             }
         }
-        return (image, cores)
+        return (tmp, spool, image, cores)
     }
 
     @Test("the mapped assembly verifies and encodes to the whole image's bytes, every format")
     func mappedAssemblyEncodesLikeTheImage() throws {
-        let tmp = try TemporaryDirectory("assembly-map")
-        let spool = try Spool(directory: tmp.sub("spool"))
-        let frame = FrameID(5)
-        let (width, height) = (517, 301)
-        let (image, cores) = try Self.spooled(spool, frame: frame, width: width, height: height, tileSize: 128)
+        let (frame, width, height) = (FrameID(5), 517, 301)
+        let (tmp, spool, image, cores) = try Self.spooled("assembly-map", frame: frame, width: width, height: height, tileSize: 128)
+        defer { withExtendedLifetime(tmp) {} }
         #expect(cores.count == 15)
         let info = BorrowedPixelsInfo.info
         var recipes: [(OutputFormat, Recipe)] = []
@@ -58,7 +60,7 @@ import TesseraImaging
             #expect(Array(pixels) == image.pixels)
             for (format, recipe) in recipes {
                 let mapped = try OutputFile.encode(pixels, width: width, height: height, format: format, recipe: recipe, info: info, threads: 2)
-                let same = try mapped == OutputFile.encode(image, format: format, recipe: recipe, info: info)
+                let same = try mapped.bytes == OutputFile.encode(image, format: format, recipe: recipe, info: info)
                 #expect(same, "\(format) \(recipe.output)")
             }
         }
@@ -66,11 +68,9 @@ import TesseraImaging
 
     @Test("a damaged tile is found on the mapping, and only that tile")
     func damagedTileIsFoundOnTheMapping() throws {
-        let tmp = try TemporaryDirectory("assembly-damage")
-        let spool = try Spool(directory: tmp.sub("spool"))
-        let frame = FrameID(6)
-        let (width, height) = (300, 200)
-        let (_, cores) = try Self.spooled(spool, frame: frame, width: width, height: height, tileSize: 100)
+        let (frame, width, height) = (FrameID(6), 300, 200)
+        let (tmp, spool, _, cores) = try Self.spooled("assembly-damage", frame: frame, width: width, height: height, tileSize: 100)
+        defer { withExtendedLifetime(tmp) {} }
         // One sample inside tile 4 (x 100..<200, y 100..<200) is changed in the file.
         let victim = 4
         #expect(cores[victim] == PixelRect(x: 100, y: 100, width: 100, height: 100))
@@ -88,11 +88,9 @@ import TesseraImaging
 
     @Test("a truncated or missing assembly file is a SpoolCorruption, and nothing is mapped")
     func truncatedAssemblyIsSpoolCorruption() throws {
-        let tmp = try TemporaryDirectory("assembly-truncated")
-        let spool = try Spool(directory: tmp.sub("spool"))
-        let frame = FrameID(7)
-        let (width, height) = (64, 48)
-        _ = try Self.spooled(spool, frame: frame, width: width, height: height, tileSize: 32)
+        let (frame, width, height) = (FrameID(7), 64, 48)
+        let (tmp, spool, _, _) = try Self.spooled("assembly-truncated", frame: frame, width: width, height: height, tileSize: 32)
+        defer { withExtendedLifetime(tmp) {} }
         #expect(truncate(spool.assemblyPath(frame), off_t(width * height * 6 - 6)) == 0)
         var called = false
         #expect(throws: SpoolCorruption.self) {

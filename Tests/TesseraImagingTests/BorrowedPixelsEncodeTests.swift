@@ -50,7 +50,7 @@ import TesseraImaging
                 for threads in [1, 3] {
                     let borrowed = try image.pixels.withUnsafeBufferPointer {
                         try OutputFile.encode($0, width: size.width, height: size.height, format: format, recipe: recipe, info: Self.info,
-                                              threads: threads)
+                                              threads: threads).bytes
                     }
                     let same = borrowed == reference  // a Bool: a failure names the case, not the bytes
                     #expect(same, "\(size.width)x\(size.height) \(format) \(recipe.output), \(threads) thread(s): \(borrowed.count) vs \(reference.count) bytes")

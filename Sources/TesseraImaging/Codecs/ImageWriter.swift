@@ -141,7 +141,7 @@ public enum ImageWriter {
                                   deflateEncoder: TIFFDeflateEncoder = .strips) throws(ImagingError) -> [UInt8] {
         try image.pixels.withUnsafeBufferPointer { (src) throws(ImagingError) in
             try encodeTIFF(RGB16Rows.whole(src, width: image.width, height: image.height), compression: compression, metadata: metadata,
-                           threads: threads, deflateEncoder: deflateEncoder)
+                           threads: threads, deflateEncoder: deflateEncoder).bytes
         }
     }
 
@@ -150,10 +150,10 @@ public enum ImageWriter {
     /// one band straight from memory the caller holds (the whole image, a memory-mapped file):
     /// the strip encoder compresses each window of finished strips on up to `threads` threads
     /// while the rows after them are still to come, so the whole 16-bit frame is never held, and
-    /// rows that fill whole windows are compressed in place. The same pixels give the same bytes.
-    /// An error thrown by the row source is rethrown as is.
+    /// rows that fill whole windows are compressed in place. The same pixels give the same bytes,
+    /// left in libtiff's memory stream (no copy). An error thrown by the row source is rethrown as is.
     static func encodeTIFF(_ rows: RGB16Rows, compression: Recipe.TIFFCompression = .deflate, metadata: OutputMetadata = .none,
-                           threads: Int = 1, deflateEncoder: TIFFDeflateEncoder = .strips) throws(ImagingError) -> [UInt8] {
+                           threads: Int = 1, deflateEncoder: TIFFDeflateEncoder = .strips) throws(ImagingError) -> EncodedBytes {
         try writeTIFF(width: rows.width, height: rows.height, compression: compression, metadata: metadata, threads: threads) {
             (tif, rowsPerStrip, failure) throws(ImagingError) in
             if compression == .deflate, deflateEncoder == .strips {
@@ -231,10 +231,11 @@ public enum ImageWriter {
     /// A 16-bit RGB TIFF of `width` × `height` pixels with `compression` and `metadata`:
     /// opens the memory stream, sets the tags, lets `strips` write every strip (given the
     /// handle, the rows per strip and the error maker for failed libtiff calls), then appends
-    /// the EXIF IFD and writes the directory.
+    /// the EXIF IFD and writes the directory. The file's bytes stay in the stream's buffer,
+    /// handed over as they are.
     private static func writeTIFF(width: Int, height: Int, compression: Recipe.TIFFCompression, metadata: OutputMetadata, threads: Int,
                                   strips: (OpaquePointer, Int, @escaping (String) -> ImagingError) throws(ImagingError) -> Void)
-        throws(ImagingError) -> [UInt8] {
+        throws(ImagingError) -> EncodedBytes {
         try metadata.validate(format: "tiff")
         guard width > 0, height > 0 else { throw .encodeFailed(format: "tiff", reason: "empty image") }
         guard threads >= 1 else { throw .encodeFailed(format: "tiff", reason: "threads \(threads) is below 1") }
@@ -315,7 +316,9 @@ public enum ImageWriter {
         TIFFClose(tif)  // writes the directory
         let message = String(cString: tessera_tiff_stream_error(stream))
         guard message.isEmpty else { throw .encodeFailed(format: "tiff", reason: message) }
-        return Array(UnsafeBufferPointer(start: tessera_tiff_stream_data(stream), count: tessera_tiff_stream_size_bytes(stream)))
+        let size = tessera_tiff_stream_size_bytes(stream)
+        guard let data = tessera_tiff_stream_take(stream) else { throw .encodeFailed(format: "tiff", reason: "the memory stream is empty") }
+        return EncodedBytes(adopting: data, count: size)
     }
 
     // MARK: PNG
@@ -328,11 +331,11 @@ public enum ImageWriter {
         guard bitDepth == 8 || bitDepth == 16 else { throw .encodeFailed(format: "png", reason: "bit depth \(bitDepth) is not 8 or 16") }
         if bitDepth == 16 {
             return try image.pixels.withUnsafeBufferPointer { (src) throws(ImagingError) in
-                try encodePNG(RGB16Rows.whole(src, width: image.width, height: image.height), metadata: metadata)
+                try encodePNG(RGB16Rows.whole(src, width: image.width, height: image.height), metadata: metadata).bytes
             }
         }
         return try to8Bit(image).withUnsafeBufferPointer { (src) throws(ImagingError) in
-            try encodePNG(RGB8Rows.whole(src, width: image.width, height: image.height), metadata: metadata)
+            try encodePNG(RGB8Rows.whole(src, width: image.width, height: image.height), metadata: metadata).bytes
         }
     }
 
@@ -348,9 +351,10 @@ public enum ImageWriter {
     /// ``encodePNG(_:bitDepth:metadata:)`` for rows that arrive band by band
     /// (`tessera_png_encode_rows`; the whole-image call feeds it one band): 8 bits per sample
     /// for ``RGB8Rows``, 16 for ``RGB16Rows``; the same pixels give the same bytes, and no whole
-    /// 8-bit frame is held. An error thrown by the row source is rethrown as is.
+    /// 8-bit frame is held; the bytes stay in libpng's output buffer (no copy). An error thrown
+    /// by the row source is rethrown as is.
     static func encodePNG<Sample: FixedWidthInteger & UnsignedInteger>(_ rows: RGBRows<Sample>,
-                                                                        metadata: OutputMetadata = .none) throws(ImagingError) -> [UInt8] {
+                                                                        metadata: OutputMetadata = .none) throws(ImagingError) -> EncodedBytes {
         let bitDepth = Sample.bitWidth
         guard bitDepth == 8 || bitDepth == 16 else { throw .encodeFailed(format: "png", reason: "bit depth \(bitDepth) is not 8 or 16") }
         let exif = try checkPNG(width: rows.width, height: rows.height, metadata: metadata)
@@ -371,10 +375,15 @@ public enum ImageWriter {
                 }
             }
         }
-        defer { tessera_png_free(out) }
-        if let error = feed.error { throw error }
-        guard ok == 1, let out else { throw .encodeFailed(format: "png", reason: RowFeed.string(message)) }
-        return Array(UnsafeBufferPointer(start: out, count: size))
+        if let error = feed.error {
+            tessera_png_free(out)
+            throw error
+        }
+        guard ok == 1, let out else {
+            tessera_png_free(out)
+            throw .encodeFailed(format: "png", reason: RowFeed.string(message))
+        }
+        return EncodedBytes(adopting: out, count: size)
     }
 
     /// Hands an ``RGBRows`` source (8- or 16-bit samples) to a C encoder's row callback
@@ -419,6 +428,12 @@ public enum ImageWriter {
     /// Throws ``ImagingError/fileExists(path:)`` when `path` exists and `overwrite` is false,
     /// ``ImagingError/io(path:operation:message:)`` for file-system failures.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, overwrite: Bool = false) throws(ImagingError) {
+        try FileIO.withBytes(bytes) { (raw) throws(ImagingError) in try writeAtomically(raw, to: path, overwrite: overwrite) }
+    }
+
+    /// ``writeAtomically(_:to:overwrite:)-([UInt8],_,_)`` of bytes the caller holds (an encoder's
+    /// own buffer, ``EncodedBytes``): written from where they are, never copied.
+    public static func writeAtomically(_ bytes: UnsafeRawBufferPointer, to path: String, overwrite: Bool = false) throws(ImagingError) {
         if !overwrite, FileIO.fileExists(path) { throw .fileExists(path: path) }
         let dir = FileIO.directory(of: path)
         let base = path.split(separator: "/").last.map(String.init) ?? path
@@ -430,7 +445,7 @@ public enum ImageWriter {
         defer { if !keepTemp { unlink(temp) } }
         do {
             defer { close(fd) }
-            try FileIO.withBytes(bytes) { (raw) throws(ImagingError) in try FileIO.writeAll(fd: fd, bytes: raw, path: temp) }
+            try FileIO.writeAll(fd: fd, bytes: bytes, path: temp)
             guard fsync(fd) == 0 else { throw .io(path: temp, operation: "fsync", message: FileIO.errnoMessage()) }
         }
         if overwrite {

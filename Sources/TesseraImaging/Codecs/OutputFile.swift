@@ -19,10 +19,11 @@ public enum OutputFile {
     /// JPEG and 8-bit PNG get 8-bit rows rounded band by band (no 8-bit frame exists); TIFF
     /// (deflate strips compressed on up to `threads` threads) and 16-bit PNG read the samples in
     /// place. `pixels` are only read, on the calling thread and the deflate threads, and only
-    /// during the call. Throws ``ImagingError/encodeFailed(format:reason:)`` for a sample count
-    /// that does not match the size.
+    /// during the call. The bytes are returned in the encoder's own buffer (``EncodedBytes``: a
+    /// TIFF or PNG is not copied into an array). Throws ``ImagingError/encodeFailed(format:reason:)``
+    /// for a sample count that does not match the size.
     public static func encode(_ pixels: UnsafeBufferPointer<UInt16>, width: Int, height: Int, format: OutputFormat, recipe: Recipe,
-                              info: RawFrameInfo, threads: Int = 1) throws(ImagingError) -> [UInt8] {
+                              info: RawFrameInfo, threads: Int = 1) throws(ImagingError) -> EncodedBytes {
         try ImageWriter.encode(pixels, width: width, height: height, format: format, options: recipe.output,
                                metadata: metadata(recipe: recipe, info: info), threads: threads)
     }
@@ -61,7 +62,7 @@ public enum OutputFile {
         if format == .tiff, recipe.output.tiffCompression == .deflate {
             // 16-bit rows band by band into the strip encoder: no 144 MB frame for a 24 MP TIFF.
             return try pipeline.withRGB16Rows(plane, threads: threads) { (rows) throws(ImagingError) -> [UInt8] in
-                try ImageWriter.encodeTIFF(rows, metadata: metadata, threads: DevelopPipeline.workers(threads))
+                try ImageWriter.encodeTIFF(rows, metadata: metadata, threads: DevelopPipeline.workers(threads)).bytes
             }
         }
         let streamed = format == .jpeg || (format == .png && recipe.output.pngBitDepth == 8)
@@ -72,7 +73,7 @@ public enum OutputFile {
         return try pipeline.withRGB8Rows(plane, threads: threads) { (rows) throws(ImagingError) -> [UInt8] in
             format == .jpeg
                 ? try ImageWriter.encodeJPEG(rows, quality: recipe.output.jpegQuality, subsampling: recipe.output.jpegSubsampling, metadata: metadata)
-                : try ImageWriter.encodePNG(rows, metadata: metadata)
+                : try ImageWriter.encodePNG(rows, metadata: metadata).bytes
         }
     }
 

@@ -47,10 +47,10 @@ extension ImageWriter {
     /// without copying them: the same bytes for the same pixels and arguments. JPEG and 8-bit
     /// PNG get 8-bit rows rounded band by band (``withRGB8Rows(converting:width:height:bandRows:_:)``);
     /// TIFF (every compression; deflate strips on up to `threads` threads) and 16-bit PNG read
-    /// `pixels` in place. `pixels` are only read. Throws
+    /// `pixels` in place. `pixels` are only read; the bytes stay in the encoder's buffer. Throws
     /// ``ImagingError/encodeFailed(format:reason:)`` when the count does not match the size.
     static func encode(_ pixels: UnsafeBufferPointer<UInt16>, width: Int, height: Int, format: OutputFormat,
-                       options: Recipe.Output, metadata: OutputMetadata, threads: Int) throws(ImagingError) -> [UInt8] {
+                       options: Recipe.Output, metadata: OutputMetadata, threads: Int) throws(ImagingError) -> EncodedBytes {
         guard width >= 0, height >= 0, pixels.count == width * height * 3 else {
             throw .encodeFailed(format: format.rawValue, reason: "\(pixels.count) samples are not \(width)x\(height) RGB pixels")
         }
@@ -69,7 +69,7 @@ extension ImageWriter {
             }
         case .jpeg:
             return try withRGB8Rows(converting: pixels, width: width, height: height) { (rows) throws(ImagingError) in
-                try encodeJPEG(rows, quality: options.jpegQuality, subsampling: options.jpegSubsampling, metadata: metadata)
+                EncodedBytes(try encodeJPEG(rows, quality: options.jpegQuality, subsampling: options.jpegSubsampling, metadata: metadata))
             }
         }
     }
