@@ -250,7 +250,6 @@ public struct Spool: Sendable {
             throw SpoolError(path: path, operation: "open", message: String(cString: strerror(errno)))
         }
         var bad: [Int] = []
-        var regionBytes = [UInt8]()
         records.withUnsafeBytes { records in
             for (slot, core) in regions.enumerated() {
                 let record = UnsafeRawBufferPointer(rebasing: records[(slot * Self.tileRecordBytes)..<((slot + 1) * Self.tileRecordBytes)])
@@ -260,13 +259,14 @@ public struct Spool: Sendable {
                     bad.append(slot)
                     continue
                 }
+                // The region's rows hashed where they lie: no copy of the tile.
                 let rowBytes = core.width * bytesPerPixel
-                regionBytes.removeAll(keepingCapacity: true)
+                var hasher = XXH64.Hasher()
                 for row in 0..<core.height {
                     let offset = ((core.y + row) * width + core.x) * bytesPerPixel
-                    regionBytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: pixels[offset..<(offset + rowBytes)]))
+                    hasher.update(UnsafeRawBufferPointer(rebasing: pixels[offset..<(offset + rowBytes)]))
                 }
-                if XXH64.hash(regionBytes) != SpoolIO.load(record, at: 16) { bad.append(slot) }
+                if hasher.digest() != SpoolIO.load(record, at: 16) { bad.append(slot) }
             }
         }
         return bad

@@ -62,18 +62,31 @@ public enum XXH64 {
                     offset += 32
                 }
             }
-            h = rotl(v1, 1) &+ rotl(v2, 7) &+ rotl(v3, 12) &+ rotl(v4, 18)
-            h = mergeRound(h, v1)
-            h = mergeRound(h, v2)
-            h = mergeRound(h, v3)
-            h = mergeRound(h, v4)
+            h = converge(v1, v2, v3, v4)
         } else {
             h = seed &+ p5
         }
         if let destination, offset < count {
             (destination + offset).copyMemory(from: base + offset, byteCount: count - offset)
         }
-        h &+= UInt64(count)
+        return finish(h &+ UInt64(count), tail: base + offset, count: count - offset)
+    }
+
+    /// The four lanes merged into one (inputs of 32 bytes or more).
+    @inline(__always) static func converge(_ v1: UInt64, _ v2: UInt64, _ v3: UInt64, _ v4: UInt64) -> UInt64 {
+        var h = rotl(v1, 1) &+ rotl(v2, 7) &+ rotl(v3, 12) &+ rotl(v4, 18)
+        h = mergeRound(h, v1)
+        h = mergeRound(h, v2)
+        h = mergeRound(h, v3)
+        h = mergeRound(h, v4)
+        return h
+    }
+
+    /// The last `count` (< 32) bytes at `tail` folded into `h` (which has the total length
+    /// added), then the avalanche.
+    @inline(__always) static func finish(_ hash: UInt64, tail base: UnsafeRawPointer, count: Int) -> UInt64 {
+        var h = hash
+        var offset = 0
         while offset + 8 <= count {
             h ^= round(0, load64(base, offset))
             h = rotl(h, 27) &* p1 &+ p4
@@ -90,6 +103,67 @@ public enum XXH64 {
             offset += 1
         }
         return avalanche(h)
+    }
+
+    /// XXH64 of bytes that arrive in pieces: after ``update(_:)`` with each piece in order,
+    /// ``digest()`` is ``XXH64/hash(_:seed:)`` of their concatenation. Hashes a region where it
+    /// lies — a tile's rows inside a frame — without gathering it into one buffer first.
+    public struct Hasher {
+        private let seed: UInt64
+        private var v1: UInt64, v2: UInt64, v3: UInt64, v4: UInt64
+        /// Bytes fed so far.
+        private var total = 0
+        /// A stripe begun by one piece and not yet completed by the next (`pending` bytes of it).
+        private var stripe: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        private var pending = 0
+
+        /// A hasher with `seed` (0: the spool's checksums).
+        public init(seed: UInt64 = 0) {
+            self.seed = seed
+            v1 = seed &+ p1 &+ p2
+            v2 = seed &+ p2
+            v3 = seed
+            v4 = seed &- p1
+        }
+
+        /// Feeds the next piece.
+        public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+            let count = bytes.count
+            total += count
+            var offset = 0
+            if pending > 0 {
+                offset = min(32 - pending, count)
+                let filled = pending
+                withUnsafeMutableBytes(of: &stripe) { ($0.baseAddress! + filled).copyMemory(from: base, byteCount: offset) }
+                pending += offset
+                guard pending == 32 else { return }
+                pending = 0
+                withUnsafeBytes(of: stripe) { consume(UnsafeRawPointer($0.baseAddress!)) }
+            }
+            while offset + 32 <= count {
+                consume(base + offset)
+                offset += 32
+            }
+            if offset < count {
+                let rest = count - offset
+                withUnsafeMutableBytes(of: &stripe) { $0.baseAddress!.copyMemory(from: base + offset, byteCount: rest) }
+                pending = rest
+            }
+        }
+
+        /// The digest of everything fed so far.
+        public func digest() -> UInt64 {
+            let h = total >= 32 ? converge(v1, v2, v3, v4) : seed &+ p5
+            return withUnsafeBytes(of: stripe) { finish(h &+ UInt64(total), tail: $0.baseAddress!, count: pending) }
+        }
+
+        @inline(__always) private mutating func consume(_ stripe: UnsafeRawPointer) {
+            v1 = round(v1, load64(stripe, 0))
+            v2 = round(v2, load64(stripe, 8))
+            v3 = round(v3, load64(stripe, 16))
+            v4 = round(v4, load64(stripe, 24))
+        }
     }
 
     /// The XXH64 digest of a byte collection (copied only if it is not contiguous).

@@ -34,6 +34,31 @@ import TesseraCore
         }
     }
 
+    @Test("the streaming Hasher digests pieces as hash digests their concatenation, for any cut")
+    func hasherMatchesHashForAnyPieces() {
+        var rng = SplitMix64(seed: 11)
+        let source = (0..<9_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        // Piece lengths: empty, under a stripe, exactly one, straddling, row-like (6000 = 187.5 stripes).
+        let cuts: [[Int]] = [[], [0], [5], [31, 1], [32, 32], [7, 0, 25, 1, 40], [33, 31, 64], [6000], [6000, 6000 - 3000 - 1]]
+        for seed: UInt64 in [0, 0x1234] {
+            for pieces in cuts + [(0..<40).map { _ in Int(rng.next() % 200) }] {
+                var hasher = XXH64.Hasher(seed: seed)
+                var offset = 0
+                source.withUnsafeBytes { all in
+                    for length in pieces {
+                        hasher.update(UnsafeRawBufferPointer(rebasing: all[offset..<(offset + length)]))
+                        offset += length
+                    }
+                }
+                #expect(hasher.digest() == XXH64.hash(source[..<offset], seed: seed), "pieces \(pieces), seed \(seed)")
+            }
+        }
+        // The reference vectors, fed a byte at a time.
+        var hasher = XXH64.Hasher()
+        for byte in Array("The quick brown fox jumps over the lazy dog".utf8) { withUnsafeBytes(of: byte) { hasher.update($0) } }
+        #expect(hasher.digest() == 0x0B24_2D36_1FDA_71BC)
+    }
+
     @Test func singleBitFlipChangesDigest() {
         var bytes = [UInt8](repeating: 0x5A, count: 4096)
         let before = XXH64.hash(bytes)
