@@ -7,7 +7,7 @@ import Glibc
 /// An encoded file's bytes, kept in the buffer the encoder wrote them to (libtiff's memory
 /// stream, libpng's output) instead of being copied into an array: a 24 MP 16-bit TIFF or PNG
 /// is about 100 MB, and the coordinator writes and hashes these bytes straight from here
-/// (``ImageWriter/writeAtomically(_:to:overwrite:)-(UnsafeRawBufferPointer,_,_)``, `XXH64.hash`).
+/// (`ImageWriter.writeAtomically` of raw bytes, `XXH64.hash`).
 /// Immutable; the buffer is freed when the last reference goes.
 public final class EncodedBytes {
     /// The adopted `malloc` buffer (nil when the bytes live in `array`).

@@ -431,7 +431,7 @@ public enum ImageWriter {
         try FileIO.withBytes(bytes) { (raw) throws(ImagingError) in try writeAtomically(raw, to: path, overwrite: overwrite) }
     }
 
-    /// ``writeAtomically(_:to:overwrite:)-([UInt8],_,_)`` of bytes the caller holds (an encoder's
+    /// `writeAtomically` of bytes the caller holds (an encoder's
     /// own buffer, ``EncodedBytes``): written from where they are, never copied.
     public static func writeAtomically(_ bytes: UnsafeRawBufferPointer, to path: String, overwrite: Bool = false) throws(ImagingError) {
         if !overwrite, FileIO.fileExists(path) { throw .fileExists(path: path) }
