@@ -22,7 +22,8 @@ import TesseraImaging
     }
 
     /// The output recipes: JPEG 4:4:4 q92 (the default), JPEG 4:2:0 q75 and 4:2:2, 8-bit PNG,
-    /// 16-bit deflate TIFF (the default TIFF: 16-bit rows into the strip encoder).
+    /// 16-bit PNG, 16-bit TIFF deflate (the default: 16-bit rows into the strip encoder), LZW and
+    /// uncompressed (16-bit rows into libtiff's codecs).
     static func outputs(_ base: Recipe) -> [(OutputFormat, Recipe)] {
         var q75 = base
         q75.output.jpegQuality = 75
@@ -31,7 +32,13 @@ import TesseraImaging
         s422.output.jpegSubsampling = .s422
         var png8 = base
         png8.output.pngBitDepth = 8
-        return [(.jpeg, base), (.jpeg, q75), (.jpeg, s422), (.png, png8), (.tiff, base)]
+        var png16 = base
+        png16.output.pngBitDepth = 16
+        var lzw = base
+        lzw.output.tiffCompression = .lzw
+        var uncompressed = base
+        uncompressed.output.tiffCompression = .none
+        return [(.jpeg, base), (.jpeg, q75), (.jpeg, s422), (.png, png8), (.png, png16), (.tiff, base), (.tiff, lzw), (.tiff, uncompressed)]
     }
 
     /// Streamed bytes == whole-frame bytes, for each output, kernel and thread count.
@@ -49,7 +56,7 @@ import TesseraImaging
                     let streamed = try OutputFile.develop(raw.plane, pipeline: pipeline, format: format, recipe: output, info: raw.info, threads: n)
                     let same = streamed == reference  // a Bool: a failure names the case, not 100 kB of bytes
                     #expect(same,
-                            "\(label) \(format) \(output.output.jpegSubsampling) q\(output.output.jpegQuality) \(kernel) kernel, \(n) threads: \(streamed.count) vs \(reference.count) bytes")
+                            "\(label) \(format) \(output.output.jpegSubsampling) q\(output.output.jpegQuality) tiff \(output.output.tiffCompression) png \(output.output.pngBitDepth) \(kernel) kernel, \(n) threads: \(streamed.count) vs \(reference.count) bytes")
                 }
             }
         }

@@ -40,8 +40,8 @@ public enum OutputFile {
     /// of ``Developer/developFrame(_:settings:threads:)``. 8-bit outputs (JPEG, 8-bit PNG) are
     /// streamed: the develop hands 8-bit rows to the encoder band by band, so neither the
     /// 16-bit frame nor its 8-bit copy is ever held (``DevelopPipeline`` docs; docs/develop.md,
-    /// "Streamed 8-bit outputs"); so is the deflate TIFF, with 16-bit rows into the strip
-    /// encoder. Blocks the caller; `threads` as for the develop (default: active cores), and as
+    /// "Streamed 8-bit outputs"); so are TIFF (every compression) and 16-bit PNG, with 16-bit
+    /// rows into the strip writer or libpng. Blocks the caller; `threads` as for the develop (default: active cores), and as
     /// many compress a deflate TIFF's strips; the bytes never depend on it.
     public static func develop(_ raw: DecodedRaw, settings: DevelopSettings, format: OutputFormat, recipe: Recipe,
                                threads: Int? = nil) throws(ImagingError) -> [UInt8] {
@@ -59,21 +59,28 @@ public enum OutputFile {
     public static func develop(_ plane: RawPlane, pipeline: DevelopPipeline, format: OutputFormat, recipe: Recipe, info: RawFrameInfo,
                                threads: Int? = nil) throws(ImagingError) -> [UInt8] {
         let metadata = metadata(recipe: recipe, info: info)
-        if format == .tiff, recipe.output.tiffCompression == .deflate {
-            // 16-bit rows band by band into the strip encoder: no 144 MB frame for a 24 MP TIFF.
+        switch format {
+        case .tiff:
+            // 16-bit rows band by band into the strip writer (every compression; deflate strips
+            // compressed on `threads` threads): no 144 MB frame for a 24 MP TIFF.
             return try pipeline.withRGB16Rows(plane, threads: threads) { (rows) throws(ImagingError) -> [UInt8] in
-                try ImageWriter.encodeTIFF(rows, metadata: metadata, threads: DevelopPipeline.workers(threads)).bytes
+                try ImageWriter.encodeTIFF(rows, compression: recipe.output.tiffCompression, metadata: metadata,
+                                           threads: DevelopPipeline.workers(threads)).bytes
             }
-        }
-        let streamed = format == .jpeg || (format == .png && recipe.output.pngBitDepth == 8)
-        guard streamed else {
+        case .png where recipe.output.pngBitDepth == 16:
+            return try pipeline.withRGB16Rows(plane, threads: threads) { (rows) throws(ImagingError) -> [UInt8] in
+                try ImageWriter.encodePNG(rows, metadata: metadata).bytes
+            }
+        case .png where recipe.output.pngBitDepth == 8, .jpeg:
+            return try pipeline.withRGB8Rows(plane, threads: threads) { (rows) throws(ImagingError) -> [UInt8] in
+                format == .jpeg
+                    ? try ImageWriter.encodeJPEG(rows, quality: recipe.output.jpegQuality, subsampling: recipe.output.jpegSubsampling, metadata: metadata)
+                    : try ImageWriter.encodePNG(rows, metadata: metadata).bytes
+            }
+        case .png:
+            // A bit depth the encoder refuses: its error, from the whole-frame path.
             return try encode(pipeline.developFrame(plane, threads: threads), format: format, recipe: recipe, info: info,
                               threads: DevelopPipeline.workers(threads))
-        }
-        return try pipeline.withRGB8Rows(plane, threads: threads) { (rows) throws(ImagingError) -> [UInt8] in
-            format == .jpeg
-                ? try ImageWriter.encodeJPEG(rows, quality: recipe.output.jpegQuality, subsampling: recipe.output.jpegSubsampling, metadata: metadata)
-                : try ImageWriter.encodePNG(rows, metadata: metadata).bytes
         }
     }
 
