@@ -245,6 +245,9 @@ final class TaskDispatcher: Sendable {
         var lane: ClaimLane?
         /// A batch is in the lane: further claims wait for it (`dispatchWanted`).
         var claimInFlight = false
+        /// ``drainAfterFailedSend`` is running (a failed send while it handles messages does not
+        /// start another).
+        var drainingAfterFailedSend = false
     }
 
     /// Messages handled from one drain of the socket before pending claims are made anyway.
@@ -781,9 +784,39 @@ final class TaskDispatcher: Sendable {
             counters.tasksSent.add(1)
             counters.bytesSent.add(task.payloads.reduce(0) { $0 + $1.count })
         } else {
+            // The peer is gone. What it sent before it went may still be queued here — a worker
+            // that drained says GOODBYE and exits: handle that first, so it is not taken for lost.
+            drainAfterFailedSend(socket: socket, state: state)
+            guard let current = state.sessions[routingID], current.id == sessionID,
+                  current.inFlight[taskID] != nil else {
+                return  // its session ended meanwhile (GOODBYE: the task handed back; or dropped: requeued, bytes released)
+            }
             release(task.payloadBytes, state: state)
             state.sessions[routingID]?.inFlight.removeValue(forKey: taskID)
-            drop(routingID, reason: "unreachable", state: state)
+            if current.leaving {
+                pipeline.recordFailure(task: taskID, attempt: Int(task.message.attempt), code: "cancelled",
+                                       reason: "worker left before the task was sent", retryable: true, worker: session.workerID)
+                leaveIfDone(routingID, reason: "drained", state: state)
+                mailbox.post(.tasksAvailable)
+            } else {
+                drop(routingID, reason: "unreachable", state: state)
+            }
+        }
+    }
+
+    /// A send failed because its peer has disconnected (ROUTER_MANDATORY). Handles what is
+    /// already queued on the socket (at most ``maxDrainBeforeDispatch`` messages) before the
+    /// caller decides: a peer's last RESULTs, FAILUREs and GOODBYE arrive before it goes, and
+    /// a worker that left cleanly must not be recorded as lost because a TASK or a heartbeat to
+    /// it was sent first.
+    private func drainAfterFailedSend(socket: ZMQSocket, state: LoopState) {
+        guard !state.drainingAfterFailedSend else { return }
+        state.drainingAfterFailedSend = true
+        defer { state.drainingAfterFailedSend = false }
+        var handled = 0
+        while handled < Self.maxDrainBeforeDispatch, let parts = receive(socket, state: state) {
+            handle(parts, socket: socket, state: state)
+            handled += 1
         }
     }
 
@@ -962,7 +995,9 @@ final class TaskDispatcher: Sendable {
         retryDeferred(state: state)
         endRevokedSessions(socket: socket, state: state)
         let deadline = beat * config.livenessBeats
-        for (routingID, session) in state.sessions {
+        for (routingID, listed) in state.sessions {
+            // A failed heartbeat below handles queued messages, which may end or change sessions.
+            guard let session = state.sessions[routingID], session.id == listed.id else { continue }
             if session.leaving, session.inFlight.isEmpty {
                 // Said GOODBYE and holds no lease: only its results still being persisted keep
                 // the session; it may already have disconnected, so no beats and no liveness.
@@ -971,7 +1006,11 @@ final class TaskDispatcher: Sendable {
             if now - session.lastHeard > deadline {
                 drop(routingID, reason: "missed \(config.livenessBeats) heartbeats", state: state)
             } else if !reply(.heartbeat, to: routingID, socket: socket) {
-                drop(routingID, reason: "unreachable", state: state)
+                // Gone: unless what it sent last (still queued) was a GOODBYE, it is lost.
+                drainAfterFailedSend(socket: socket, state: state)
+                if let current = state.sessions[routingID], current.id == session.id, !current.leaving {
+                    drop(routingID, reason: "unreachable", state: state)
+                }
             }
         }
         if !state.sessions.isEmpty {

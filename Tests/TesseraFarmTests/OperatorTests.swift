@@ -48,8 +48,12 @@ import TesseraStore
             try TesseraProcess.run(args + ["--coordinator", control] + keys.operatorArgs, timeout: 60)
         }
 
-        func startWorker(_ name: String, slots: Int = 1) throws {
-            workers.append(try TesseraProcess.start(["worker", "--connect", tasks, "--slots", "\(slots)", "--name", name, "--log-level", "error"] + keys.workerArgs))
+        @discardableResult
+        func startWorker(_ name: String, slots: Int = 1, extra: [String] = []) throws -> TesseraProcess.Background {
+            let worker = try TesseraProcess.start(["worker", "--connect", tasks, "--slots", "\(slots)", "--name", name, "--log-level", "error"]
+                + keys.workerArgs + extra)
+            workers.append(worker)
+            return worker
         }
 
         func job(_ id: Int64) throws -> JobOverview { try #require(try coordinator.store.jobOverview(JobID(id))) }
@@ -106,6 +110,14 @@ import TesseraStore
             let j = try farm.job(job)
             return j.taskCounts[.running, default: 0] > 0 && j.taskCounts[.succeeded, default: 0] >= 4
         }
+        // A second worker whose tasks never finish (test hook): tasks are surely still running
+        // when the job is cancelled, however fast w1's results come back on a loaded machine.
+        let hanging = try farm.startWorker("w2", slots: 2, extra: ["--hang-tasks", "1000"])
+        defer { _ = hanging.stop(grace: 0) }  // its tasks never end: a drain would wait for them
+        try farm.waitFor(60, "tasks held by w2") {
+            let rows = try Self.json(try farm.cli(["workers", "--json"]).stdout)["workers"] as? [[String: Any]] ?? []
+            return rows.contains { ($0["name"] as? String ?? "").hasPrefix("w2") && ($0["runningTasks"] as? Int ?? 0) > 0 }
+        }
         let cancelled = try farm.cli(["cancel", "\(job)", "--json"])
         #expect(cancelled.status == 0, "\(cancelled.stderr)")
         let ack = try Self.json(cancelled.stdout)
@@ -125,7 +137,7 @@ import TesseraStore
         #expect(farm.coordinator.counters.tasksCancelledOnWorkers.load(ordering: .relaxed) <= inFlight)
         let workers = try Self.json(try farm.cli(["workers", "--json"]).stdout)
         let rows = try #require(workers["workers"] as? [[String: Any]])
-        #expect(rows.first?["runningTasks"] as? Int == 0)
+        #expect(rows.count == 2 && rows.allSatisfy { $0["runningTasks"] as? Int == 0 }, "\(rows)")
         let sent = farm.coordinator.counters.tasksSent.load(ordering: .relaxed)
         Thread.sleep(forTimeInterval: 1.5)  // observing three heartbeats: nothing more may be dispatched
         #expect(farm.coordinator.counters.tasksSent.load(ordering: .relaxed) == sent)
