@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TesseraCoordinator
 import TesseraCore
 import TesseraStore
 
@@ -31,6 +32,33 @@ import TesseraStore
         #expect(probe.stdout.contains("(unregistered)"), "\(probe.stdout)\(probe.stderr)")
         #expect(probe.uncaughtSignal && probe.status == SIGBUS, "status \(probe.status), signal \(probe.uncaughtSignal): \(probe.stdout)")
         #expect(Self.journal(spool) == [])
+    }
+
+    @Test("the journal moves only spool files of its own spool, ignores a torn last line, and is emptied at start")
+    func journalEntriesAreTrustedOnlyAsSpoolFileNames() throws {
+        let tmp = try TemporaryDirectory("sigbus-journal")
+        var config = CoordinatorConfig(taskEndpoint: "ipc://\(tmp.sub("tasks.ipc"))", controlEndpoint: nil, databasePath: tmp.sub("c.db"))
+        config.security = .insecure
+        let spool = config.spoolDirectory
+        try FileManager.default.createDirectory(atPath: spool, withIntermediateDirectories: true)
+        // A poisoned plane of this spool (listed under another directory: only its name counts),
+        // a file outside the spool, a non-spool file inside it, and a line cut short by the crash.
+        let plane = spool + "/frame-9.cfa", outside = tmp.sub("precious"), inside = spool + "/notes.txt", torn = spool + "/frame-8.rgb"
+        for path in [plane, outside, inside, torn] { #expect(FileManager.default.createFile(atPath: path, contents: Data([1, 2, 3]))) }
+        // The torn entry has no newline: the crash cut it short.
+        let lines = ["/old/place/frame-9.cfa", outside, inside, "\(spool)/poisoned.journal"].joined(separator: "\n") + "\n" + torn
+        try Data(lines.utf8).write(to: URL(fileURLWithPath: spool + "/poisoned.journal"))
+
+        let coordinator = try Coordinator(config: config)
+        try coordinator.start()
+        coordinator.stop()
+        #expect(SpoolGuard.isInstalled)
+        #expect(!FileManager.default.fileExists(atPath: plane))
+        #expect(FileManager.default.fileExists(atPath: spool + "/quarantine/frame-9.cfa"))
+        for kept in [outside, inside, torn] { #expect(FileManager.default.fileExists(atPath: kept), "\(kept) was moved") }
+        #expect(Self.journal(spool) == [])
+        let events = try Faults.events(config.databasePath, kind: "spool.corrupt")
+        #expect(events.count == 1 && events[0].message.contains("frame-9.cfa raised SIGBUS"), "\(events.map(\.message))")
     }
 
     @Test("a plane and an assembly file whose pages cannot be read: one coordinator crash per file, then the work is redone; outputs identical")
