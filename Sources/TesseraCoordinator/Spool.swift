@@ -110,7 +110,9 @@ public struct Spool: Sendable {
 
     /// Calls `body` with the samples of a stored plane of `count` samples, memory-mapped read-only.
     /// The first use of a plane in this process verifies its size and checksum; a missing,
-    /// truncated or corrupt plane throws ``SpoolCorruption``.
+    /// truncated or corrupt plane throws ``SpoolCorruption``. The mapping is registered with the
+    /// ``SpoolGuard`` for the call: a page that cannot be read (SIGBUS) journals the file before
+    /// the process dies, and the next start sets it aside unread.
     public func withPlane<T>(at path: String, count: Int, _ body: (UnsafeBufferPointer<UInt16>) throws -> T) throws -> T {
         let expected = count * 2 + Self.planeTrailerBytes
         let fd = try openForReading(path, expecting: expected)
