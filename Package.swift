@@ -65,6 +65,8 @@ let package = Package(
         .target(name: "TesseraStore", dependencies: ["TesseraCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // CPUID/XGETBV for the kernel dispatch (no Swift spelling).
         .target(name: "CTesseraCPU"),
+        // The SIGBUS guard of the coordinator's mapped spool files (async-signal-safe C; only the coordinator uses it).
+        .target(name: "CTesseraSpoolGuard"),
         // The hot develop kernels (RCD row stream, fused neutral develop), @inlinable, baseline build.
         .target(name: "TesseraKernels", dependencies: ["CTesseraCPU"]),
         // The same kernels compiled for x86-64-v3 (AVX2), chosen at run time by TesseraImaging.
@@ -78,7 +80,7 @@ let package = Package(
         ]),
         // Planning, scheduling, dispatch, reassembly, control API.
         .target(name: "TesseraCoordinator", dependencies: [
-            "TesseraCore", "TesseraWire", "TesseraZMQ", "TesseraStore", "TesseraImaging",
+            "TesseraCore", "TesseraWire", "TesseraZMQ", "TesseraStore", "TesseraImaging", "CTesseraSpoolGuard",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

@@ -16,6 +16,7 @@ public struct TesseraCommand: ParsableCommand {
             JobsCommand.self, JobCommand.self, WorkersCommand.self, EventsCommand.self, WatchCommand.self,
             CancelCommand.self, PauseCommand.self, ResumeCommand.self, RetryCommand.self, PriorityCommand.self, DrainCommand.self,
             CompletionsCommand.self, ManCommand.self,
+            SpoolSigbusProbe.self,
         ])
 
     public init() {}

@@ -30,6 +30,8 @@ public final class Coordinator: Sendable {
     /// Also sets the process's allocator for large messages (``MessageMemory/configure()``).
     public init(config: CoordinatorConfig, logger: Logger = Logger(label: "tessera.coordinator")) throws(CoordinatorError) {
         MessageMemory.configure()
+        // A mapped spool page that cannot be read is journalled before the process dies (SpoolGuard).
+        do { try SpoolGuard.install() } catch { throw .outputDirectoryUnusable(path: config.spoolDirectory, reason: "\(error)") }
         self.config = config
         self.logger = logger
         do {
@@ -90,6 +92,9 @@ public final class Coordinator: Sendable {
 
     /// Recovers from any previous run, then binds the sockets and starts dispatching.
     public func start() throws(CoordinatorError) {
+        // Spool files whose mapped pages raised SIGBUS in the previous run are set aside unread
+        // before anything could map them again: their work is redone, the crash not repeated.
+        pipeline.setAsidePoisonedSpoolFiles()
         let unassembled: [FrameID]
         do {
             let requeued = try store.requeueAllRunning(reason: "coordinator restarted")

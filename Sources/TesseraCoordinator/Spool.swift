@@ -27,6 +27,8 @@ public struct Spool: Sendable {
     public let directory: String
     /// Planes verified (or written) by this process: checked once, not once per tile.
     private let verifiedPlanes = VerifiedSet()
+    /// Where the SIGBUS guard journals a mapped file whose pages could not be read (``SpoolGuard``).
+    let poisonJournal: PoisonJournal
 
     /// Bytes after a plane's samples: magic, then the samples' XXH64 (both little-endian UInt64).
     static let planeTrailerBytes = 16
@@ -41,6 +43,9 @@ public struct Spool: Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw .outputDirectoryUnusable(path: directory, reason: error.localizedDescription)
+        }
+        do { poisonJournal = try PoisonJournal(directory: directory) } catch {
+            throw .outputDirectoryUnusable(path: directory, reason: "\(error)")
         }
     }
 
@@ -105,7 +110,9 @@ public struct Spool: Sendable {
 
     /// Calls `body` with the samples of a stored plane of `count` samples, memory-mapped read-only.
     /// The first use of a plane in this process verifies its size and checksum; a missing,
-    /// truncated or corrupt plane throws ``SpoolCorruption``.
+    /// truncated or corrupt plane throws ``SpoolCorruption``. The mapping is registered with the
+    /// ``SpoolGuard`` for the call: a page that cannot be read (SIGBUS) journals the file before
+    /// the process dies, and the next start sets it aside unread.
     public func withPlane<T>(at path: String, count: Int, _ body: (UnsafeBufferPointer<UInt16>) throws -> T) throws -> T {
         let expected = count * 2 + Self.planeTrailerBytes
         let fd = try openForReading(path, expecting: expected)
@@ -114,6 +121,16 @@ public struct Spool: Sendable {
             throw SpoolError(path: path, operation: "mmap", message: String(cString: strerror(errno)))
         }
         defer { munmap(base, expected) }
+        // A page that cannot be read raises SIGBUS: journalled, so the next start sets the file aside.
+        return try SpoolGuard.guarding(base, length: expected, path: path, journal: poisonJournal) {
+            SpoolGuard.simulateUnreadablePage(fd: fd, base: base, length: expected)
+            return try withMappedPlane(base, path: path, count: count, body)
+        }
+    }
+
+    /// ``withPlane(at:count:_:)`` on the plane mapped at `base`: verified on its first use here.
+    private func withMappedPlane<T>(_ base: UnsafeMutableRawPointer, path: String, count: Int,
+                                    _ body: (UnsafeBufferPointer<UInt16>) throws -> T) throws -> T {
         if !verifiedPlanes.contains(path) {
             let samples = UnsafeRawBufferPointer(start: base, count: count * 2)
             let trailer = UnsafeRawBufferPointer(start: base + count * 2, count: Self.planeTrailerBytes)
@@ -205,7 +222,8 @@ public struct Spool: Sendable {
     /// unlinked file stays mapped), so its size, checked here, holds for the whole call. A
     /// file truncated underneath by another process, or a disk read error, raises SIGBUS when
     /// the lost pages are touched and the coordinator dies (docs/reliability.md, "Spool
-    /// checksums"): the frame is still `assembling` and is assembled again after the restart.
+    /// checksums"); with the ``SpoolGuard`` installed the file is journalled first, set aside at
+    /// the next start without being mapped, and the frame's tiles are developed again.
     public func withAssembled<T>(frame id: FrameID, width: Int, height: Int, _ body: (UnsafeBufferPointer<UInt16>) throws -> T) throws -> T {
         let path = assemblyPath(id)
         let count = width * height * 3
@@ -216,7 +234,11 @@ public struct Spool: Sendable {
             throw SpoolError(path: path, operation: "mmap", message: String(cString: strerror(errno)), code: errno)
         }
         defer { munmap(base, count * 2) }
-        return try body(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt16.self), count: count))
+        // A page that cannot be read raises SIGBUS: journalled, so the next start sets the file aside.
+        return try SpoolGuard.guarding(base, length: count * 2, path: path, journal: poisonJournal) {
+            SpoolGuard.simulateUnreadablePage(fd: fd, base: base, length: count * 2)
+            return try body(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt16.self), count: count))
+        }
     }
 
     /// Checks every tile of an assembled image (`pixels`, a frame `width` pixels wide, as

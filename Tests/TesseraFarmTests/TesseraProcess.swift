@@ -7,6 +7,8 @@ enum TesseraProcess {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// The process was killed by a signal (`status` is then the signal's number).
+        var uncaughtSignal = false
     }
 
     /// The `tessera` binary of this build.
@@ -35,15 +37,20 @@ enum TesseraProcess {
             Issue.record("tessera \(args.joined(separator: " ")) did not finish within \(timeout) s")
         }
         process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: stdoutData.wait(), stderr: stderrData.wait())
+        return Output(status: process.terminationStatus, stdout: stdoutData.wait(), stderr: stderrData.wait(),
+                      uncaughtSignal: process.terminationReason == .uncaughtSignal)
     }
 
     /// Starts `tessera args…` in the background (`program args…` when another program is
     /// given); the caller stops it.
-    static func start(_ args: [String], executable program: String? = nil) throws -> Background {
+    /// `environment` adds variables to the inherited environment.
+    static func start(_ args: [String], executable program: String? = nil, environment: [String: String] = [:]) throws -> Background {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program ?? executable)
         process.arguments = args
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
