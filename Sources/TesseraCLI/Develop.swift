@@ -38,9 +38,10 @@ struct Develop: ParsableCommand {
         let decoded = try RawDecoder.decode(path: absolutePath(input))
         let statistics = DevelopSettings.needsStatistics(recipe) ? FrameStatistics.measure(plane: decoded.plane, info: decoded.info) : nil
         let settings = try DevelopSettings.resolve(recipe: recipe, info: decoded.info, statistics: statistics)
-        // Develop and encode in one call: 8-bit outputs stream row bands into the encoder.
-        let bytes = try OutputFile.develop(decoded, settings: settings, format: chosen, recipe: recipe, threads: threads)
-        try ImageWriter.writeAtomically(bytes, to: outputPath, overwrite: overwrite)
+        // Develop and encode in one call (every output streams row bands into its encoder), and
+        // write the file from the encoder's own buffer.
+        let encoded = try OutputFile.developEncoded(decoded, settings: settings, format: chosen, recipe: recipe, threads: threads)
+        try encoded.withUnsafeBytes { (bytes) throws(ImagingError) in try ImageWriter.writeAtomically(bytes, to: outputPath, overwrite: overwrite) }
         print(outputPath)
     }
 }

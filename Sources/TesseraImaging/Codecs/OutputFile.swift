@@ -45,42 +45,58 @@ public enum OutputFile {
     /// many compress a deflate TIFF's strips; the bytes never depend on it.
     public static func develop(_ raw: DecodedRaw, settings: DevelopSettings, format: OutputFormat, recipe: Recipe,
                                threads: Int? = nil) throws(ImagingError) -> [UInt8] {
+        try developEncoded(raw, settings: settings, format: format, recipe: recipe, threads: threads).bytes
+    }
+
+    /// ``develop(_:settings:format:recipe:threads:)`` with the bytes left in the encoder's own
+    /// buffer (``EncodedBytes``): a 16-bit TIFF or PNG is not copied into an array — what
+    /// `tessera develop` writes to its file.
+    public static func developEncoded(_ raw: DecodedRaw, settings: DevelopSettings, format: OutputFormat, recipe: Recipe,
+                                      threads: Int? = nil) throws(ImagingError) -> EncodedBytes {
         guard raw.plane.width > 0, raw.plane.height > 0 else {
-            return try encode(Developer.developFrame(raw, settings: settings, threads: threads), format: format, recipe: recipe, info: raw.info,
-                              threads: DevelopPipeline.workers(threads))
+            return EncodedBytes(try encode(Developer.developFrame(raw, settings: settings, threads: threads), format: format, recipe: recipe,
+                                           info: raw.info, threads: DevelopPipeline.workers(threads)))
         }
         try settings.validate()
         let pipeline = try DevelopPipeline(settings: settings, frame: FrameSize(width: raw.plane.width, height: raw.plane.height))
-        return try develop(raw.plane, pipeline: pipeline, format: format, recipe: recipe, info: raw.info, threads: threads)
+        return try developEncoded(raw.plane, pipeline: pipeline, format: format, recipe: recipe, info: raw.info, threads: threads)
     }
 
     /// ``develop(_:settings:format:recipe:threads:)`` with an explicit pipeline (its kernel
     /// choice included) for the whole CFA `plane` (the pipeline's frame) and the frame's `info`.
     public static func develop(_ plane: RawPlane, pipeline: DevelopPipeline, format: OutputFormat, recipe: Recipe, info: RawFrameInfo,
                                threads: Int? = nil) throws(ImagingError) -> [UInt8] {
+        try developEncoded(plane, pipeline: pipeline, format: format, recipe: recipe, info: info, threads: threads).bytes
+    }
+
+    /// ``develop(_:pipeline:format:recipe:info:threads:)`` with the bytes left in the encoder's
+    /// own buffer (``EncodedBytes``).
+    public static func developEncoded(_ plane: RawPlane, pipeline: DevelopPipeline, format: OutputFormat, recipe: Recipe, info: RawFrameInfo,
+                                      threads: Int? = nil) throws(ImagingError) -> EncodedBytes {
         let metadata = metadata(recipe: recipe, info: info)
         switch format {
         case .tiff:
             // 16-bit rows band by band into the strip writer (every compression; deflate strips
             // compressed on `threads` threads): no 144 MB frame for a 24 MP TIFF.
-            return try pipeline.withRGB16Rows(plane, threads: threads) { (rows) throws(ImagingError) -> [UInt8] in
+            return try pipeline.withRGB16Rows(plane, threads: threads) { (rows) throws(ImagingError) -> EncodedBytes in
                 try ImageWriter.encodeTIFF(rows, compression: recipe.output.tiffCompression, metadata: metadata,
-                                           threads: DevelopPipeline.workers(threads)).bytes
+                                           threads: DevelopPipeline.workers(threads))
             }
         case .png where recipe.output.pngBitDepth == 16:
-            return try pipeline.withRGB16Rows(plane, threads: threads) { (rows) throws(ImagingError) -> [UInt8] in
-                try ImageWriter.encodePNG(rows, metadata: metadata).bytes
+            return try pipeline.withRGB16Rows(plane, threads: threads) { (rows) throws(ImagingError) -> EncodedBytes in
+                try ImageWriter.encodePNG(rows, metadata: metadata)
             }
         case .png where recipe.output.pngBitDepth == 8, .jpeg:
-            return try pipeline.withRGB8Rows(plane, threads: threads) { (rows) throws(ImagingError) -> [UInt8] in
+            return try pipeline.withRGB8Rows(plane, threads: threads) { (rows) throws(ImagingError) -> EncodedBytes in
                 format == .jpeg
-                    ? try ImageWriter.encodeJPEG(rows, quality: recipe.output.jpegQuality, subsampling: recipe.output.jpegSubsampling, metadata: metadata)
-                    : try ImageWriter.encodePNG(rows, metadata: metadata).bytes
+                    ? EncodedBytes(try ImageWriter.encodeJPEG(rows, quality: recipe.output.jpegQuality, subsampling: recipe.output.jpegSubsampling,
+                                                              metadata: metadata))
+                    : try ImageWriter.encodePNG(rows, metadata: metadata)
             }
         case .png:
             // A bit depth the encoder refuses: its error, from the whole-frame path.
-            return try encode(pipeline.developFrame(plane, threads: threads), format: format, recipe: recipe, info: info,
-                              threads: DevelopPipeline.workers(threads))
+            return EncodedBytes(try encode(pipeline.developFrame(plane, threads: threads), format: format, recipe: recipe, info: info,
+                                           threads: DevelopPipeline.workers(threads)))
         }
     }
 
