@@ -92,9 +92,10 @@ public enum TaskExecutor {
                 let settings = try DevelopSettings.resolve(recipe: whole.recipe, info: decoded.info, statistics: statistics,
                                                            stages: whole.stages)
                 // One slot, one thread: the worker's slots are its unit of parallelism.
-                let encoded = try OutputFile.develop(decoded, settings: settings, format: whole.format, recipe: whole.recipe, threads: 1)
+                let encoded = try OutputFile.developEncoded(decoded, settings: settings, format: whole.format, recipe: whole.recipe, threads: 1)
                 let metadata = TaskContract.encode(TaskContract.DecodeResult(info: decoded.info, statistics: statistics, developed: true))
-                return Output(metadata: metadata, payloads: [DescribedPayload(encoded)])
+                // The file goes out from the encoder's own buffer: no copy of a 100 MB TIFF into an array.
+                return Output(metadata: metadata, payloads: [DescribedPayload(borrowing: BorrowedBytes(owner: encoded, buffer: encoded.stableBytes))])
             } catch {
                 throw Failure(code: .internalError, retryable: false, reason: "developing \(params.fileName): \(error)")
             }

@@ -461,7 +461,7 @@ public final class WorkerRuntime: Sendable {
                 // libzmq as it is (zero-copy: the message keeps the array alive until the bytes
                 // are on the wire), so this thread never reads the payload bytes.
                 let descriptors = output.payloads.map(\.descriptor)
-                let frames = output.payloads.map { ZMQMessage(sharing: $0.bytes) }
+                let frames = output.payloads.map(\.message)
                 let result = TaskResult(taskID: taskID, attempt: attempt, computeMicros: micros, metadata: output.metadata,
                                         payloads: descriptors)
                 if let plane = output.cacheable, descriptors.indices.contains(plane.payload) {
@@ -504,4 +504,15 @@ struct Lease: Hashable {
     }
 
     init(_ task: TaskAssignment) { self.init(taskID: task.taskID, attempt: task.attempt) }
+}
+
+extension DescribedPayload {
+    /// A zero-copy message of the payload: the array's storage, or the borrowed buffer, kept
+    /// alive until libzmq is done with the bytes.
+    var message: ZMQMessage {
+        guard let borrowed else { return ZMQMessage(sharing: bytes) }
+        return ZMQMessage(takingOwnershipOf: UnsafeMutableRawBufferPointer(mutating: borrowed.buffer)) { _ in
+            withExtendedLifetime(borrowed) {}
+        }
+    }
 }

@@ -24,6 +24,29 @@ import TesseraWire
         }
     }
 
+    @Test("borrowed bytes are described where they lie and kept alive by the payload")
+    func borrowedBytesAreDescribed() throws {
+        final class Buffer {
+            let pointer: UnsafeMutableRawBufferPointer
+            init(_ bytes: [UInt8]) {
+                pointer = .allocate(byteCount: bytes.count, alignment: 16)
+                bytes.withUnsafeBytes { pointer.copyMemory(from: $0) }
+            }
+            deinit { pointer.deallocate() }
+        }
+        let bytes = (0..<100_003).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 17) }
+        var payload: DescribedPayload?
+        do {
+            let owner = Buffer(bytes)  // only the payload keeps it after this scope
+            payload = DescribedPayload(borrowing: BorrowedBytes(owner: owner, buffer: UnsafeRawBufferPointer(owner.pointer)))
+        }
+        let described = try #require(payload)
+        #expect(described.array == nil && described.borrowed != nil && described.count == bytes.count)
+        #expect(described.bytes == bytes)
+        #expect(described.descriptor == PayloadDescriptor(describing: bytes))
+        #expect(DescribedPayload(bytes).array == bytes && DescribedPayload(bytes).borrowed == nil)
+    }
+
     @Test("bytes are described as they are")
     func bytesAreDescribed() {
         for count in [0, 7, 241, 70_000] {

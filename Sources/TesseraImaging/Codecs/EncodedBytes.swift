@@ -40,6 +40,14 @@ public final class EncodedBytes {
         return try result.get()
     }
 
+    /// The bytes, which never move nor change while this object lives (the adopted buffer is
+    /// never reallocated; the array is a constant): for sharing them without a copy, kept alive
+    /// by a reference to this object (the worker's zero-copy RESULT of a whole-frame file).
+    public var stableBytes: UnsafeRawBufferPointer {
+        if let buffer { return UnsafeRawBufferPointer(start: buffer, count: count) }
+        return array.withUnsafeBytes { $0 }
+    }
+
     /// The bytes as an array (a copy, unless they already are one).
     public var bytes: [UInt8] {
         buffer == nil ? array : withUnsafeBytes { Array($0) }
