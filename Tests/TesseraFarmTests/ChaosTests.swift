@@ -65,6 +65,24 @@ import TesseraStore
             return JobID(try #require(Int64(submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
         }
 
+        /// A farm at work: a 6-frame 640×480 shoot synthesised with `seed` in `tmp`, a
+        /// coordinator, workers w1 and w2, and the shoot submitted (``submit(_:out:)``). The
+        /// caller stops it (``stopAll()``); if starting fails, it is stopped here.
+        static func running(_ tmp: TemporaryDirectory, seed: Int) throws -> (farm: Farm, out: String, job: JobID) {
+            let shoot = tmp.sub("shoot"), out = tmp.sub("out")
+            #expect(try TesseraProcess.run(["synth", shoot, "--frames", "6", "--size", "640x480", "--seed", "\(seed)"]).status == 0)
+            let farm = try Farm(tmp)
+            do {
+                try farm.startCoordinator()
+                _ = try farm.startWorker("w1")
+                _ = try farm.startWorker("w2")
+                return (farm, out, try farm.submit(shoot, out: out))
+            } catch {
+                farm.stopAll()
+                throw error
+            }
+        }
+
         func stopAll() {
             for w in workers { w.stop() }
             coordinator?.stop()

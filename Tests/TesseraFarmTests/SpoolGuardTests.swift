@@ -64,14 +64,8 @@ import TesseraStore
     @Test("a plane and an assembly file whose pages cannot be read: one coordinator crash per file, then the work is redone; outputs identical")
     func unreadableSpoolFilesAreSetAside() throws {
         let tmp = try TemporaryDirectory("sigbus-farm")
-        let shoot = tmp.sub("shoot"), out = tmp.sub("out")
-        #expect(try TesseraProcess.run(["synth", shoot, "--frames", "6", "--size", "640x480", "--seed", "43"]).status == 0)
-        let farm = try ChaosTests.Farm(tmp)
+        let (farm, out, jobID) = try ChaosTests.Farm.running(tmp, seed: 43)
         defer { farm.stopAll() }
-        try farm.startCoordinator()
-        _ = try farm.startWorker("w1")
-        _ = try farm.startWorker("w2")
-        let jobID = try farm.submit(shoot, out: out)
 
         // Stop the coordinator at a moment with a frame partly tiled (an assembly file) and one
         // decoded but not tiled yet (a plane no tile was cut from).

@@ -9,14 +9,8 @@ import TesseraStore
     @Test("a corrupt plane and a corrupt tile, damaged between a coordinator kill and its restart, are redone; outputs identical")
     func corruptSpoolIsRedone() throws {
         let tmp = try TemporaryDirectory("spool-corrupt")
-        let shoot = tmp.sub("shoot"), out = tmp.sub("out")
-        #expect(try TesseraProcess.run(["synth", shoot, "--frames", "6", "--size", "640x480", "--seed", "41"]).status == 0)
-        let farm = try ChaosTests.Farm(tmp)
+        let (farm, out, jobID) = try ChaosTests.Farm.running(tmp, seed: 41)
         defer { farm.stopAll() }
-        try farm.startCoordinator()
-        _ = try farm.startWorker("w1")
-        _ = try farm.startWorker("w2")
-        let jobID = try farm.submit(shoot, out: out)
 
         // Wait for a moment with a decoded frame that has some tiles done and one with none.
         var planeVictim: FrameRecord?, tileVictim: FrameRecord?

@@ -7,15 +7,20 @@ import TesseraWorker
 
 /// The worker's task executor in process, on a real synthetic DNG.
 @Suite struct TaskExecutorTests {
-    @Test("a whole-frame task uses the stages the coordinator resolved: a LUT the worker cannot read still applies")
-    func wholeFrameUsesResolvedStages() throws {
+    /// The bytes of one synthetic DNG of `width` × `height` (`tessera synth`'s generator).
+    static func syntheticDNG(width: Int, height: Int) throws -> [UInt8] {
         let tmp = try TemporaryDirectory("executor")
         var options = SynthOptions()
         options.frames = 1
-        options.width = 128
-        options.height = 96
+        options.width = width
+        options.height = height
         _ = try ShootSynthesizer.write(options, to: tmp.path, truthDirectory: nil)
-        let dng = try [UInt8](Data(contentsOf: URL(fileURLWithPath: tmp.sub("IMG_0001.dng"))))
+        return try [UInt8](Data(contentsOf: URL(fileURLWithPath: tmp.sub("IMG_0001.dng"))))
+    }
+
+    @Test("a whole-frame task uses the stages the coordinator resolved: a LUT the worker cannot read still applies")
+    func wholeFrameUsesResolvedStages() throws {
+        let dng = try Self.syntheticDNG(width: 128, height: 96)
 
         // A LUT that inverts red, known to the coordinator only (the path does not exist here).
         var cube = "LUT_3D_SIZE 2\n"
@@ -46,13 +51,7 @@ import TesseraWorker
 
     @Test("results come with their payloads described on the execution thread: a decoded plane, a burst member's plane and proxy")
     func resultPayloadsAreDescribed() throws {
-        let tmp = try TemporaryDirectory("executor-described")
-        var options = SynthOptions()
-        options.frames = 1
-        options.width = 160
-        options.height = 120
-        _ = try ShootSynthesizer.write(options, to: tmp.path, truthDirectory: nil)
-        let dng = try [UInt8](Data(contentsOf: URL(fileURLWithPath: tmp.sub("IMG_0001.dng"))))
+        let dng = try Self.syntheticDNG(width: 160, height: 120)
         let decode = TaskContract.DecodeParameters(fileName: "IMG_0001.dng", maxPixels: 1 << 30)
         let plane = try TaskExecutor.execute(kind: .decode, parameters: TaskContract.encode(decode), payloads: [dng])
         let member = try TaskExecutor.execute(kind: .decode, parameters: TaskContract.encode(
