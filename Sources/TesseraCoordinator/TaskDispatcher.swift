@@ -784,14 +784,16 @@ final class TaskDispatcher: Sendable {
             counters.tasksSent.add(1)
             counters.bytesSent.add(task.payloads.reduce(0) { $0 + $1.count })
         } else {
+            // Its bytes were reserved but never counted in the session (not sent): released here,
+            // once, whatever the drain below does with the session.
+            release(task.payloadBytes, state: state)
             // The peer is gone. What it sent before it went may still be queued here — a worker
             // that drained says GOODBYE and exits: handle that first, so it is not taken for lost.
             drainAfterFailedSend(socket: socket, state: state)
             guard let current = state.sessions[routingID], current.id == sessionID,
                   current.inFlight[taskID] != nil else {
-                return  // its session ended meanwhile (GOODBYE: the task handed back; or dropped: requeued, bytes released)
+                return  // its session ended meanwhile (GOODBYE: the task handed back; or dropped: requeued)
             }
-            release(task.payloadBytes, state: state)
             state.sessions[routingID]?.inFlight.removeValue(forKey: taskID)
             if current.leaving {
                 pipeline.recordFailure(task: taskID, attempt: Int(task.message.attempt), code: "cancelled",
